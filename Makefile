@@ -1,0 +1,45 @@
+# segstudio developer entry points.  `make run` and `make test` set up what they need.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+LABELME_VENV := .venv-labelme
+STAMP := $(VENV)/.installed
+LABELME_STAMP := $(LABELME_VENV)/.installed
+
+.PHONY: setup run test test-fast lint-imports demo benchmarks clean labelme-ref screenshots
+
+setup: $(STAMP) $(LABELME_STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+# labelme 6.3.1 is the reference our rasterization must match.  It imports PyQt5, so it lives in its
+# own venv and is only ever run in a subprocess by tests and benchmarks.
+labelme-ref: $(LABELME_STAMP)
+$(LABELME_STAMP):
+	@test -x $(LABELME_VENV)/bin/python || $(PYTHON) -m venv $(LABELME_VENV)
+	$(LABELME_VENV)/bin/python -m pip install -q 'labelme==6.3.1' || \
+	  echo "WARNING: labelme 6.3.1 reference could not be installed; reference tests will skip"
+	@touch $(LABELME_STAMP)
+
+run: setup
+	$(PY) -m segstudio.cli run-demo-or-gui
+
+demo: setup
+	$(PY) -m segstudio.cli demo
+
+test: setup
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q $(PYTEST_ARGS)
+
+lint-imports: setup
+	$(VENV)/bin/lint-imports
+
+benchmarks: setup
+	$(PY) benchmarks/convert.py
+	$(PY) benchmarks/train_step.py
+
+clean:
+	rm -rf $(VENV) $(LABELME_VENV) build *.egg-info

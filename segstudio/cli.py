@@ -1,0 +1,75 @@
+"""``segstudio`` entry point.
+
+No arguments opens the GUI; subcommands run headless.  Each subcommand lives in its own module under
+``segstudio.commands`` exposing ``register(subparsers)``; the module is imported only when listed here, so
+adding a command never touches another command's file.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Optional, Sequence
+
+from segstudio.core.errors import SegStudioError
+
+#: module names under segstudio.commands, in the order ``--help`` lists them
+COMMAND_MODULES = (
+    "gui",
+    "sample",
+    "convert",
+    "import_data",
+    "models",
+    "train",
+    "predict",
+    "evaluate",
+    "demo",
+    "plugins",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="segstudio",
+        description="Annotate images, train U-Net-family segmentation models and review predictions.",
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            mod = importlib.import_module(f"segstudio.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"segstudio.commands.{name}":
+                continue  # command not built yet in this checkout
+            raise
+        mod.register(sub)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from segstudio import __version__
+
+        print(__version__)
+        return 0
+    if args.command is None:
+        args = parser.parse_args(["gui"]) if "gui" in parser._subparsers._group_actions[0].choices else args
+        if args.command is None:
+            parser.print_help()
+            return 0
+    try:
+        rc = args.func(args)
+    except SegStudioError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return int(rc or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

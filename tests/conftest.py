@@ -1,0 +1,50 @@
+"""Shared fixtures. Tests that need ../shared/data or the labelme reference venv skip with a clear reason."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("SEGSTUDIO_SHARED_DATA", ROOT.parent / "shared" / "data"))
+LABELME_PYTHON = Path(os.environ.get("SEGSTUDIO_LABELME_PYTHON", ROOT / ".venv-labelme" / "bin" / "python"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data (research datasets); skips when absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared research data not found at {SHARED_DATA} (set SEGSTUDIO_SHARED_DATA)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def labelme_python() -> Path:
+    """Python of the labelme 6.3.1 reference venv (`make labelme-ref`); skips when absent."""
+    if not LABELME_PYTHON.exists():
+        pytest.skip(f"labelme reference venv not found at {LABELME_PYTHON} (run `make labelme-ref`)")
+    r = subprocess.run([str(LABELME_PYTHON), "-c", "import labelme.utils.shape"], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"labelme reference venv is broken: {r.stderr.strip()[-300:]}")
+    return LABELME_PYTHON
+
+
+@pytest.fixture(scope="session")
+def sample_project_ro(tmp_path_factory) -> Path:
+    """The generated sample project, shared by the session: do NOT modify it (use `sample_project`)."""
+    from segstudio.core.sample import make_sample_project
+
+    return make_sample_project(tmp_path_factory.mktemp("sample") / "project", n_images=24, seed=0)
+
+
+@pytest.fixture
+def sample_project(sample_project_ro, tmp_path) -> Path:
+    """A private, writable copy of the sample project."""
+    dst = tmp_path / "project"
+    shutil.copytree(sample_project_ro, dst)
+    return dst
