@@ -25,11 +25,18 @@ $(LABELME_STAMP):
 	  echo "WARNING: labelme 6.3.1 reference could not be installed; reference tests will skip"
 	@touch $(LABELME_STAMP)
 
+# Opens the app on the generated sample project; without a display it says so and runs the headless demo.
 run: setup
-	$(PY) -m segstudio.cli run-demo-or-gui
+	@test -f sample_project/labels.txt || $(PY) -m segstudio sample sample_project
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ] || [ "$$(uname)" = Darwin ]; then \
+	  $(PY) -m segstudio gui sample_project; \
+	else \
+	  echo "No display found (DISPLAY and WAYLAND_DISPLAY are unset): running the headless demo instead."; \
+	  $(PY) -m segstudio demo --out sample_project/demo_report; \
+	fi
 
 demo: setup
-	$(PY) -m segstudio.cli demo
+	$(PY) -m segstudio demo
 
 test: setup
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q $(PYTEST_ARGS)
