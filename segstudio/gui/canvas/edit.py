@@ -1,0 +1,237 @@
+"""The edit tool: select (click, Ctrl+click, rubber band), move shapes, drag/insert/delete vertices.
+
+Gestures (image-independent, in view pixels):
+  click a shape: select it (Ctrl+click toggles); drag it: move the selection (one undo command per drag)
+  drag a vertex handle: move that vertex (one undo command per drag); Shift+click a handle: delete the vertex
+  Alt+click or double-click on the edge of a selected polygon/linestrip: insert a vertex there
+  drag on empty canvas: rubber-band selection (Ctrl adds to the selection)
+Selection commands (work in every tool): Delete, Ctrl+C / Ctrl+V / Ctrl+D, Ctrl+A, PageUp / PageDown
+(raise / lower in paint order), Ctrl+E (change the label of the selection through label_requested).
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QKeySequence, QPen
+from PySide6.QtWidgets import QGraphicsRectItem
+
+from segstudio.gui.canvas import ops
+from segstudio.gui.canvas.items import HandleItem, Z_PREVIEW
+from segstudio.gui.canvas.tools import Tool
+
+EDGE_TOLERANCE = 6.0      # view pixels
+DUPLICATE_OFFSET = 10.0   # image pixels
+
+_clipboard: list = []      # shapes copied with Ctrl+C (shared by every canvas of the process)
+
+
+class EditTool(Tool):
+    name = "edit"
+
+    def __init__(self, view):
+        super().__init__(view)
+        self._mode = None          # "vertex" | "move" | "rubber"
+        self._start = QPointF()
+        self._vertex = None        # (shape index, vertex index, original shape, handle)
+        self._moving: list[int] = []
+        self._band: QGraphicsRectItem | None = None
+        self._band_add = False
+
+    @property
+    def busy(self) -> bool:
+        return self._mode is not None
+
+    # ------------------------------------------------------------------ hit testing
+    def shape_at(self, pos: QPointF) -> int | None:
+        """Index of the topmost visible shape under ``pos`` (image coordinates), or None."""
+        tol = self.view.view_tolerance(EDGE_TOLERANCE)
+        area = QRectF(pos.x() - tol, pos.y() - tol, 2 * tol, 2 * tol)
+        items = self.view.scene().items(area, Qt.IntersectsItemBoundingRect, Qt.DescendingOrder)
+        for item in items:
+            if hasattr(item, "shape_ref") and item.isVisible() and item.hit(pos.x(), pos.y(), tol):
+                return item.index
+        return None
+
+    def handle_at(self, view_pos) -> HandleItem | None:
+        for item in self.view.items(view_pos.toPoint()):
+            if isinstance(item, HandleItem):
+                return item
+        return None
+
+    # ------------------------------------------------------------------ mouse
+    def press(self, pos, event) -> None:
+        if event.button() != Qt.LeftButton:
+            return
+        doc, mods = self.view.document, event.modifiers()
+        handle = self.handle_at(event.position())
+        if handle is not None:
+            shape = doc.shapes()[handle.shape_index]
+            if mods & Qt.ShiftModifier:
+                new = ops.remove_vertex(shape, handle.vertex_index)
+                if new is not None:
+                    doc.replace_shapes([handle.shape_index], [new], "Delete vertex")
+                return
+            self._mode = "vertex"
+            self._vertex = (handle.shape_index, handle.vertex_index, shape, handle)
+            return
+        if (mods & Qt.AltModifier) and self.insert_vertex_at(pos):
+            return
+        index = self.shape_at(pos)
+        if index is not None:
+            sel = doc.selected()
+            if mods & Qt.ControlModifier:
+                doc.select([i for i in sel if i != index] if index in sel else sel + [index])
+                return
+            if index not in sel:
+                doc.select([index])
+            self._mode = "move"
+            self._start = pos
+            self._moving = doc.selected()
+            return
+        self._mode = "rubber"
+        self._start = pos
+        self._band_add = bool(mods & Qt.ControlModifier)
+        if not self._band_add:
+            doc.select([])
+        self._band = QGraphicsRectItem()
+        pen = QPen(QColor(255, 255, 255))
+        pen.setCosmetic(True)
+        pen.setStyle(Qt.DashLine)
+        self._band.setPen(pen)
+        self._band.setZValue(Z_PREVIEW)
+        self.view.scene().addItem(self._band)
+        self._band.setRect(QRectF(pos, pos))
+
+    def move(self, pos, event) -> None:
+        if self._mode == "vertex":
+            i, j, original, handle = self._vertex
+            p = self.view.clamp_to_image(pos)
+            self.view.item_at_index(i).set_shape(ops.move_vertex(original, j, p.x(), p.y()))
+            handle.setPos(p)
+        elif self._mode == "move":
+            dx, dy = self._clamped_delta(pos)
+            for i in self._moving:
+                self.view.item_at_index(i).setPos(dx, dy)
+            for h in self.view.handles():
+                x, y = self.view.document.shapes()[h.shape_index].points[h.vertex_index]
+                h.setPos(x + dx, y + dy)
+        elif self._mode == "rubber":
+            self._band.setRect(QRectF(self._start, pos).normalized())
+
+    def release(self, pos, event) -> None:
+        if event.button() != Qt.LeftButton or self._mode is None:
+            return
+        doc, mode = self.view.document, self._mode
+        self._mode = None
+        if mode == "vertex":
+            i, j, original, _ = self._vertex
+            self._vertex = None
+            p = self.view.clamp_to_image(pos)
+            if [p.x(), p.y()] != list(original.points[j]):
+                doc.replace_shapes([i], [ops.move_vertex(original, j, p.x(), p.y())], "Move vertex")
+            else:
+                self.view.item_at_index(i).set_shape(original)
+        elif mode == "move":
+            dx, dy = self._clamped_delta(pos)
+            for i in self._moving:
+                self.view.item_at_index(i).setPos(0, 0)
+            moving, self._moving = self._moving, []
+            if dx or dy:
+                doc.move_shapes(moving, dx, dy)
+            else:
+                self.view._rebuild_handles()
+        elif mode == "rubber":
+            rect = self._band.rect()
+            self.view.scene().removeItem(self._band)
+            self._band = None
+            hits = self.view.scene().items(rect, Qt.IntersectsItemShape)
+            found = {it.index for it in hits if hasattr(it, "shape_ref") and it.isVisible()}
+            doc.select(sorted(found | (set(doc.selected()) if self._band_add else set())))
+
+    def double_click(self, pos, event) -> None:
+        self.insert_vertex_at(pos)
+
+    def insert_vertex_at(self, pos: QPointF) -> bool:
+        """Insert a vertex on the nearest edge of a selected polygon/linestrip within reach of ``pos``."""
+        doc = self.view.document
+        tol = self.view.view_tolerance(EDGE_TOLERANCE)
+        best = None
+        for i in doc.selected():
+            found = ops.nearest_edge(doc.shapes()[i], pos.x(), pos.y())
+            if found is not None and found[1] <= tol and (best is None or found[1] < best[1][1]):
+                best = (i, found)
+        if best is None:
+            return False
+        i, (at, _, (x, y)) = best
+        doc.replace_shapes([i], [ops.insert_vertex(doc.shapes()[i], at, x, y)], "Insert vertex")
+        return True
+
+    def cancel(self) -> None:
+        if self._mode == "vertex" and self._vertex is not None:
+            self.view.item_at_index(self._vertex[0]).set_shape(self._vertex[2])
+        elif self._mode == "move":
+            for i in self._moving:
+                self.view.item_at_index(i).setPos(0, 0)
+        if self._band is not None:
+            self.view.scene().removeItem(self._band)
+            self._band = None
+        self._mode, self._vertex, self._moving = None, None, []
+        self.view._rebuild_handles() if self.view.document.annotation is not None else None
+
+    def _clamped_delta(self, pos: QPointF) -> tuple[float, float]:
+        doc = self.view.document
+        w, h = doc.image_size
+        shapes = [doc.shapes()[i] for i in self._moving]
+        return ops.clamp_translation(shapes, pos.x() - self._start.x(), pos.y() - self._start.y(), w, h)
+
+    # ------------------------------------------------------------------ selection commands
+    def key_command(self, event) -> bool:
+        doc = self.view.document
+        k, sel = event.key(), doc.selected()
+        if k == Qt.Key_Delete or (k == Qt.Key_Backspace and sel):
+            doc.remove_shapes(sel)
+            return True
+        if event.matches(QKeySequence.Copy):
+            self.copy()
+            return True
+        if event.matches(QKeySequence.Paste):
+            self.paste()
+            return True
+        if k == Qt.Key_D and event.modifiers() & Qt.ControlModifier:
+            self.duplicate()
+            return True
+        if event.matches(QKeySequence.SelectAll):
+            doc.select([i for i, s in enumerate(doc.shapes()) if self.view.is_label_visible(s.label)])
+            return True
+        if k in (Qt.Key_PageUp, Qt.Key_PageDown) and sel:
+            doc.reorder(sel, 1 if k == Qt.Key_PageUp else -1)
+            return True
+        if k == Qt.Key_E and event.modifiers() & Qt.ControlModifier and sel:
+            label = self.view.ask_label()
+            if label:
+                doc.set_label(sel, label)
+            return True
+        return False
+
+    def copy(self) -> None:
+        doc = self.view.document
+        _clipboard[:] = [doc.shapes()[i].copy() for i in doc.selected()]
+
+    def paste(self) -> None:
+        """Paste the copied shapes at their original position (clipped to this image), selected."""
+        doc = self.view.document
+        w, h = doc.image_size
+        shapes = []
+        for s in _clipboard:
+            dx, dy = ops.clamp_translation([s], 0.0, 0.0, w, h)
+            shapes.append(ops.translate_shape(s, dx, dy))
+        doc.add_shapes(shapes)
+
+    def duplicate(self) -> None:
+        """Copies of the selection, shifted by DUPLICATE_OFFSET pixels (clamped to the image), selected."""
+        doc = self.view.document
+        shapes = [doc.shapes()[i] for i in doc.selected()]
+        if not shapes:
+            return
+        w, h = doc.image_size
+        dx, dy = ops.clamp_translation(shapes, DUPLICATE_OFFSET, DUPLICATE_OFFSET, w, h)
+        doc.add_shapes([ops.translate_shape(s, dx, dy) for s in shapes])

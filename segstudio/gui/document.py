@@ -1,0 +1,210 @@
+"""The open image's annotation and its undo stack (the model behind the canvas).
+
+Every edit goes through :attr:`DocumentModel.undo_stack` as a :class:`~segstudio.gui.commands.ShapesCommand`
+(or :class:`~segstudio.gui.commands.FlagsCommand`); ``changed`` fires after any edit, undo or redo.
+Shapes are immutable values: helpers build new shapes for what they change (see ``canvas/ops.py``).
+The selection is view state, not an edit: :meth:`select` does not touch the undo stack.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoCommand, QUndoStack
+
+from segstudio.core.annotation.document import Annotation, Shape
+from segstudio.gui.canvas import ops
+from segstudio.gui.commands import FlagsCommand, ShapesCommand
+
+
+class DocumentModel(QObject):
+    """The annotation of the open image, its pixels, and the undo stack of its edits."""
+
+    changed = Signal()
+    loaded = Signal()
+    selectionChanged = Signal(list)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.undo_stack = QUndoStack(self)
+        self.annotation: Annotation | None = None
+        self.image: np.ndarray | None = None
+        self.json_path: Path | None = None
+        self.image_path: Path | None = None
+        self._selection: list[int] = []
+
+    # ----------------------------------------------------------------- loading / saving
+    def open(self, image_path, json_path) -> None:
+        """Open ``image_path``; read ``json_path`` when it exists, else start an empty annotation.
+
+        Raises AnnotationError (bad JSON) or the image loader's error; the previous document stays open then.
+        """
+        from segstudio.core.annotation.io import annotation_image, load_annotation, load_image
+
+        image_path, json_path = Path(image_path), Path(json_path)
+        if json_path.exists():
+            ann = load_annotation(json_path, check_image=False)
+            image = load_image(image_path) if image_path.exists() else annotation_image(ann, json_path)
+        else:
+            image = load_image(image_path)
+            rel = os.path.relpath(image_path, json_path.parent)
+            ann = Annotation(shapes=[], image_path=Path(rel).as_posix(),
+                             image_height=int(image.shape[0]), image_width=int(image.shape[1]))
+        self.open_annotation(ann, image, json_path, image_path)
+
+    def open_annotation(self, annotation: Annotation, image: np.ndarray | None, json_path=None,
+                        image_path=None) -> None:
+        """Show an in-memory annotation (and its image); clears the undo stack and the selection."""
+        self.undo_stack.clear()
+        self.annotation = annotation
+        self.image = image
+        self.json_path = Path(json_path) if json_path is not None else None
+        self.image_path = Path(image_path) if image_path is not None else None
+        self._selection = []
+        self.undo_stack.setClean()
+        self.loaded.emit()
+        self.selectionChanged.emit([])
+
+    def close(self) -> None:
+        """Forget the open image (nothing is saved)."""
+        self.undo_stack.clear()
+        self.annotation = self.image = self.json_path = self.image_path = None
+        self._selection = []
+        self.loaded.emit()
+        self.selectionChanged.emit([])
+
+    def save(self, path=None, *, with_image_data: bool = False) -> Path:
+        """Write the annotation (atomically) to ``path`` or :attr:`json_path`; marks the stack clean."""
+        from segstudio.core.annotation.io import save_annotation
+
+        if self.annotation is None:
+            raise RuntimeError("no annotation is open")
+        target = Path(path) if path is not None else self.json_path
+        if target is None:
+            raise RuntimeError("no JSON path to save to")
+        save_annotation(self.annotation, target, with_image_data=with_image_data)
+        self.undo_stack.setClean()
+        return target
+
+    @property
+    def is_modified(self) -> bool:
+        return not self.undo_stack.isClean()
+
+    @property
+    def image_size(self) -> tuple[int, int]:
+        """(width, height) of the open image, (0, 0) when none."""
+        if self.annotation is None:
+            return 0, 0
+        return int(self.annotation.image_width), int(self.annotation.image_height)
+
+    # ----------------------------------------------------------------- reading
+    def shapes(self) -> list[Shape]:
+        """The shapes in paint order (later = on top). Treat them as read-only values."""
+        return list(self.annotation.shapes) if self.annotation is not None else []
+
+    def selected(self) -> list[int]:
+        return list(self._selection)
+
+    # ----------------------------------------------------------------- selection (not undoable)
+    def select(self, indices) -> None:
+        n = len(self.annotation.shapes) if self.annotation is not None else 0
+        sel = sorted({int(i) for i in indices if 0 <= int(i) < n})
+        if sel != self._selection:
+            self._selection = sel
+            self.selectionChanged.emit(list(sel))
+
+    # ----------------------------------------------------------------- edits (all undoable)
+    def push(self, command: QUndoCommand) -> None:
+        self.undo_stack.push(command)
+
+    def set_shapes(self, shapes: list[Shape], text: str, selection: list[int] | None = None) -> None:
+        """Replace the whole shape list as one undoable edit (no-op when nothing changed)."""
+        self._require()
+        before = list(self.annotation.shapes)
+        after = list(shapes)
+        if len(before) == len(after) and all(a is b for a, b in zip(before, after)):
+            return
+        sel = self._selection if selection is None else selection
+        self.push(ShapesCommand(self, text, before, after, list(self._selection), list(sel)))
+
+    def add_shapes(self, shapes: list[Shape]) -> None:
+        shapes = list(shapes)
+        if not shapes:
+            return
+        self._require()
+        n = len(self.annotation.shapes)
+        text = f"Add {shapes[0].shape_type}" if len(shapes) == 1 else f"Add {len(shapes)} shapes"
+        self.set_shapes(self.annotation.shapes + shapes, text, list(range(n, n + len(shapes))))
+
+    def remove_shapes(self, indices) -> None:
+        self._require()
+        drop = {int(i) for i in indices}
+        if not drop:
+            return
+        after = [s for i, s in enumerate(self.annotation.shapes) if i not in drop]
+        self.set_shapes(after, f"Delete {len(drop)} shape(s)", [])
+
+    def replace_shapes(self, indices, shapes: list[Shape], text: str = "Edit shape") -> None:
+        self._require()
+        indices = [int(i) for i in indices]
+        if len(indices) != len(shapes):
+            raise ValueError("replace_shapes needs one shape per index")
+        after = list(self.annotation.shapes)
+        for i, s in zip(indices, shapes):
+            after[i] = s
+        self.set_shapes(after, text)
+
+    def set_label(self, indices, label: str) -> None:
+        self._require()
+        indices = [int(i) for i in indices if self.annotation.shapes[int(i)].label != label]
+        if not indices:
+            return
+        new = []
+        for i in indices:
+            s = self.annotation.shapes[i].copy()
+            s.label = label
+            new.append(s)
+        self.replace_shapes(indices, new, f"Set label {label!r}")
+
+    def set_flags(self, flags: dict) -> None:
+        self._require()
+        if dict(flags) != dict(self.annotation.flags):
+            self.push(FlagsCommand(self, self.annotation.flags, flags))
+
+    def move_shapes(self, indices, dx: float, dy: float) -> None:
+        """Translate shapes by (dx, dy), clamped so they stay inside the image (mask shapes move whole pixels)."""
+        self._require()
+        indices = sorted({int(i) for i in indices})
+        if not indices:
+            return
+        shapes = [self.annotation.shapes[i] for i in indices]
+        w, h = self.image_size
+        dx, dy = ops.clamp_translation(shapes, dx, dy, w, h)
+        if dx == 0 and dy == 0:
+            return
+        self.replace_shapes(indices, [ops.translate_shape(s, dx, dy) for s in shapes],
+                            f"Move {len(indices)} shape(s)")
+
+    def reorder(self, indices, delta: int) -> None:
+        """Move shapes ``delta`` places up (positive: painted later, on top) or down the paint order."""
+        self._require()
+        after, new_sel = ops.reorder(self.annotation.shapes, indices, delta)
+        self.set_shapes(after, "Raise shapes" if delta > 0 else "Lower shapes", new_sel)
+
+    # ----------------------------------------------------------------- called by commands
+    def _apply_shapes(self, shapes: list[Shape], selection: list[int]) -> None:
+        self.annotation.shapes = list(shapes)
+        n = len(shapes)
+        self._selection = sorted(i for i in selection if 0 <= i < n)
+        self.changed.emit()
+        self.selectionChanged.emit(list(self._selection))
+
+    def _apply_flags(self, flags: dict) -> None:
+        self.annotation.flags = dict(flags)
+        self.changed.emit()
+
+    def _require(self) -> None:
+        if self.annotation is None:
+            raise RuntimeError("no annotation is open")
