@@ -1,0 +1,137 @@
+"""Image reading with labelme's EXIF-orientation semantics, and header-only size probing.
+
+labelme 6.3.1 applies the EXIF ``Orientation`` tag when it reads an image *file* (for every format whose
+Pillow plugin offers ``_getexif``: JPEG, PNG, WebP, MPO — not TIFF), so the shapes' coordinates and
+``imageHeight``/``imageWidth`` are those of the *oriented* image.  Embedded ``imageData`` is displayed as
+stored (no orientation).  :func:`probe_image_size` gives the oriented size from the header alone.
+"""
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from segstudio.core.errors import AnnotationError
+
+Image.MAX_IMAGE_PIXELS = None  # medical images are large; labelme lifts the limit as well
+
+_T = Image.Transpose
+#: PIL operations, in order, that labelme applies for each EXIF orientation value
+ORIENTATION_OPS = {
+    2: (_T.FLIP_LEFT_RIGHT,),
+    3: (_T.ROTATE_180,),
+    4: (_T.FLIP_TOP_BOTTOM,),
+    5: (_T.ROTATE_270, _T.FLIP_LEFT_RIGHT),
+    6: (_T.ROTATE_270,),
+    7: (_T.ROTATE_90, _T.FLIP_LEFT_RIGHT),
+    8: (_T.ROTATE_90,),
+}
+_ORIENTATION_TAG = 0x0112
+
+
+def _label(source) -> str | None:
+    return None if isinstance(source, (bytes, bytearray, memoryview)) else os.fspath(source)
+
+
+def _open(source) -> Image.Image:
+    """Lazy PIL open (header only) of a path or encoded bytes; AnnotationError when unreadable."""
+    try:
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            return Image.open(io.BytesIO(bytes(source)))
+        if not Path(source).is_file():
+            raise AnnotationError("image not found", source)
+        return Image.open(source)
+    except AnnotationError:
+        raise
+    except Exception as e:  # PIL raises many types (UnidentifiedImageError, OSError, SyntaxError, ...)
+        where = _label(source)
+        reason = f"unreadable image ({type(e).__name__}: {e})"
+        raise AnnotationError(reason if where else f"imageData: {reason}", where) from e
+
+
+def exif_orientation(im: Image.Image, *, allow_load: bool = False) -> int:
+    """EXIF orientation (1..8) as labelme sees it; 1 when absent, unknown or not applicable.
+
+    For PNG the eXIf chunk is usually before the pixel data and thus in the header; with
+    ``allow_load=False`` a chunk placed after the pixel data is not looked for (that would decode the image).
+    """
+    if not hasattr(im, "_getexif"):
+        return 1
+    if im.format == "PNG" and "exif" not in im.info and not allow_load:
+        return 1
+    try:
+        value = im.getexif().get(_ORIENTATION_TAG, 1)
+    except Exception:
+        return 1
+    return value if isinstance(value, int) and value in ORIENTATION_OPS else 1
+
+
+def apply_orientation(im: Image.Image, orientation: int) -> Image.Image:
+    for op in ORIENTATION_OPS.get(orientation, ()):
+        im = im.transpose(op)
+    return im
+
+
+def probe_image_size(source, *, exif_orientation_applies: bool = True) -> tuple[int, int]:
+    """(height, width) of the image as labelme shows it, reading only the header."""
+    with _open(source) as im:
+        w, h = im.size
+        if exif_orientation_applies and exif_orientation(im) in (5, 6, 7, 8):
+            w, h = h, w
+        return h, w
+
+
+def probe_image_size_full(source) -> tuple[int, int]:
+    """Like :func:`probe_image_size` but also finds an EXIF chunk stored after PNG pixel data (decodes)."""
+    with _open(source) as im:
+        w, h = im.size
+        if exif_orientation(im, allow_load=True) in (5, 6, 7, 8):
+            w, h = h, w
+        return h, w
+
+
+def _to_array(im: Image.Image) -> np.ndarray:
+    mode = im.mode
+    if mode in ("L", "RGB"):
+        return np.asarray(im)
+    if mode == "1":
+        return np.asarray(im.convert("L"))
+    if mode.startswith("I;16"):
+        return np.asarray(im).astype(np.uint16)
+    if mode in ("I", "F"):
+        arr = np.asarray(im)
+        lo, hi = float(arr.min()), float(arr.max())
+        if mode == "I" and lo >= 0 and hi <= 65535:
+            return arr.astype(np.uint16)
+        scale = 65535.0 / (hi - lo) if hi > lo else 0.0
+        return ((arr.astype(np.float64) - lo) * scale).round().astype(np.uint16)
+    if mode in ("LA", "La"):
+        return np.asarray(im.convert("L"))
+    return np.asarray(im.convert("RGB"))
+
+
+def load_image(path_or_bytes, *, exif_orientation_applies: bool | None = None) -> np.ndarray:
+    """Decode an image file (or encoded bytes) into HxW or HxWx3 (RGB) uint8, or HxW uint16 for 16-bit.
+
+    EXIF orientation is applied as labelme does: always for files; for bytes only when
+    ``exif_orientation_applies=True`` (labelme shows embedded ``imageData`` unrotated).
+    Palette, alpha and CMYK images become RGB; 32-bit integer / float images are scaled to uint16.
+    """
+    if exif_orientation_applies is None:
+        exif_orientation_applies = not isinstance(path_or_bytes, (bytes, bytearray, memoryview))
+    im = _open(path_or_bytes)
+    try:
+        with im:
+            im.load()
+            if exif_orientation_applies:
+                im = apply_orientation(im, exif_orientation(im, allow_load=True))
+            return np.ascontiguousarray(_to_array(im))
+    except AnnotationError:
+        raise
+    except Exception as e:
+        where = _label(path_or_bytes)
+        reason = f"cannot decode image ({type(e).__name__}: {e})"
+        raise AnnotationError(reason if where else f"imageData: {reason}", where) from e

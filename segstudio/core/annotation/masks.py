@@ -1,0 +1,150 @@
+"""Label mask files: reading with segstudio's mask conventions, writing palette PNGs like imgviz.lblsave.
+
+Mask conventions (docs/annotation.md "Mask conventions"):
+
+* palette ("P") PNG: the pixel value is the class id; 255 = ignore (-1).
+* grayscale (L / 16-bit / bilevel): the value is the class id.  With a 2-class label set, a mask holding
+  only {0, 255} means 255 = foreground (class 1) -- the usual binary-mask convention.
+* RGB(A) coloured with the VOC palette: each colour maps back to its class id; the palette's colour of
+  255 (224, 224, 192) is ignore.  A colourless RGB mask (R == G == B) is read as grayscale.
+* any other value >= the number of classes, or an unknown colour, is a MaskError naming the values.
+"""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+
+from segstudio.core.errors import MaskError
+
+from .io import atomic_write_bytes
+from .labels import voc_palette
+
+IGNORE_VALUE = 255
+_PALETTE = voc_palette(256)
+_PALETTE_BYTES = _PALETTE.tobytes()
+
+
+def _fmt_values(values, limit: int = 8) -> str:
+    values = [int(v) for v in values]
+    shown = ", ".join(map(str, values[:limit]))
+    return shown + (f", ... ({len(values)} values)" if len(values) > limit else "")
+
+
+def _check_ids(arr: np.ndarray, num_classes: int, path, *, palette: bool) -> np.ndarray:
+    """int64 ids from stored values: 255 -> -1 in palette masks; out-of-range values -> MaskError."""
+    counts = np.bincount(arr.ravel()) if arr.dtype == np.uint8 else None
+    present = np.flatnonzero(counts) if counts is not None else np.unique(arr)
+    out = arr.astype(np.int64)
+    if palette and IGNORE_VALUE in present:
+        out[arr == IGNORE_VALUE] = -1
+        present = present[present != IGNORE_VALUE]
+    if not palette and num_classes == 2 and present.size and set(present.tolist()) <= {0, 255}:
+        out[arr == 255] = 1
+        return out
+    bad = present[(present >= num_classes) | (present < 0)]
+    if bad.size:
+        kind = "palette index" if palette else "value"
+        raise MaskError(
+            f"mask {kind}(s) {_fmt_values(bad)} outside the {num_classes} classes (0..{num_classes - 1}"
+            f"{', 255 = ignore' if palette else ''})",
+            path,
+        )
+    return out
+
+
+def _colors_to_ids(rgb: np.ndarray, num_classes: int, path) -> np.ndarray:
+    if np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2]):
+        return _check_ids(np.ascontiguousarray(rgb[..., 0]), num_classes, path, palette=False)
+    pal = _PALETTE.astype(np.int64)
+    pal_codes = (pal[:, 0] << 16) | (pal[:, 1] << 8) | pal[:, 2]
+    ids = np.full(256, -2, dtype=np.int64)
+    ids[:num_classes] = np.arange(num_classes)
+    ids[IGNORE_VALUE] = -1
+    keep = ids != -2
+    pal_codes, ids = pal_codes[keep], ids[keep]
+    order = np.argsort(pal_codes)
+    pal_codes, ids = pal_codes[order], ids[order]
+    codes = (rgb[..., 0].astype(np.int64) << 16) | (rgb[..., 1].astype(np.int64) << 8) | rgb[..., 2]
+    pos = np.clip(np.searchsorted(pal_codes, codes), 0, len(pal_codes) - 1)
+    found = pal_codes[pos] == codes
+    if not found.all():
+        bad = np.unique(codes[~found])
+        shown = ", ".join(f"({c >> 16}, {(c >> 8) & 255}, {c & 255})" for c in bad[:6].tolist())
+        more = f", ... ({bad.size} colours)" if bad.size > 6 else ""
+        raise MaskError(f"colour(s) {shown}{more} are not VOC palette colours of the {num_classes} classes", path)
+    return ids[pos]
+
+
+def read_label_mask(path, num_classes: int, *, expected_size: tuple[int, int] | None = None) -> np.ndarray:
+    """Read a label mask as int64 HxW class ids (-1 = ignore) following the mask conventions.
+
+    ``expected_size`` is the (height, width) of the image the mask belongs to; a different size is a
+    MaskError.
+    """
+    try:
+        with Image.open(path) as im:
+            im.load()
+            mode = im.mode
+            if mode == "P":
+                arr = np.asarray(im)
+                out = _check_ids(arr, num_classes, path, palette=True)
+            elif mode in ("RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "PA"):
+                out = _colors_to_ids(np.asarray(im.convert("RGB")), num_classes, path)
+            elif mode in ("LA", "La"):
+                out = _check_ids(np.asarray(im.getchannel(0)), num_classes, path, palette=False)
+            elif mode == "1":
+                out = _check_ids(np.asarray(im, dtype=np.uint8), num_classes, path, palette=False)
+            else:  # L, I;16*, I, F
+                arr = np.asarray(im)
+                if arr.dtype.kind == "f":
+                    if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
+                        raise MaskError("floating-point mask with non-integer values", path)
+                    arr = arr.astype(np.int64)
+                out = _check_ids(arr, num_classes, path, palette=False)
+    except MaskError:
+        raise
+    except FileNotFoundError as e:
+        raise MaskError("mask file not found", path) from e
+    except Exception as e:
+        raise MaskError(f"unreadable mask ({type(e).__name__}: {e})", path) from e
+    if out.ndim != 2:
+        raise MaskError(f"mask must be 2-D, found shape {out.shape}", path)
+    if expected_size is not None and tuple(out.shape) != tuple(expected_size):
+        raise MaskError(
+            f"mask size {out.shape[1]}x{out.shape[0]} differs from the image's {expected_size[1]}x{expected_size[0]}",
+            path,
+        )
+    return out
+
+
+def label_png_bytes(label: np.ndarray, *, compress_level: int = 1, path=None) -> bytes:
+    """Encode a label array as a palette PNG (VOC palette, -1 -> 255), like imgviz.lblsave but faster."""
+    label = np.asarray(label)
+    if label.ndim != 2:
+        raise MaskError(f"label must be 2-D, found shape {label.shape}", path)
+    if label.dtype != np.uint8:
+        if label.size and (label.min() < -1 or label.max() > 254):
+            raise MaskError(
+                f"label values {int(label.min())}..{int(label.max())} do not fit a palette PNG (0..254, -1)", path
+            )
+        label = np.where(label < 0, IGNORE_VALUE, label).astype(np.uint8)
+    im = Image.fromarray(np.ascontiguousarray(label))  # mode L
+    im.putpalette(_PALETTE_BYTES)  # -> mode P
+    buf = io.BytesIO()
+    im.save(buf, format="PNG", compress_level=compress_level)
+    return buf.getvalue()
+
+
+def write_label_png(path, label: np.ndarray) -> None:
+    """Write a class/instance label array as a VOC-palette PNG (atomic); -1 (ignore) is stored as 255."""
+    atomic_write_bytes(path, label_png_bytes(label, path=path))
+
+
+def label_to_color(label: np.ndarray, palette=None) -> np.ndarray:
+    """HxWx3 uint8 colours of a label array (-1 -> the palette's colour 255)."""
+    pal = voc_palette(256) if palette is None else np.asarray(palette, dtype=np.uint8)
+    label = np.asarray(label)
+    idx = np.where(label < 0, len(pal) - 1, label) % len(pal)
+    return pal[idx]

@@ -1,0 +1,160 @@
+"""Shapes -> class / instance label arrays, pixel-exact with labelme 6.3.1's ``shapes_to_label``.
+
+labelme draws every shape into its own full-size bool mask and assigns ``cls[mask] = id``.  The pixel set
+PIL draws does not depend on the ink value, so painting all shapes *in order* into ONE image with
+``fill = outline = value`` gives the same result (later shapes win) with one image instead of one per
+shape.  Class values use an 8-bit image ("L", ignore = 255) when they fit, else a 32-bit ("I") one.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from .document import IGNORE_LABEL, Shape
+from .labels import UnknownLabelError
+
+LINE_WIDTH = 10
+POINT_SIZE = 5
+
+_LUT_L = np.arange(256, dtype=np.int32)
+_LUT_L[255] = -1
+
+
+def _draw(draw: ImageDraw.ImageDraw, xy, shape_type, value, line_width, point_size) -> None:
+    """labelme's shape_to_mask drawing calls, with ``value`` as ink."""
+    if shape_type == "circle":
+        if len(xy) != 2:
+            raise ValueError("Shape of shape_type=circle must have 2 points")
+        (cx, cy), (px, py) = xy
+        d = math.sqrt((cx - px) ** 2 + (cy - py) ** 2)
+        draw.ellipse(((cx - d, cy - d), (cx + d, cy + d)), outline=value, fill=value)
+    elif shape_type == "rectangle":
+        if len(xy) != 2:
+            raise ValueError("Shape of shape_type=rectangle must have 2 points")
+        (x0, y0), (x1, y1) = xy
+        draw.rectangle(((min(x0, x1), min(y0, y1)), (max(x0, x1), max(y0, y1))), outline=value, fill=value)
+    elif shape_type == "line":
+        if len(xy) != 2:
+            raise ValueError("Shape of shape_type=line must have 2 points")
+        draw.line(xy=xy, fill=value, width=line_width)
+    elif shape_type == "linestrip":
+        draw.line(xy=xy, fill=value, width=line_width)
+    elif shape_type == "point":
+        if len(xy) != 1:
+            raise ValueError("Shape of shape_type=point must have 1 points")
+        cx, cy = xy[0]
+        r = point_size
+        draw.ellipse(((cx - r, cy - r), (cx + r, cy + r)), outline=value, fill=value)
+    elif shape_type == "oriented_rectangle":
+        if len(xy) != 4:
+            raise ValueError("Shape of shape_type=oriented_rectangle must have 4 points")
+        draw.polygon(xy=xy, outline=value, fill=value)
+    elif shape_type in (None, "polygon"):
+        if len(xy) <= 2:
+            raise ValueError("Polygon must have points more than 2")
+        draw.polygon(xy=xy, outline=value, fill=value)
+    else:
+        raise ValueError(f"shape_type={shape_type!r} is not supported.")
+
+
+def _paste_mask(image: Image.Image, points, patch, value) -> None:
+    """labelme: ``mask[y1:y2+1, x1:x2+1] = patch`` with the bbox corners truncated to int."""
+    if patch is None:
+        raise ValueError("shape['mask'] must be numpy.ndarray")
+    patch = np.asarray(patch, dtype=bool)
+    (x1, y1) = (int(points[0][0]), int(points[0][1]))
+    h, w = patch.shape
+    image.paste(value, (x1, y1, x1 + w, y1 + h), Image.fromarray(patch))
+
+
+def shape_to_mask(img_shape, points, shape_type=None, line_width=LINE_WIDTH, point_size=POINT_SIZE, mask=None):
+    """Bool HxW mask of one shape (labelme's ``shape_to_mask``; ``mask`` is the patch of a mask shape)."""
+    h, w = img_shape[:2]
+    image = Image.new("L", (w, h), 0)
+    if shape_type == "mask":
+        _paste_mask(image, points, mask, 1)
+    else:
+        _draw(ImageDraw.Draw(image), [tuple(p) for p in points], shape_type, 1, line_width, point_size)
+    return np.asarray(image, dtype=bool)
+
+
+def _field(shape, name, default=None):
+    if isinstance(shape, Shape):
+        return getattr(shape, name)
+    return shape.get(name, default)
+
+
+def shapes_to_label(img_shape, shapes, label_name_to_value):
+    """(cls, ins) int32 HxW arrays, labelme's ``shapes_to_label`` semantics.
+
+    ``cls``: class ids, -1 where ``__ignore__`` (or any label mapped to -1) was painted last.
+    ``ins``: instance ids 1.. numbered per (label, group_id) in first-seen order exactly as labelme numbers
+    them (a shape without group_id is its own instance; ignore shapes take a number too), 0 where no shape,
+    -1 where ``cls`` is -1.  ``shapes`` are :class:`Shape` objects or labelme shape dicts.
+    Raises :class:`UnknownLabelError` (a KeyError) for a label missing from ``label_name_to_value``.
+    """
+    h, w = int(img_shape[0]), int(img_shape[1])
+    instances: dict = {}
+    plan = []
+    max_cls = 0
+    for shape in shapes:
+        label = _field(shape, "label")
+        group_id = _field(shape, "group_id")
+        key = (label, object() if group_id is None else group_id)
+        ins_id = instances.setdefault(key, len(instances) + 1)
+        try:
+            cls_id = int(label_name_to_value[label])
+        except KeyError:
+            raise UnknownLabelError(label, [k for k in label_name_to_value if k != IGNORE_LABEL]) from None
+        if cls_id < -1:
+            raise ValueError(f"class id {cls_id} of label {label!r} is negative")
+        max_cls = max(max_cls, cls_id)
+        plan.append((shape, cls_id, ins_id))
+
+    cls_mode = "L" if max_cls <= 254 else "I"
+    ins_mode = "L" if len(instances) <= 254 else "I"
+    cls_img = _render(h, w, cls_mode, ((s, c) for s, c, _ in plan))
+    ins_img = _render(h, w, ins_mode, ((s, c if c == -1 else i) for s, c, i in plan))
+    return _to_int32(cls_img), _to_int32(ins_img)
+
+
+def _render(h: int, w: int, mode: str, items) -> Image.Image:
+    """Paint ``(shape, value)`` items in order into one image; value -1 is stored as 255 in mode "L"."""
+    image = Image.new(mode, (w, h), 0)
+    draw = ImageDraw.Draw(image)
+    for shape, value in items:
+        if value == -1 and mode == "L":
+            value = 255
+        shape_type = _field(shape, "shape_type")
+        points = _field(shape, "points")
+        if shape_type == "mask":
+            _paste_mask(image, points, _field(shape, "mask"), value)
+        else:
+            _draw(draw, [tuple(p) for p in points], shape_type, value, LINE_WIDTH, POINT_SIZE)
+    return image
+
+
+def _to_int32(image: Image.Image) -> np.ndarray:
+    arr = np.asarray(image)
+    if image.mode == "L":
+        return _LUT_L[arr]
+    return arr.astype(np.int32, copy=True)
+
+
+def annotation_to_label(ann, label_set):
+    """(cls, ins) of an :class:`Annotation` with the project's label set (same id for a label everywhere)."""
+    return shapes_to_label((ann.image_height, ann.image_width), ann.shapes, label_set.label_name_to_value)
+
+
+def annotation_to_class_u8(ann, label_set) -> np.ndarray:
+    """Fast path for exporters: the class mask as uint8 (ignore = 255), ready for :func:`write_label_png`."""
+    mapping = label_set.label_name_to_value
+    items = []
+    for shape in ann.shapes:
+        try:
+            items.append((shape, mapping[shape.label]))
+        except KeyError:
+            raise UnknownLabelError(shape.label, label_set.names) from None
+    return np.asarray(_render(ann.image_height, ann.image_width, "L", items))
