@@ -1,0 +1,82 @@
+"""ConfusionMatrix: hand-worked values, empty-class conventions, torchmetrics as an independent reference."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from segstudio.core.errors import DatasetError
+from segstudio.core.metrics import ConfusionMatrix
+
+
+def test_hand_worked():
+    cm = ConfusionMatrix(3)
+    cm.update(np.array([[0, 1], [1, 1]]), np.array([[0, 1], [-1, 0]]))  # ignore pixel skipped
+    r = cm.compute()
+    assert r["matrix"] == [[1, 1, 0], [0, 1, 0], [0, 0, 0]]
+    assert r["iou"][:2] == [0.5, 0.5] and math.isnan(r["iou"][2])
+    assert r["dice"][:2] == pytest.approx([2 / 3, 2 / 3])
+    assert r["precision"][:2] == [1.0, 0.5] and r["recall"][:2] == [0.5, 1.0]
+    assert r["pa"][:2] == r["recall"][:2] and math.isnan(r["pa"][2])
+    assert r["miou"] == 0.5 and r["mpa"] == 0.75 and r["mprecision"] == 0.75
+    assert r["accuracy"] == pytest.approx(2 / 3)
+
+
+def test_class_present_but_never_predicted_scores_zero():
+    cm = ConfusionMatrix(2)
+    cm.update(torch.zeros(4, dtype=torch.long), torch.tensor([0, 0, 1, 1]))
+    r = cm.compute()
+    assert r["precision"][1] == 0.0 and r["recall"][1] == 0.0 and r["iou"][1] == 0.0
+    assert r["miou"] == pytest.approx(0.25)
+
+
+def test_streaming_logits_and_merge():
+    torch.manual_seed(0)
+    logits = torch.randn(3, 4, 5, 6)
+    target = torch.randint(-1, 4, (3, 5, 6))
+    a = ConfusionMatrix(4)
+    a.update(logits, target)  # arg-maxed
+    b = ConfusionMatrix(4)
+    for i in range(3):
+        b.update(logits[i : i + 1].argmax(1).numpy(), target[i : i + 1].numpy())
+    assert torch.equal(a.matrix, b.matrix)
+    c = ConfusionMatrix(4)
+    c += a
+    c += b
+    assert torch.equal(c.matrix, 2 * a.matrix)
+    c.reset()
+    assert int(c.matrix.sum()) == 0
+
+
+def test_out_of_range_is_an_error():
+    cm = ConfusionMatrix(2)
+    with pytest.raises(DatasetError, match="target has class id 2"):
+        cm.update(np.zeros((2, 2), int), np.full((2, 2), 2))
+    with pytest.raises(DatasetError, match="prediction has class id 5"):
+        cm.update(np.full((2, 2), 5), np.zeros((2, 2), int))
+
+
+@pytest.mark.parametrize("n_cls", [2, 3, 5])
+def test_against_torchmetrics(n_cls):
+    tm = pytest.importorskip("torchmetrics.classification")
+    g = torch.Generator().manual_seed(n_cls)
+    target = torch.randint(0, n_cls, (4, 16, 16), generator=g)
+    pred = torch.where(torch.rand(4, 16, 16, generator=g) < 0.7, target, torch.randint(0, n_cls, (4, 16, 16), generator=g))
+    target[:, :2] = -1
+    cm = ConfusionMatrix(n_cls)
+    cm.update(pred, target)
+    r = cm.compute()
+    kw = dict(num_classes=n_cls, ignore_index=-1, average="none")
+    ref_iou = tm.MulticlassJaccardIndex(**kw)(pred, target)
+    ref_prec = tm.MulticlassPrecision(**kw)(pred, target)
+    ref_rec = tm.MulticlassRecall(**kw)(pred, target)
+    ref_f1 = tm.MulticlassF1Score(**kw)(pred, target)  # F1 == Dice
+    ref_acc = tm.MulticlassAccuracy(num_classes=n_cls, ignore_index=-1, average="micro")(pred, target)
+    assert np.allclose(r["iou"], ref_iou.numpy(), atol=1e-6)
+    assert np.allclose(r["precision"], ref_prec.numpy(), atol=1e-6)
+    assert np.allclose(r["recall"], ref_rec.numpy(), atol=1e-6)
+    assert np.allclose(r["dice"], ref_f1.numpy(), atol=1e-6)
+    assert r["accuracy"] == pytest.approx(ref_acc.item(), abs=1e-6)
+    assert r["miou"] == pytest.approx(ref_iou.mean().item(), abs=1e-6)
