@@ -1,0 +1,133 @@
+"""``convert``: run an exporter over a labelme folder, in this process or in a process pool.
+
+Every file is converted independently; a bad file is recorded as (path, reason) and the others go on.
+Results are gathered by source index, so ``workers=N`` writes exactly what ``workers=1`` writes.
+"""
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from pathlib import Path
+from typing import Any, Optional
+
+from segstudio.core.errors import AnnotationError, Cancelled, ConfigError, SegStudioError
+from segstudio.core.export.base import (
+    EXPORTERS,
+    ConvertReport,
+    Exporter,
+    ItemInfo,
+    check_output_folder,
+    find_label_files,
+    load_item,
+    resolve_labels,
+)
+from segstudio.core.progress import CancelFn, ProgressFn, check_cancel
+
+# the exporter of this worker process, set by _init_worker
+_WORKER_EXPORTER: Optional[Exporter] = None
+
+
+def _init_worker(exporter: Exporter) -> None:
+    global _WORKER_EXPORTER
+    _WORKER_EXPORTER = exporter
+
+
+def describe_failure(exc: BaseException, path: Path) -> tuple[str, str]:
+    """(path, reason) for the report; SegStudioError already says ``path: reason``."""
+    if isinstance(exc, SegStudioError):
+        reason = exc.reason
+        if isinstance(exc, AnnotationError) and exc.shape_index is not None:
+            reason = f"shape {exc.shape_index}: {reason}"
+        return str(exc.path or path), reason
+    if isinstance(exc, MemoryError):
+        return str(path), "out of memory while converting this file"
+    return str(path), f"{type(exc).__name__}: {exc}"
+
+
+def export_one(exporter: Exporter, index: int, json_path: Path) -> tuple[int, bool, Any]:
+    """Convert one file: (index, True, record) or (index, False, (path, reason)). Never raises."""
+    try:
+        item = load_item(index, json_path, exporter.label_set)
+        return index, True, exporter.export_item(item)
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a reported (path, reason)
+        return index, False, describe_failure(exc, json_path)
+
+
+def _worker_task(index: int, json_path: Path) -> tuple[int, bool, Any]:
+    assert _WORKER_EXPORTER is not None, "worker not initialised"
+    return export_one(_WORKER_EXPORTER, index, json_path)
+
+
+def _run_serial(exporter, files, progress, cancel):
+    results = []
+    for i, path in enumerate(files):
+        check_cancel(cancel)
+        results.append(export_one(exporter, i, path))
+        if progress:
+            progress(i + 1, len(files), path.name)
+    return results
+
+
+def _run_pool(exporter, files, workers, progress, cancel):
+    # "spawn": safe when the caller has threads (the GUI), and the same on every platform
+    ctx = multiprocessing.get_context("spawn")
+    results = []
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(exporter,))
+    try:
+        pending = {pool.submit(_worker_task, i, p) for i, p in enumerate(files)}
+        while pending:
+            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            for fut in done:
+                index, ok, payload = fut.result()
+                results.append((index, ok, payload))
+                if progress:
+                    progress(len(results), len(files), files[index].name)
+            if cancel is not None and cancel():
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise Cancelled()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    results.sort(key=lambda r: r[0])
+    return results
+
+
+def convert(
+    src,
+    labels,
+    out,
+    fmt: str,
+    *,
+    workers: int = 1,
+    progress: Optional[ProgressFn] = None,
+    cancel: Optional[CancelFn] = None,
+    options: Optional[dict] = None,
+) -> ConvertReport:
+    """Convert the labelme folder ``src`` into ``out`` in format ``fmt`` (a name in ``EXPORTERS``).
+
+    ``labels``: labels.txt path, LabelSet or None (``src/labels.txt``, else labels found in the JSON).
+    ``options``: format-specific options (see each exporter's ``OPTIONS``).  ``out`` must not exist or be
+    empty, and must be outside ``src``; ``src`` is only read.
+    """
+    exporter_cls = EXPORTERS.get(fmt)
+    if workers is None or int(workers) < 1:
+        raise ConfigError(f"workers must be at least 1 (got {workers})")
+    workers = int(workers)
+    src = Path(src)
+    files = find_label_files(src)
+    label_set = resolve_labels(labels, src, files)
+    out = check_output_folder(Path(out), src)
+    exporter = exporter_cls(out, label_set, options)
+    check_cancel(cancel)
+    out.mkdir(parents=True, exist_ok=True)
+    exporter.prepare(files)
+    if progress:
+        progress(0, len(files), "")
+    workers = min(workers, len(files))
+    if workers > 1:
+        results = _run_pool(exporter, files, workers, progress, cancel)
+    else:
+        results = _run_serial(exporter, files, progress, cancel)
+    records = [(ItemInfo(i, files[i], files[i].stem), payload) for i, ok, payload in results if ok]
+    failures = [tuple(payload) for _i, ok, payload in results if not ok]
+    exporter.finish(records)
+    return ConvertReport(n_ok=len(records), failures=failures, out=out, fmt=fmt)
