@@ -1,0 +1,1 @@
+"""Dialogs of the annotation window: the label dialog and the keyboard-shortcuts help."""

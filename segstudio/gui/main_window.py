@@ -1,0 +1,583 @@
+"""The annotation workspace: assembles the canvas, the panels, the menus, autosave and the extensions.
+
+The window holds no logic a test could not reach through core: the project model is
+:class:`segstudio.core.project.Project`, the display mapping :mod:`segstudio.core.imaging`, the edits go
+through :class:`segstudio.gui.document.DocumentModel` (undo stack) and reach the disk through
+:class:`segstudio.gui.autosave.Autosaver`.
+
+Public API for extensions (see gui/extensions.py): ``project``, ``document``, ``canvas``, ``current_entry``,
+``currentImageChanged``, ``projectOpened``, ``open_path``, ``open_project``, ``open_image``,
+``refresh_statuses``, ``label_colors``, ``show_message``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QStandardPaths, Qt, Signal
+from PySide6.QtGui import QAction, QActionGroup, QColor, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QStackedWidget,
+)
+
+from segstudio.core.errors import SegStudioError
+from segstudio.core.imaging import DisplaySettings, to_display_rgb
+from segstudio.core.project import IMAGE_EXTENSIONS, Project, open_path
+from segstudio.gui.autosave import Autosaver
+from segstudio.gui.canvas.view import CanvasView
+from segstudio.gui.dialogs.help_dialog import HelpDialog
+from segstudio.gui.dialogs.label_dialog import LabelDialog
+from segstudio.gui.document import DocumentModel
+from segstudio.gui.extensions import install_extensions
+from segstudio.gui.panels.class_panel import ClassPanel
+from segstudio.gui.panels.file_list import FileListPanel
+from segstudio.gui.panels.flags_panel import FlagsPanel
+from segstudio.gui.panels.image_adjust import ImageAdjustPanel
+from segstudio.gui.panels.shape_list import ShapeListPanel
+from segstudio.gui.panels.welcome import WelcomePage
+from segstudio.gui.settings import Settings
+
+TOOLS = (  # (tool, menu text, key)
+    ("edit", "&Edit / select shapes", "E"),
+    ("polygon", "&Polygon", "P"),
+    ("rectangle", "&Rectangle", "R"),
+    ("circle", "&Circle", "C"),
+    ("point", "P&oint", "O"),
+    ("line", "&Line", "L"),
+    ("linestrip", "Line &strip", "S"),
+    ("brush", "&Brush (mask)", "B"),
+    ("eraser", "Eraser (mas&k)", "X"),
+)
+CANVAS_KEYS = (  # handled by the canvas itself (see gui/canvas): listed in the help dialog
+    ("Canvas", "Pan", "Space + drag, or scroll"),
+    ("Canvas", "Zoom", "Ctrl + wheel"),
+    ("Canvas", "Finish polygon / line strip", "Enter, or click the first point"),
+    ("Canvas", "Remove last point while drawing", "Backspace"),
+    ("Canvas", "Cancel drawing / clear selection", "Esc"),
+    ("Canvas", "Brush size smaller / larger", "[ / ]"),
+    ("Canvas", "Copy / paste / duplicate shapes", "Ctrl+C / Ctrl+V / Ctrl+D"),
+    ("Canvas", "Select all shapes", "Ctrl+A"),
+    ("Canvas", "Raise / lower selected shapes", "PgUp / PgDown"),
+    ("Canvas", "Change label of selected shapes", "Ctrl+E"),
+)
+
+
+class MainWindow(QMainWindow):
+    currentImageChanged = Signal(object)  # ImageEntry or None
+    projectOpened = Signal(object)  # Project
+
+    def __init__(self, parent=None, *, extensions: bool = True):
+        super().__init__(parent)
+        self.setWindowTitle("segstudio")
+        self.settings = Settings()
+        self.project: Project | None = None
+        self.current_entry = None
+        self.display = DisplaySettings()
+        self.last_error: str | None = None
+        self.document = DocumentModel(self)
+        self.canvas = CanvasView(self.document)
+        self.autosaver = Autosaver(
+            self.document, self.settings.autosave_delay_ms, self.settings.embed_image_data, self
+        )
+        self.welcome = WelcomePage()
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.welcome)
+        self.stack.addWidget(self.canvas)
+        self.setCentralWidget(self.stack)
+
+        self.file_list = FileListPanel()
+        self.class_panel = ClassPanel()
+        self.shape_list = ShapeListPanel(self.document)
+        self.flags_panel = FlagsPanel(self.document)
+        self.adjust_panel = ImageAdjustPanel()
+        self.docks: dict[str, QDockWidget] = {}
+        self._add_dock("files", "Images", self.file_list, Qt.LeftDockWidgetArea)
+        self._add_dock("classes", "Classes", self.class_panel, Qt.RightDockWidgetArea)
+        self._add_dock("shapes", "Shapes of this image", self.shape_list, Qt.RightDockWidgetArea)
+        self._add_dock("flags", "Image flags", self.flags_panel, Qt.RightDockWidgetArea)
+        self._add_dock("adjust", "Display", self.adjust_panel, Qt.LeftDockWidgetArea)
+
+        self._build_status_bar()
+        self._build_actions()
+        self._connect()
+        self.setAcceptDrops(True)
+        self.resize(1400, 900)
+        geometry, state = self.settings.window_geometry(), self.settings.window_state()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+        self.canvas.label_requested = self._ask_label if self.settings.ask_label else None
+        self._update_recent()
+        self._set_welcome(True)
+        self.extension_errors = install_extensions(self) if extensions else []
+        if self.extension_errors:
+            self.show_message("Some extensions failed: " + "; ".join(self.extension_errors), error=True)
+
+    # ================================================================== building
+    def _add_dock(self, key: str, title: str, widget, area) -> None:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{key}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        self.docks[key] = dock
+
+    def _build_status_bar(self) -> None:
+        self.save_label = QLabel("")
+        self.position_label = QLabel("")
+        self.zoom_label = QLabel("")
+        bar = self.statusBar()
+        bar.addPermanentWidget(self.save_label)
+        bar.addPermanentWidget(self.position_label)
+        bar.addPermanentWidget(self.zoom_label)
+
+    def _action(self, menu, text, slot, shortcut=None, checkable=False, tip=None) -> QAction:
+        act = QAction(text, self)
+        if shortcut:
+            keys = shortcut if isinstance(shortcut, (list, tuple)) else [shortcut]
+            act.setShortcuts([QKeySequence(k) for k in keys])
+        act.setCheckable(checkable)
+        if tip:
+            act.setStatusTip(tip)
+        act.triggered.connect(slot)
+        menu.addAction(act)
+        return act
+
+    def _build_actions(self) -> None:
+        mb = self.menuBar()
+        a = self.actions_by_name = {}
+        m = self.file_menu = mb.addMenu("&File")
+        a["open_folder"] = self._action(m, "&Open folder…", self.ask_open_folder, QKeySequence.Open)
+        a["open_file"] = self._action(m, "Open &image or JSON…", self.ask_open_file, "Ctrl+Shift+O")
+        a["open_sample"] = self._action(m, "Open &sample project", self.open_sample_project)
+        self.recent_menu = m.addMenu("&Recent projects")
+        m.addSeparator()
+        a["save"] = self._action(m, "&Save now", self.save_now, QKeySequence.Save,
+                                 tip="Changes are saved automatically; this writes at once")
+        a["embed"] = self._action(m, "&Embed image data in JSON", self._toggle_embed, checkable=True,
+                                  tip="Write the image itself (imageData) into each JSON (bigger files)")
+        a["embed"].setChecked(self.settings.embed_image_data)
+        a["ask_label"] = self._action(m, "Ask &label for new shapes", self._toggle_ask_label, checkable=True)
+        a["ask_label"].setChecked(self.settings.ask_label)
+        m.addSeparator()
+        a["quit"] = self._action(m, "&Quit", self.close, QKeySequence.Quit)
+
+        m = self.edit_menu = mb.addMenu("&Edit")
+        a["undo"] = self._action(m, "&Undo", self.document.undo_stack.undo, QKeySequence.Undo)
+        a["redo"] = self._action(m, "&Redo", self.document.undo_stack.redo, [QKeySequence.Redo, "Ctrl+Y"])
+        a["delete"] = self._action(m, "&Delete selected shapes", self.delete_selected, QKeySequence.Delete)
+        a["relabel"] = self._action(m, "Change &label of selected shapes…", self.relabel_selected)
+        a["add_class"] = self._action(m, "&Add class…", self.class_panel.ask_add)
+
+        m = self.view_menu = mb.addMenu("&View")
+        a["fit"] = self._action(m, "&Fit image", self.canvas.fit, "Ctrl+F")
+        a["zoom_1"] = self._action(m, "Actual &size (100%)", self.canvas.zoom_1to1, "Ctrl+1")
+        a["zoom_in"] = self._action(m, "Zoom &in", lambda: self.canvas.zoom_by(1.25), [QKeySequence.ZoomIn, "Ctrl+="])
+        a["zoom_out"] = self._action(m, "Zoom &out", lambda: self.canvas.zoom_by(0.8), QKeySequence.ZoomOut)
+        m.addSeparator()
+        for dock in self.docks.values():
+            m.addAction(dock.toggleViewAction())
+
+        m = self.annotate_menu = mb.addMenu("&Annotate")
+        self.tool_group = QActionGroup(self)
+        self.tool_actions = {}
+        for name, text, key in TOOLS:
+            act = self._action(m, text, lambda _=False, n=name: self.canvas.set_tool(n), key, checkable=True)
+            self.tool_group.addAction(act)
+            self.tool_actions[name] = act
+        self.tool_actions[self.canvas.tool].setChecked(True)
+        m.addSeparator()
+        self.class_actions = []
+        for i in range(1, 10):
+            act = self._action(m, f"Use class {i}", lambda _=False, k=i: self.choose_class_id(k), str(i))
+            self.class_actions.append(act)
+
+        m = self.navigate_menu = mb.addMenu("&Navigate")
+        a["next"] = self._action(m, "&Next image", self.next_image, ["D", "Ctrl+Right"])
+        a["previous"] = self._action(m, "&Previous image", self.previous_image, ["A", "Ctrl+Left"])
+
+        m = self.help_menu = mb.addMenu("&Help")
+        a["help"] = self._action(m, "&Keyboard shortcuts", self.show_help, QKeySequence.HelpContents)
+        self._update_enabled()
+
+    def _connect(self) -> None:
+        self.file_list.imageActivated.connect(self.open_image)
+        self.class_panel.classChosen.connect(self.choose_class)
+        self.class_panel.visibilityChanged.connect(self.canvas.set_label_visible)
+        self.class_panel.addRequested.connect(self.add_class)
+        self.class_panel.renameRequested.connect(self.rename_class)
+        self.class_panel.colorRequested.connect(self.recolor_class)
+        self.shape_list.editLabelRequested.connect(lambda i: self.relabel([i]))
+        self.adjust_panel.settingsChanged.connect(self.set_display)
+        self.document.loaded.connect(self._on_loaded)
+        self.autosaver.saved.connect(self._on_saved)
+        self.autosaver.saveFailed.connect(self._on_save_failed)
+        self.canvas.cursorMoved.connect(lambda x, y: self.position_label.setText(f"x {x:.0f}  y {y:.0f}"))
+        self.canvas.zoomChanged.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
+        self.canvas.toolChanged.connect(lambda n: self.tool_actions[n].setChecked(True))
+        self.welcome.openFolderRequested.connect(self.ask_open_folder)
+        self.welcome.openSampleRequested.connect(self.open_sample_project)
+        self.welcome.openRecentRequested.connect(self.open_path)
+
+    # ================================================================== opening
+    def open_path(self, path) -> bool:
+        """Open a folder, a segstudio.json, or one image/JSON file (its folder becomes the project)."""
+        try:
+            project, entry = open_path(path)
+        except SegStudioError as exc:
+            self.show_error("Cannot open", str(exc))
+            if not Path(path).exists():
+                self.settings.remove_recent_project(path)
+                self._update_recent()
+            return False
+        self.set_project(project)
+        if entry is not None:
+            self.open_image(entry)
+        return True
+
+    def open_project(self, folder) -> bool:
+        """Open a project folder (contract name); same as :meth:`open_path` on a folder."""
+        return self.open_path(folder)
+
+    def set_project(self, project: Project) -> bool:
+        if not self.autosaver.flush() and not self._confirm_discard():
+            return False
+        self.project = project
+        self.current_entry = None
+        self.document.close()
+        self.file_list.set_project(project)
+        self.flags_panel.set_project_flags(self._project_flags())
+        self._refresh_classes()
+        self.settings.add_recent_project(project.folder)
+        self._update_recent()
+        self.setWindowTitle(f"{project.name} — segstudio")
+        self._set_welcome(False)
+        self.projectOpened.emit(project)
+        if project.problems:
+            self.show_message(f"{len(project.problems)} JSON file(s) cannot be read (see the Images list)",
+                              error=True)
+        if project.images:
+            self.open_image(project.images[0])
+        else:
+            self.show_message(f"{project.folder}: no images in this folder ({', '.join(IMAGE_EXTENSIONS)})",
+                              error=True)
+            self.currentImageChanged.emit(None)
+        self._update_enabled()
+        return True
+
+    def open_image(self, entry) -> bool:
+        """Show ``entry`` (an ImageEntry of the project); the previous image is saved first."""
+        if entry is None or self.project is None:
+            return False
+        if entry == self.current_entry and self.document.annotation is not None:
+            return True
+        if not self.autosaver.flush() and not self._confirm_discard():
+            self.file_list.set_current(self.current_entry)
+            return False
+        try:
+            self.document.open(entry.image_path, entry.json_path)
+        except (SegStudioError, OSError, ValueError) as exc:
+            msg = str(exc) if isinstance(exc, SegStudioError) else f"{entry.image_path}: {exc}"
+            self.show_error("Cannot open image", msg)
+            self.file_list.set_current(self.current_entry)
+            return False
+        self.current_entry = entry
+        self.file_list.set_current(entry)
+        self.currentImageChanged.emit(entry)
+        return True
+
+    def sample_project_dir(self) -> Path:
+        base = QStandardPaths.writableLocation(QStandardPaths.AppLocalDataLocation) or str(Path.home() / ".segstudio")
+        return Path(base) / "sample_project"
+
+    def open_sample_project(self) -> bool:
+        from segstudio.core.sample import make_sample_project
+
+        folder = self.sample_project_dir()
+        if not (folder / "labels.txt").exists():
+            try:
+                make_sample_project(folder)
+            except OSError as exc:
+                self.show_error("Cannot create the sample project", f"{folder}: {exc}")
+                return False
+        return self.open_path(folder)
+
+    def ask_open_folder(self) -> None:
+        start = str(self.project.folder) if self.project else str(Path.home())
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of images", start)
+        if folder:
+            self.open_path(folder)
+
+    def ask_open_file(self) -> None:
+        start = str(self.project.folder) if self.project else str(Path.home())
+        patterns = " ".join(f"*{e}" for e in IMAGE_EXTENSIONS)
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open an image or a labelme JSON", start, f"Images and JSON ({patterns} *.json)"
+        )
+        if path:
+            self.open_path(path)
+
+    def _project_flags(self) -> list[str]:
+        try:
+            return self.project.image_flags() if self.project else []
+        except SegStudioError as exc:
+            self.show_message(str(exc), error=True)
+            return []
+
+    # ================================================================== navigation
+    def next_image(self) -> bool:
+        return self.open_image(self.file_list.neighbour(+1))
+
+    def previous_image(self) -> bool:
+        return self.open_image(self.file_list.neighbour(-1))
+
+    def refresh_statuses(self, entries=None) -> None:
+        self.file_list.refresh_statuses(entries)
+
+    # ================================================================== classes
+    def label_colors(self) -> dict[str, QColor]:
+        """Colour of every class: a custom one (segstudio.json "colors") or the VOC palette by class id."""
+        if self.project is None:
+            return {}
+        custom = self.project.settings.get("colors") or {}
+        palette = self.project.label_set.colors()
+        out = {}
+        for cid, name in enumerate(self.project.label_set.names):
+            color = QColor(str(custom[name])) if name in custom else QColor(*(int(v) for v in palette[cid]))
+            out[name] = color if color.isValid() else QColor(*(int(v) for v in palette[cid]))
+        return out
+
+    def _refresh_classes(self) -> None:
+        colors = self.label_colors()
+        names = self.project.label_set.names if self.project else []
+        hidden = [n for n in names if not self.canvas.is_label_visible(n)]
+        if self.canvas.current_label not in names:
+            self.canvas.current_label = names[1] if len(names) > 1 else ""
+        self.class_panel.set_classes(names, colors, hidden, self.canvas.current_label)
+        self.canvas.set_label_colors(colors)
+        self.shape_list.set_colors(colors)
+
+    def choose_class(self, name: str) -> None:
+        self.canvas.current_label = name
+        self.class_panel.set_current_class(name)
+        self.show_message(f"New shapes: {name}")
+
+    def choose_class_id(self, cid: int) -> None:
+        names = self.project.label_set.names if self.project else []
+        if 0 < cid < len(names):
+            self.choose_class(names[cid])
+
+    def add_class(self, name: str) -> bool:
+        if self.project is None:
+            return False
+        try:
+            self.project.add_label(name)
+        except SegStudioError as exc:
+            self.show_error("Cannot add class", str(exc))
+            return False
+        self._refresh_classes()
+        self.show_message(f"Class “{name.strip()}” added to {self.project.labels_path.name}")
+        return True
+
+    def rename_class(self, old: str, new: str) -> bool:
+        """Rename in labels.txt (atomic), in the open image (undoable) and in the project's other JSON files."""
+        if self.project is None:
+            return False
+        try:
+            self.project.rename_label(old, new)
+        except SegStudioError as exc:
+            self.show_error("Cannot rename class", str(exc))
+            return False
+        new = new.strip()
+        custom = self.project.settings.get("colors") or {}
+        if old in custom:
+            custom[new] = custom.pop(old)
+            self.project.save_settings()
+        if self.document.annotation is not None:
+            idx = [i for i, s in enumerate(self.document.shapes()) if s.label == old]
+            if idx:
+                self.document.set_label(idx, new)
+        exclude = [self.document.json_path] if self.document.json_path else []
+        try:
+            others = self.project.rename_label_in_files(old, new, exclude=exclude)
+        except (SegStudioError, OSError) as exc:
+            self.show_error("Rename incomplete", f"{exc}")
+            others = []
+        if self.canvas.current_label == old:
+            self.canvas.current_label = new
+        self._refresh_classes()
+        self.show_message(f"Renamed “{old}” to “{new}” in {self.project.labels_path.name}, this image and "
+                          f"{len(others)} other file(s)")
+        return True
+
+    def recolor_class(self, name: str, color: QColor) -> None:
+        if self.project is None:
+            return
+        self.project.settings.setdefault("colors", {})[name] = color.name()
+        try:
+            self.project.save_settings()
+        except (SegStudioError, OSError) as exc:
+            self.show_message(str(exc), error=True)
+        self._refresh_classes()
+
+    def _ask_label(self, default: str) -> str | None:
+        names = self.project.label_set.names[1:] if self.project else []
+        label = LabelDialog(names, self).ask(default)
+        if label and self.project is not None and label not in self.project.label_set.names:
+            if not self.add_class(label):
+                return None
+        if label:
+            self.choose_class(label)
+        return label
+
+    def relabel(self, indices) -> None:
+        if not indices or self.document.annotation is None:
+            return
+        current = self.document.shapes()[indices[0]].label
+        names = self.project.label_set.names[1:] if self.project else []
+        label = LabelDialog(names, self, title="Change label").ask(current)
+        if label:
+            if self.project is not None and label not in self.project.label_set.names and not self.add_class(label):
+                return
+            self.document.set_label(indices, label)
+
+    def relabel_selected(self) -> None:
+        self.relabel(self.document.selected())
+
+    def delete_selected(self) -> None:
+        if self.document.annotation is not None and self.document.selected():
+            self.document.remove_shapes(self.document.selected())
+
+    # ================================================================== display / document events
+    def set_display(self, settings: DisplaySettings) -> None:
+        self.display = settings
+        if self.document.image is not None:
+            self.canvas.set_display_image(to_display_rgb(self.document.image, settings))
+
+    def _on_loaded(self) -> None:
+        self.adjust_panel.set_image(self.document.image)
+        if self.document.image is not None:
+            self.display = self.adjust_panel.settings()
+            self.canvas.set_display_image(to_display_rgb(self.document.image, self.display))
+        # labels used by this image but missing from the class list join it (in memory; labels.txt is
+        # written only when the user adds or renames a class)
+        if self.project is not None and self.document.annotation is not None:
+            missing = [s.label for s in self.document.shapes() if s.label not in self.project.label_set]
+            for label in dict.fromkeys(missing):
+                self.project.label_set.add(label)
+            if missing:
+                self._refresh_classes()
+        self._update_enabled()
+        self.save_label.setText("")
+
+    def _on_saved(self, path) -> None:
+        self.last_error = None
+        self.save_label.setStyleSheet("")
+        self.save_label.setText(f"Saved {Path(path).name}")
+        if self.current_entry is not None:
+            self.refresh_statuses([self.current_entry])
+
+    def _on_save_failed(self, message: str) -> None:
+        self.last_error = message
+        self.save_label.setStyleSheet("color: #c00; font-weight: bold")
+        self.save_label.setText("NOT SAVED (kept in memory, retrying)")
+        self.save_label.setToolTip(message)
+        self.statusBar().showMessage(f"Save failed: {message}", 15000)
+
+    def save_now(self) -> bool:
+        if self.autosaver.dirty:
+            return self.autosaver.flush()
+        if self.document.annotation is not None and self.document.json_path is not None:
+            self.autosaver._on_changed()  # write even an unchanged document when asked to
+            return self.autosaver.flush()
+        return True
+
+    def _toggle_embed(self, on: bool) -> None:
+        self.settings.embed_image_data = on
+        self.autosaver.embed_image_data = on
+
+    def _toggle_ask_label(self, on: bool) -> None:
+        self.settings.ask_label = on
+        self.canvas.label_requested = self._ask_label if on else None
+
+    # ================================================================== messages and state
+    def show_message(self, text: str, error: bool = False) -> None:
+        self.statusBar().showMessage(text, 15000 if error else 5000)
+        if error:
+            self.last_error = text
+
+    def show_error(self, title: str, text: str) -> None:
+        self.show_message(text, error=True)
+        QMessageBox.warning(self, title, text)
+
+    def _confirm_discard(self) -> bool:
+        reply = QMessageBox.question(
+            self, "Changes not saved",
+            f"The changes to this image could not be saved:\n{self.autosaver.last_error}\n\n"
+            "Leave this image anyway (the unsaved changes are lost)?",
+            QMessageBox.Yes | QMessageBox.No, QMessageBox.No,
+        )
+        return reply == QMessageBox.Yes
+
+    def _set_welcome(self, on: bool) -> None:
+        self.stack.setCurrentWidget(self.welcome if on else self.canvas)
+
+    def _update_enabled(self) -> None:
+        has_image = self.document.annotation is not None
+        for key in ("save", "delete", "relabel", "fit", "zoom_1", "zoom_in", "zoom_out", "undo", "redo"):
+            self.actions_by_name[key].setEnabled(has_image)
+        for act in list(self.tool_actions.values()) + self.class_actions:
+            act.setEnabled(has_image)
+        has_project = self.project is not None
+        for key in ("next", "previous", "add_class"):
+            self.actions_by_name[key].setEnabled(has_project)
+
+    def _update_recent(self) -> None:
+        recent = self.settings.recent_projects()
+        self.recent_menu.clear()
+        for path in recent:
+            act = self.recent_menu.addAction(path)
+            act.triggered.connect(lambda _=False, p=path: self.open_path(p))
+        self.recent_menu.setEnabled(bool(recent))
+        self.welcome.set_recent(recent)
+
+    def help_actions(self):
+        """(menu title, action) for every action of every menu, extension menus included."""
+        out = []
+        for menu_action in self.menuBar().actions():
+            menu = menu_action.menu()
+            if menu is None:
+                continue
+            title = menu.title().replace("&", "")
+            stack = list(menu.actions())
+            while stack:
+                act = stack.pop(0)
+                if act.menu() is not None:
+                    stack = list(act.menu().actions()) + stack
+                elif not act.isSeparator():
+                    out.append((title, act))
+        return out
+
+    def show_help(self) -> HelpDialog:
+        dialog = HelpDialog(self.help_actions(), CANVAS_KEYS, self)
+        dialog.show()
+        return dialog
+
+    # ================================================================== window events
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt API
+        for url in event.mimeData().urls():
+            if url.isLocalFile():
+                event.acceptProposedAction()
+                self.open_path(url.toLocalFile())
+                return
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if not self.autosaver.flush() and not self._confirm_discard():
+            event.ignore()
+            return
+        self.settings.save_window(self.saveGeometry(), self.saveState())
+        self.settings.sync()
+        super().closeEvent(event)

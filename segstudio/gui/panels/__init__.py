@@ -1,0 +1,1 @@
+"""Dock panels of the annotation window: files, classes, shapes, image flags, image adjustment."""

@@ -1,0 +1,98 @@
+"""Typed access to the app's QSettings (recent projects, toggles, window layout).
+
+Tests isolate QSettings (tests/gui/conftest.py), so nothing here touches the user's real settings in CI.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings
+
+MAX_RECENT = 10
+ORGANIZATION = "segstudio"
+APPLICATION = "segstudio"
+
+
+def _bool(value, default: bool) -> bool:
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    return str(value).lower() in ("1", "true", "yes", "on")
+
+
+class Settings:
+    """A thin wrapper: one property per setting, stored under stable keys."""
+
+    def __init__(self):
+        self._s = QSettings()
+
+    # recent projects ------------------------------------------------------------
+    def recent_projects(self) -> list[str]:
+        value = self._s.value("recent/projects", [])
+        if isinstance(value, str):
+            value = [value] if value else []
+        return [str(v) for v in (value or [])]
+
+    def add_recent_project(self, path) -> list[str]:
+        path = str(Path(path))
+        items = [p for p in self.recent_projects() if p != path]
+        items.insert(0, path)
+        items = items[:MAX_RECENT]
+        self._s.setValue("recent/projects", items)
+        self._s.setValue("recent/last", path)
+        return items
+
+    def remove_recent_project(self, path) -> None:
+        items = [p for p in self.recent_projects() if p != str(path)]
+        self._s.setValue("recent/projects", items)
+        if self.last_project() == str(path):
+            self._s.remove("recent/last")
+
+    def clear_recent_projects(self) -> None:
+        self._s.setValue("recent/projects", [])
+        self._s.remove("recent/last")
+
+    def last_project(self) -> str | None:
+        value = self._s.value("recent/last")
+        return str(value) if value else None
+
+    # toggles --------------------------------------------------------------------
+    @property
+    def embed_image_data(self) -> bool:
+        return _bool(self._s.value("annotate/embed_image_data"), False)
+
+    @embed_image_data.setter
+    def embed_image_data(self, value: bool) -> None:
+        self._s.setValue("annotate/embed_image_data", bool(value))
+
+    @property
+    def ask_label(self) -> bool:
+        return _bool(self._s.value("annotate/ask_label"), True)
+
+    @ask_label.setter
+    def ask_label(self, value: bool) -> None:
+        self._s.setValue("annotate/ask_label", bool(value))
+
+    @property
+    def autosave_delay_ms(self) -> int:
+        try:
+            return max(100, min(5000, int(self._s.value("annotate/autosave_delay_ms", 700))))
+        except (TypeError, ValueError):
+            return 700
+
+    # window layout --------------------------------------------------------------
+    def save_window(self, geometry: QByteArray, state: QByteArray) -> None:
+        self._s.setValue("window/geometry", geometry)
+        self._s.setValue("window/state", state)
+
+    def window_geometry(self) -> QByteArray | None:
+        value = self._s.value("window/geometry")
+        return value if isinstance(value, QByteArray) else None
+
+    def window_state(self) -> QByteArray | None:
+        value = self._s.value("window/state")
+        return value if isinstance(value, QByteArray) else None
+
+    def sync(self) -> None:
+        self._s.sync()
