@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import io
 import json
 from pathlib import Path
@@ -67,12 +66,3 @@ def edge_project(tmp_path) -> Path:
         _shape("dog", [[4, 28], [10, 22], [16, 28], [22, 22]], "linestrip"),
     ], embed=True)
     return root
-
-
-def tree_digest(root: Path) -> dict[str, str]:
-    """{relative path: sha256} of every file under ``root`` (JSON files parsed, to ignore key order)."""
-    out = {}
-    for p in sorted(root.rglob("*")):
-        if p.is_file():
-            out[p.relative_to(root).as_posix()] = hashlib.sha256(p.read_bytes()).hexdigest()
-    return out
