@@ -1,0 +1,248 @@
+"""The training dock: settings form, Train / Stop / Resume, progress with ETA, live curves and the runs list."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QMessageBox, QPlainTextEdit, QProgressBar,
+                               QPushButton, QSplitter, QVBoxLayout, QWidget)
+
+from segstudio.core.errors import SegStudioError
+from segstudio.gui.training.controller import TrainingController, format_seconds, resume_config
+from segstudio.gui.training.curves import CurvesWidget
+from segstudio.gui.training.form import TrainForm
+from segstudio.gui.training.runs import RunsList
+
+REFRESH_MS = 100  # repaint curves and the progress line at most 10 times a second
+
+
+class TrainingDock(QDockWidget):
+    """Train models on the project's annotated images in the background."""
+
+    checkpointChosen = Signal(object)  # a run's checkpoint picked for prediction (Path)
+
+    def __init__(self, project=None, document=None, parent=None, *, torch_threads: Optional[int] = None):
+        super().__init__("Training", parent)
+        self.setObjectName("TrainingDock")
+        self.project = project
+        self.document = document
+        self.controller = TrainingController(self, torch_threads=torch_threads)
+        self.error_box: Optional[QMessageBox] = None
+        self._status_dirty = False
+        self._last_batch = None
+        self.flush = None  # callable saving unsaved edits (the window's autosaver); default: document.save
+
+        body = QWidget()
+        lay = QVBoxLayout(body)
+        self.form = TrainForm()
+        lay.addWidget(self.form)
+        buttons = QHBoxLayout()
+        self.train_button = QPushButton("Train")
+        self.train_button.setToolTip("Train a new model on the annotated images of the project")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop after the current batch (last.pt is kept: Resume continues)")
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.setToolTip("Continue the selected run (or the latest one) from its last.pt")
+        for b in (self.train_button, self.stop_button, self.resume_button):
+            buttons.addWidget(b)
+        lay.addLayout(buttons)
+        self.progress = QProgressBar()
+        self.progress.setFormat("%p%")
+        self.status = QLabel("Idle")
+        self.status.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        lay.addWidget(self.progress)
+        lay.addWidget(self.status)
+
+        split = QSplitter(Qt.Vertical)
+        self.curves = CurvesWidget()
+        self.runs = RunsList()
+        self.log = QPlainTextEdit(readOnly=True)
+        self.log.setMaximumBlockCount(500)
+        self.log.setPlaceholderText("Training messages")
+        split.addWidget(self.curves)
+        split.addWidget(self.runs)
+        split.addWidget(self.log)
+        split.setSizes([360, 140, 60])
+        lay.addWidget(split, 1)
+        self.setWidget(body)
+
+        self.train_button.clicked.connect(self.start_training)
+        self.stop_button.clicked.connect(self.stop_training)
+        self.resume_button.clicked.connect(self.resume_training)
+        self.runs.checkpointChosen.connect(self.checkpointChosen)
+        self.runs.resumeRequested.connect(self.resume_training)
+        c = self.controller
+        c.started.connect(self._on_started)
+        c.batchEnded.connect(self._on_batch)
+        c.epochEnded.connect(self._on_epoch)
+        c.checkpointSaved.connect(lambda ev: self._log(f"saved {ev.kind} checkpoint {Path(ev.path).name}"))
+        c.logged.connect(lambda ev: self._log(ev.message))
+        c.finished.connect(self._on_finished)
+        c.failed.connect(self._on_failed)
+        c.runningChanged.connect(self._update_buttons)
+        self.timer = QTimer(self)
+        self.timer.setInterval(REFRESH_MS)
+        self.timer.timeout.connect(self._refresh)
+        self.set_project(project)
+
+    # ------------------------------------------------------------------ project
+    def set_project(self, project) -> None:
+        self.project = project
+        self.runs.set_runs_dir(project.runs_dir if project is not None else None)
+        self._update_buttons()
+
+    @property
+    def running(self) -> bool:
+        return self.controller.running
+
+    def _update_buttons(self, *_):
+        running = self.controller.running
+        has_project = self.project is not None
+        self.train_button.setEnabled(has_project and not running)
+        self.resume_button.setEnabled(has_project and not running and bool(self.runs.runs))
+        self.stop_button.setEnabled(running and not self._stopping())
+        self.form.setEnabled(not running)
+
+    def _stopping(self) -> bool:
+        w = self.controller.worker
+        return w is not None and w.is_cancelling()
+
+    # ------------------------------------------------------------------ actions
+    def flush_document(self) -> None:
+        """Save unsaved edits of the open image so that training sees them."""
+        if self.flush is not None:
+            if self.flush() is False:
+                raise SegStudioError("the open image's edits could not be saved; fix that first",
+                                     getattr(self.document, "json_path", None))
+            return
+        doc = self.document
+        if doc is not None and getattr(doc, "is_modified", False) and doc.json_path is not None:
+            doc.save()
+
+    def start_training(self, **overrides) -> bool:
+        """Train a new model with the form's settings (``overrides``: TrainConfig keys). False on refusal."""
+        if self.project is None or self.controller.running:
+            return False
+        try:
+            self.flush_document()
+            n = sum(1 for e in self.project.images if self.project.status(e) in ("annotated", "reviewed")
+                    and e.json_path.exists())
+            if n < 2:
+                raise SegStudioError(f"training needs at least 2 annotated images (found {n})", self.project.folder)
+            cfg = self.form.config(self.project, **overrides)
+        except SegStudioError as exc:
+            self.show_error("Cannot start training", str(exc))
+            return False
+        self.form.save_settings()
+        return self._start(cfg, f"Training {cfg.model} on {n} annotated images -> {cfg.out}")
+
+    def resume_training(self, run_dir=None) -> bool:
+        """Continue ``run_dir`` (default: the selected run, else the newest) from its last.pt."""
+        if self.controller.running:
+            return False
+        if not isinstance(run_dir, (str, Path)):
+            run = self.runs.selected_run() or (self.runs.runs[0] if self.runs.runs else None)
+            run_dir = run.path if run else None
+        if run_dir is None:
+            self.show_error("Cannot resume", "there is no run to resume")
+            return False
+        try:
+            self.flush_document()
+            cfg = resume_config(run_dir)
+        except SegStudioError as exc:
+            self.show_error("Cannot resume", str(exc))
+            return False
+        return self._start(cfg, f"Resuming {Path(run_dir).name} from last.pt")
+
+    def _start(self, cfg, message: str) -> bool:
+        self.curves.clear()
+        self.progress.setValue(0)
+        self._last_batch = None
+        self._log(message)
+        self.status.setText("Starting...")
+        try:
+            self.controller.start(cfg)
+        except Exception as exc:  # noqa: BLE001 - import problems of the engine are shown, not raised
+            self.show_error("Cannot start training", str(exc))
+            return False
+        self.timer.start()
+        self._update_buttons()
+        return True
+
+    def stop_training(self) -> None:
+        if self.controller.running:
+            self.controller.stop()
+            self.status.setText("Stopping after the current batch...")
+            self._log("Stop requested")
+            self._update_buttons()
+
+    # ------------------------------------------------------------------ events
+    def _on_started(self, ev) -> None:
+        self._log(f"{ev.n_train} training / {ev.n_val} validation images on {ev.device}")
+        self.progress.setRange(0, max(1, ev.config.epochs))
+        self.runs.refresh()
+        self.runs.select_run(self.controller.run_dir)
+
+    def _on_batch(self, ev) -> None:
+        self.curves.add_batch(ev.epoch, ev.batch, ev.n_batches, ev.loss)
+        self._last_batch = ev
+        self._status_dirty = True
+
+    def _on_epoch(self, ev) -> None:
+        self.curves.add_epoch(ev.epoch, ev.train_loss, ev.val_loss, ev.metrics)
+        m = ev.metrics.get("miou")
+        self._log(f"epoch {ev.epoch}: train loss {ev.train_loss:.4f}, val loss {ev.val_loss:.4f}"
+                  + (f", val mIoU {m:.3f}" if m is not None else "") + (" (best)" if ev.best else ""))
+        self._status_dirty = True
+
+    def _on_finished(self, ev) -> None:
+        self._refresh()
+        self.timer.stop()
+        self.progress.setValue(self.progress.maximum() if ev.reason == "completed" else self.progress.value())
+        self.status.setText(f"Finished ({ev.reason.replace('_', ' ')}): best val mIoU {ev.best_miou:.3f}")
+        self._log(f"finished: {ev.reason}, best val mIoU {ev.best_miou:.3f} -> {ev.run_dir}")
+        self.runs.refresh()
+        self.runs.select_run(ev.run_dir)
+
+    def _on_failed(self, message: str) -> None:
+        self.timer.stop()
+        self._refresh()
+        self.status.setText("Failed")
+        self._log("error: " + message)
+        self.runs.refresh()
+        self.show_error("Training failed", message)
+
+    def _refresh(self) -> None:
+        self.curves.refresh()
+        ev = self._last_batch
+        if not self._status_dirty or ev is None:
+            return
+        self._status_dirty = False
+        c = self.controller
+        epochs = c.config.epochs if c.config else ev.epoch
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(int(1000 * ((ev.epoch - 1) + ev.batch / max(ev.n_batches, 1)) / max(epochs, 1)))
+        self.progress.setFormat(f"epoch {ev.epoch}/{epochs}  %p%")
+        eta = c.eta.seconds_left() if c.eta else None
+        self.status.setText(f"Epoch {ev.epoch}/{epochs} · batch {ev.batch}/{ev.n_batches} · "
+                            f"{ev.images_per_s:.1f} img/s · loss {ev.loss:.4f} · ETA {format_seconds(eta)}")
+
+    # ------------------------------------------------------------------ helpers
+    def _log(self, text: str) -> None:
+        self.log.appendPlainText(text)
+
+    def show_error(self, title: str, message: str) -> None:
+        """A non-blocking error dialog (the app keeps running); kept in ``error_box`` for tests."""
+        if self.error_box is not None:
+            self.error_box.close()
+        box = QMessageBox(QMessageBox.Critical, title, message, QMessageBox.Ok, self)
+        box.setAttribute(Qt.WA_DeleteOnClose, False)
+        self.error_box = box
+        box.open()
+
+    def shutdown(self, ms: int = 120000) -> None:
+        """Stop a running training and wait for its thread (window close)."""
+        if self.controller.running:
+            self.controller.stop()
+            self.controller.wait(ms)

@@ -1,0 +1,179 @@
+"""The training settings form: model, loss, epochs, batch size, image size, augmentation, validation share,
+device and time budget.  :meth:`TrainForm.config` turns it into a validated core ``TrainConfig``."""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Optional
+
+from PySide6.QtCore import QSettings, Signal
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QSpinBox, QWidget)
+
+SETTINGS_PREFIX = "training/"
+
+
+def _registry_names(module: str, attr: str, fallback: list[str]) -> list[str]:
+    """Names of a core registry (models, losses, presets); ``fallback`` when the module cannot be imported."""
+    import importlib
+
+    try:
+        reg = getattr(importlib.import_module(module), attr)
+    except Exception:  # noqa: BLE001 - the form must open even when an optional part is broken
+        return list(fallback)
+    names = reg.names() if hasattr(reg, "names") else list(reg)
+    return list(names) or list(fallback)
+
+
+def model_names() -> list[str]:
+    return _registry_names("segstudio.core.models", "MODELS", ["unet"])
+
+
+def loss_names() -> list[str]:
+    return _registry_names("segstudio.core.losses", "LOSSES", ["dice_ce"])
+
+
+def augment_presets() -> list[str]:
+    return _registry_names("segstudio.core.data.augment", "PRESETS", ["light"])
+
+
+def device_choices() -> list[tuple[str, str]]:
+    """(config value, text shown): auto and CPU always; CUDA with the GPU's name when one is present."""
+    out = [("auto", "Auto"), ("cpu", "CPU")]
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            out.append(("cuda", f"CUDA ({torch.cuda.get_device_name(0)})"))
+            out[0] = ("auto", f"Auto (CUDA: {torch.cuda.get_device_name(0)})")
+        else:
+            out[0] = ("auto", "Auto (CPU: no CUDA GPU found)")
+    except Exception:  # noqa: BLE001
+        pass
+    return out
+
+
+def new_run_dir(runs_dir: Path, model: str) -> Path:
+    """A fresh run folder name ``YYYYmmdd-HHMMSS-<model>`` (suffix -2, -3... when taken)."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in model)
+    base = runs_dir / f"{stamp}-{safe}"
+    path, n = base, 2
+    while path.exists():
+        path = base.with_name(f"{base.name}-{n}")
+        n += 1
+    return path
+
+
+class TrainForm(QWidget):
+    """The settings a user picks before pressing Train (remembered in QSettings)."""
+
+    changed = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        lay = QFormLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+
+        self.model = QComboBox(editable=True)
+        self.model.addItems(model_names())
+        self.model.setToolTip("Architecture (registry name, or smp:<arch>:<encoder>)")
+        self.loss = QComboBox()
+        self.loss.addItems(loss_names())
+        self.epochs = QSpinBox(minimum=1, maximum=10000, value=30)
+        self.batch_size = QSpinBox(minimum=1, maximum=512, value=8)
+        self.img_size = QSpinBox(minimum=32, maximum=4096, singleStep=32, value=256)
+        self.img_size.setSuffix(" px")
+        self.img_size.setToolTip("Longest side the images are letterboxed to (multiple of 32)")
+        self.augment = QComboBox()
+        self.augment.addItems(augment_presets())
+        self.val_fraction = QDoubleSpinBox(minimum=0.05, maximum=0.5, singleStep=0.05, decimals=2, value=0.2)
+        self.device = QComboBox()
+        for value, text in device_choices():
+            self.device.addItem(text, value)
+        self.max_minutes = QDoubleSpinBox(minimum=0, maximum=100000, decimals=1, singleStep=5, value=0)
+        self.max_minutes.setSpecialValueText("no limit")
+        self.max_minutes.setSuffix(" min")
+        self.max_minutes.setToolTip("Time budget: training stops cleanly after the batch that exceeds it")
+
+        for label, w in (("Model", self.model), ("Loss", self.loss), ("Epochs", self.epochs),
+                         ("Batch size", self.batch_size), ("Image size", self.img_size),
+                         ("Augmentation", self.augment), ("Validation share", self.val_fraction),
+                         ("Device", self.device), ("Time budget", self.max_minutes)):
+            lay.addRow(label, w)
+        for i in ("light",):
+            idx = self.augment.findText(i)
+            if idx >= 0:
+                self.augment.setCurrentIndex(idx)
+        self.load_settings()
+
+    # ------------------------------------------------------------------ values
+    def values(self) -> dict:
+        """The form as TrainConfig keyword arguments."""
+        minutes = float(self.max_minutes.value())
+        return dict(
+            model=self.model.currentText().strip() or "unet",
+            loss=self.loss.currentText(),
+            epochs=int(self.epochs.value()),
+            batch_size=int(self.batch_size.value()),
+            img_size=int(self.img_size.value()),
+            augment=self.augment.currentText(),
+            val_fraction=float(self.val_fraction.value()),
+            device=str(self.device.currentData()),
+            max_minutes=minutes if minutes > 0 else None,
+        )
+
+    def set_values(self, **values) -> None:
+        """Set fields by TrainConfig key (tests, the benchmark and 'load settings of a run')."""
+        combos = {"model": self.model, "loss": self.loss, "augment": self.augment}
+        for key, value in values.items():
+            if key in combos:
+                box = combos[key]
+                idx = box.findText(str(value))
+                if idx < 0 and box.isEditable():
+                    box.setEditText(str(value))
+                elif idx >= 0:
+                    box.setCurrentIndex(idx)
+            elif key == "device":
+                idx = self.device.findData(value)
+                if idx >= 0:
+                    self.device.setCurrentIndex(idx)
+            elif key == "max_minutes":
+                self.max_minutes.setValue(float(value or 0))
+            elif key in ("epochs", "batch_size", "img_size", "val_fraction"):
+                getattr(self, key).setValue(value)
+            else:
+                raise KeyError(key)
+
+    def config(self, project, out: Optional[Path] = None, **overrides):
+        """A validated ``TrainConfig`` for ``project`` (raises ConfigError when a value is refused)."""
+        from segstudio.core.training.config import TrainConfig
+
+        values = self.values()
+        values.update(overrides)
+        out = Path(out) if out is not None else new_run_dir(project.runs_dir, values["model"])
+        labels = project.labels_path if project.labels_path.exists() else None
+        cfg = TrainConfig(data=str(project.folder), out=str(out), labels=str(labels) if labels else None, **values)
+        return cfg.validate()
+
+    # ------------------------------------------------------------------ persistence
+    def save_settings(self) -> None:
+        s = QSettings()
+        for key, value in self.values().items():
+            s.setValue(SETTINGS_PREFIX + key, value if value is not None else 0)
+
+    def load_settings(self) -> None:
+        s = QSettings()
+        stored = {}
+        for key in self.values():
+            v = s.value(SETTINGS_PREFIX + key)
+            if v is None:
+                continue
+            try:
+                if key in ("epochs", "batch_size", "img_size"):
+                    v = int(v)
+                elif key in ("val_fraction", "max_minutes"):
+                    v = float(v)
+            except (TypeError, ValueError):
+                continue
+            stored[key] = v
+        self.set_values(**stored)

@@ -1,0 +1,190 @@
+"""The runs list: one row per run folder under ``project.runs_dir`` (date, model, epochs, best metrics).
+
+A run's summary is read from its ``config.json``/``config.yaml`` and ``metrics.csv`` (written by the engine);
+no checkpoint is unpickled to fill the list.  Buttons open the run folder in the file manager and pick the
+run's ``best.pt`` (else ``last.pt``) for prediction.
+"""
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Optional
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QPushButton, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
+
+MIOU_KEYS = ("val_miou", "miou", "val_mIoU", "mIoU")
+
+
+@dataclass
+class RunInfo:
+    path: Path
+    date: datetime
+    config: dict = field(default_factory=dict)
+    epochs_done: int = 0
+    best_miou: Optional[float] = None
+    best_epoch: Optional[int] = None
+    problem: str = ""
+
+    @property
+    def checkpoint(self) -> Optional[Path]:
+        for name in ("best.pt", "last.pt"):
+            if (self.path / name).is_file():
+                return self.path / name
+        return None
+
+
+def read_run(path: Path) -> RunInfo:
+    """Summarise one run folder; problems (unreadable files) are reported in ``problem``, never raised."""
+    path = Path(path)
+    info = RunInfo(path=path, date=datetime.fromtimestamp(path.stat().st_mtime))
+    cfg_file = path / "config.json"
+    try:
+        if cfg_file.is_file():
+            info.config = json.loads(cfg_file.read_text(encoding="utf-8"))
+        elif (path / "config.yaml").is_file():
+            import yaml
+
+            info.config = yaml.safe_load((path / "config.yaml").read_text(encoding="utf-8")) or {}
+    except (OSError, ValueError) as exc:
+        info.problem = f"{cfg_file}: {exc}"
+    metrics = path / "metrics.csv"
+    if metrics.is_file():
+        try:
+            with open(metrics, newline="", encoding="utf-8") as fh:
+                rows = list(csv.DictReader(fh))
+        except (OSError, csv.Error, UnicodeDecodeError) as exc:
+            info.problem = f"{metrics}: {exc}"
+            rows = []
+        info.epochs_done = len(rows)
+        for row in rows:
+            key = next((k for k in MIOU_KEYS if row.get(k) not in (None, "")), None)
+            if key is None:
+                continue
+            try:
+                v = float(row[key])
+            except ValueError:
+                continue
+            if info.best_miou is None or v > info.best_miou:
+                info.best_miou = v
+                try:
+                    info.best_epoch = int(float(row.get("epoch") or 0)) or None
+                except ValueError:
+                    info.best_epoch = None
+    return info
+
+
+def list_runs(runs_dir: Path) -> list[RunInfo]:
+    """Run folders (those with a config or a checkpoint), newest first."""
+    runs_dir = Path(runs_dir)
+    if not runs_dir.is_dir():
+        return []
+    out = []
+    for p in runs_dir.iterdir():
+        if p.is_dir() and any((p / n).exists() for n in ("config.json", "config.yaml", "best.pt", "last.pt")):
+            out.append(read_run(p))
+    out.sort(key=lambda r: r.date, reverse=True)
+    return out
+
+
+class RunsList(QWidget):
+    """Table of runs with "Open folder", "Use for prediction" and "Resume" buttons."""
+
+    checkpointChosen = Signal(object)   # Path of best.pt / last.pt
+    resumeRequested = Signal(object)    # Path of the run folder
+
+    COLUMNS = ("Run", "Date", "Model", "Epochs", "Best mIoU", "Image size")
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.runs_dir: Optional[Path] = None
+        self.runs: list[RunInfo] = []
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.table = QTableWidget(0, len(self.COLUMNS))
+        self.table.setHorizontalHeaderLabels(self.COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        lay.addWidget(self.table)
+        row = QHBoxLayout()
+        self.open_button = QPushButton("Open folder")
+        self.use_button = QPushButton("Use for prediction")
+        self.resume_button = QPushButton("Resume")
+        self.refresh_button = QPushButton("Refresh")
+        for b in (self.open_button, self.use_button, self.resume_button, self.refresh_button):
+            row.addWidget(b)
+        lay.addLayout(row)
+        self.open_button.clicked.connect(self.open_selected)
+        self.use_button.clicked.connect(self.use_selected)
+        self.resume_button.clicked.connect(self._resume_selected)
+        self.refresh_button.clicked.connect(self.refresh)
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+        self.table.itemDoubleClicked.connect(lambda _item: self.use_selected())
+        self._update_buttons()
+
+    def set_runs_dir(self, runs_dir: Optional[Path]) -> None:
+        self.runs_dir = Path(runs_dir) if runs_dir is not None else None
+        self.refresh()
+
+    def refresh(self) -> None:
+        selected = self.selected_run()
+        keep = selected.path if selected else None
+        self.runs = list_runs(self.runs_dir) if self.runs_dir else []
+        self.table.setRowCount(len(self.runs))
+        for i, run in enumerate(self.runs):
+            cfg = run.config or {}
+            cells = (run.path.name, run.date.strftime("%Y-%m-%d %H:%M"), str(cfg.get("model", "?")),
+                     f"{run.epochs_done}/{cfg.get('epochs', '?')}",
+                     "" if run.best_miou is None else f"{run.best_miou:.3f}"
+                     + (f" (ep {run.best_epoch})" if run.best_epoch else ""),
+                     str(cfg.get("img_size", "")))
+            for j, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setData(Qt.UserRole, str(run.path))
+                item.setToolTip(run.problem or str(run.path))
+                self.table.setItem(i, j, item)
+            if keep is not None and run.path == keep:
+                self.table.selectRow(i)
+        self._update_buttons()
+
+    def selected_run(self) -> Optional[RunInfo]:
+        rows = {i.row() for i in self.table.selectedItems()}
+        if len(rows) != 1:
+            return None
+        r = rows.pop()
+        return self.runs[r] if 0 <= r < len(self.runs) else None
+
+    def select_run(self, path) -> None:
+        for i, run in enumerate(self.runs):
+            if run.path == Path(path):
+                self.table.selectRow(i)
+                return
+
+    def _update_buttons(self) -> None:
+        run = self.selected_run()
+        self.open_button.setEnabled(run is not None)
+        self.use_button.setEnabled(run is not None and run.checkpoint is not None)
+        self.resume_button.setEnabled(run is not None and (run.path / "last.pt").is_file())
+
+    def open_selected(self) -> bool:
+        run = self.selected_run()
+        return bool(run) and QDesktopServices.openUrl(QUrl.fromLocalFile(str(run.path)))
+
+    def use_selected(self) -> None:
+        run = self.selected_run()
+        if run is not None and run.checkpoint is not None:
+            self.checkpointChosen.emit(run.checkpoint)
+
+    def _resume_selected(self) -> None:
+        run = self.selected_run()
+        if run is not None:
+            self.resumeRequested.emit(run.path)
