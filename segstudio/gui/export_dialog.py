@@ -1,0 +1,210 @@
+"""The export dialog: the project's labelme annotations to VOC, COCO, YOLO-seg, nnU-Net or images+masks,
+through core ``segstudio.core.export.convert`` in a worker thread (progress, cancel, summary of failures).
+
+``install(window)`` adds "File > Export dataset..." (also reachable from the Review menu).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable, Optional
+
+from PySide6.QtCore import QSettings, Signal
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
+                               QLineEdit, QPlainTextEdit, QProgressBar, QPushButton, QSpinBox, QVBoxLayout,
+                               QWidget)
+
+from segstudio.core.errors import SegStudioError
+from segstudio.gui.workers import Worker, error_text
+
+FORMAT_TEXT = {
+    "voc": "Pascal VOC (JPEGImages, SegmentationClass PNG, ImageSets)",
+    "coco": "COCO instance segmentation (annotations.json)",
+    "yolo": "YOLO segmentation (polygons, data.yaml)",
+    "nnunet": "nnU-Net v2 raw dataset (imagesTr, labelsTr, dataset.json)",
+    "masks": "Images + class masks (images/, masks/, classes.txt)",
+}
+
+
+def format_names() -> list[str]:
+    from segstudio.core.export import EXPORTERS
+
+    return EXPORTERS.names()
+
+
+def summary_text(report) -> str:
+    """The summary shown after an export: counts, output folder, and every failure with its reason."""
+    lines = [f"Exported {report.n_ok} image(s) as {report.fmt or '?'} to {report.out}",
+             f"{report.n_failed} failed" + (":" if report.failures else ".")]
+    lines += [f"  {path}: {reason}" for path, reason in report.failures]
+    return "\n".join(lines)
+
+
+class ExportDialog(QDialog):
+    """Pick a format and an empty target folder, export, read the summary."""
+
+    exportFinished = Signal(object)   # ConvertReport, or None when cancelled / failed
+
+    def __init__(self, project, parent=None, *, flush: Optional[Callable[[], object]] = None):
+        super().__init__(parent)
+        self.setWindowTitle("Export dataset")
+        self.project = project
+        self.flush = flush
+        self.worker: Optional[Worker] = None
+        self.report = None
+        self.error: str = ""
+        lay = QVBoxLayout(self)
+        form = QFormLayout()
+        self.format = QComboBox()
+        for name in format_names():
+            self.format.addItem(FORMAT_TEXT.get(name, name), name)
+        self.target = QLineEdit()
+        self.target.setPlaceholderText("an empty or new folder outside the project")
+        browse = QPushButton("Browse...")
+        browse.clicked.connect(self.browse)
+        row = QWidget()
+        rl = QHBoxLayout(row)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.addWidget(self.target, 1)
+        rl.addWidget(browse)
+        self.workers = QSpinBox(minimum=1, maximum=max(1, os.cpu_count() or 1), value=1)
+        self.workers.setToolTip("Worker processes (the output does not depend on the number)")
+        form.addRow("Format", self.format)
+        form.addRow("Target folder", row)
+        form.addRow("Workers", self.workers)
+        lay.addLayout(form)
+        self.progress = QProgressBar()
+        self.progress.setFormat("%v/%m")
+        self.progress.setValue(0)
+        lay.addWidget(self.progress)
+        self.summary = QPlainTextEdit(readOnly=True)
+        self.summary.setPlaceholderText("The summary of the export appears here")
+        lay.addWidget(self.summary, 1)
+        self.buttons = QDialogButtonBox()
+        self.export_button = self.buttons.addButton("Export", QDialogButtonBox.AcceptRole)
+        self.cancel_button = self.buttons.addButton("Cancel export", QDialogButtonBox.ActionRole)
+        self.close_button = self.buttons.addButton(QDialogButtonBox.Close)
+        self.export_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.close_button.clicked.connect(self.close)
+        lay.addWidget(self.buttons)
+        s = QSettings()
+        idx = self.format.findData(s.value("export/format", "masks"))
+        if idx >= 0:
+            self.format.setCurrentIndex(idx)
+        if project is not None:
+            self.target.setText(str(project.folder.parent / f"{project.folder.name}_{self.format.currentData()}"))
+        self.resize(640, 420)
+        self._update_buttons()
+
+    def browse(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Export to folder", self.target.text())
+        if path:
+            self.target.setText(path)
+
+    def _update_buttons(self) -> None:
+        busy = self.worker is not None
+        self.export_button.setEnabled(not busy and self.project is not None)
+        self.cancel_button.setEnabled(busy)
+        self.close_button.setEnabled(not busy)
+        self.format.setEnabled(not busy)
+        self.target.setEnabled(not busy)
+
+    def start(self) -> bool:
+        """Start the export in the background; False (with the reason in the summary) when refused."""
+        if self.worker is not None or self.project is None:
+            return False
+        text = self.target.text().strip()
+        if not text:
+            self.summary.setPlainText("Choose a target folder first.")
+            return False
+        fmt = self.format.currentData()
+        out = Path(text).expanduser()
+        src = self.project.folder
+        labels = self.project.labels_path if self.project.labels_path.exists() else self.project.label_set
+        workers = int(self.workers.value())
+        try:
+            if self.flush is not None:
+                self.flush()
+        except (SegStudioError, OSError) as exc:
+            self.summary.setPlainText(f"Cannot save the open image first: {exc}")
+            return False
+        QSettings().setValue("export/format", fmt)
+        from segstudio.core.export import convert
+
+        def work(emit, cancel):
+            return convert(src, labels, out, fmt, workers=workers, progress=lambda d, t, m: emit((d, t, m)),
+                           cancel=cancel)
+
+        self.report, self.error = None, ""
+        self.summary.setPlainText(f"Exporting to {out} ...")
+        self.progress.setRange(0, 0)
+        w = Worker(work, name="export", parent=self)
+        w.event.connect(self._on_progress)
+        w.result.connect(self._on_result)
+        w.failed.connect(self._on_failed)
+        w.cancelled.connect(self._on_cancelled)
+        w.done.connect(self._on_done)
+        self.worker = w
+        self._update_buttons()
+        w.start()
+        return True
+
+    def cancel(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+            self.summary.appendPlainText("Cancelling...")
+
+    def _on_progress(self, msg) -> None:
+        done, total, _ = msg
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+
+    def _on_result(self, report) -> None:
+        self.report = report
+        self.summary.setPlainText(summary_text(report))
+
+    def _on_failed(self, exc) -> None:
+        self.error = error_text(exc)
+        self.summary.setPlainText("Export failed: " + self.error)
+
+    def _on_cancelled(self) -> None:
+        self.error = "cancelled"
+        self.summary.setPlainText("Export cancelled: the target folder may hold a partial export.")
+
+    def _on_done(self) -> None:
+        w, self.worker = self.worker, None
+        if w is not None:
+            w.wait()
+            w.deleteLater()
+        if self.progress.maximum() == 0:
+            self.progress.setRange(0, 1)
+        self._update_buttons()
+        self.exportFinished.emit(self.report)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if self.worker is not None:
+            self.worker.cancel()
+            self.worker.wait(30000)
+        super().closeEvent(event)
+
+
+def install(window) -> None:
+    """Add "Export dataset..." to the File menu (once, even if installed twice)."""
+    if getattr(window, "export_action", None) is not None:
+        return
+
+    def open_dialog():
+        if window.project is None:
+            return None
+        autosaver = getattr(window, "autosaver", None)
+        dlg = ExportDialog(window.project, window, flush=autosaver.flush if autosaver is not None else None)
+        window.export_dialog = dlg
+        dlg.open()
+        return dlg
+
+    menu = next((a.menu() for a in window.menuBar().actions() if a.menu() is not None
+                 and a.text().replace("&", "") == "File"), None) or window.menuBar().addMenu("&File")
+    window.export_action = menu.addAction("Export dataset...")
+    window.export_action.triggered.connect(lambda: open_dialog())
+    window.open_export_dialog = open_dialog
