@@ -1,0 +1,99 @@
+"""Hypothesis fuzzing of the reader: whatever the JSON structure and values, load_annotation either returns
+an Annotation or raises AnnotationError -- never anything else."""
+from __future__ import annotations
+
+import base64
+import io
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from segstudio.core.annotation import Annotation, load_annotation, save_annotation
+from segstudio.core.annotation.document import SHAPE_TYPES
+from segstudio.core.errors import AnnotationError
+
+_DIR = Path(tempfile.mkdtemp(prefix="segstudio_fuzz_"))
+Image.new("RGB", (40, 30), (1, 2, 3)).save(_DIR / "img.png")
+
+
+def _png_b64(w: int, h: int) -> str:
+    buf = io.BytesIO()
+    Image.fromarray((np.arange(w * h).reshape(h, w) % 2).astype(np.uint8)).save(buf, format="PNG")
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=12),
+)
+json_values = st.recursive(
+    scalars, lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)),
+    max_leaves=12,
+)
+numbers = st.one_of(st.integers(-50, 90), st.floats(-50, 90), st.floats(allow_nan=True, allow_infinity=True))
+point = st.one_of(st.lists(numbers, min_size=2, max_size=2), json_values)
+b64_values = st.one_of(
+    st.sampled_from([_png_b64(3, 2), _png_b64(1, 1), "", "====", "aGVsbG8="]),
+    st.binary(max_size=40).map(lambda b: base64.b64encode(b).decode()),
+    json_values,
+)
+shape_obj = st.fixed_dictionaries(
+    {},
+    optional={
+        "label": st.one_of(st.sampled_from(["a", "b", "__ignore__", "", " "]), json_values),
+        "points": st.one_of(st.lists(point, max_size=6), json_values),
+        "shape_type": st.one_of(st.sampled_from(SHAPE_TYPES + ("points", "Polygon")), json_values),
+        "group_id": st.one_of(st.none(), st.integers(-3, 3), json_values),
+        "description": json_values,
+        "flags": st.one_of(st.dictionaries(st.text(max_size=4), st.booleans(), max_size=2), json_values),
+        "mask": b64_values,
+        "line_color": json_values,
+    },
+)
+document = st.fixed_dictionaries(
+    {},
+    optional={
+        "version": st.one_of(st.sampled_from(["3.16.7", "4.0.0", "5.5.0", "7.0.0"]), json_values),
+        "flags": st.one_of(st.dictionaries(st.text(max_size=4), st.booleans(), max_size=2), json_values),
+        "shapes": st.one_of(st.lists(st.one_of(shape_obj, json_values), max_size=4), json_values),
+        "imagePath": st.one_of(st.sampled_from(["img.png", "missing.png", "", "..\\img.png", "sub/../img.png"]),
+                               json_values),
+        "imageData": st.one_of(st.none(), b64_values),
+        "imageHeight": st.one_of(st.sampled_from([30, 40, 30.0, 0, -1]), json_values),
+        "imageWidth": st.one_of(st.sampled_from([40, 30, 40.0, 0, -1]), json_values),
+        "lineColor": json_values,
+    },
+)
+
+
+def _check(data: bytes, check_image: bool) -> None:
+    path = _DIR / "fuzz.json"
+    path.write_bytes(data)
+    try:
+        ann = load_annotation(path, check_image=check_image)
+    except AnnotationError as e:
+        assert e.path == str(path) and e.reason
+        return
+    assert isinstance(ann, Annotation)
+    # whatever was accepted can be written and read back to an equal document
+    save_annotation(ann, _DIR / "fuzz_out.json")
+    again = load_annotation(_DIR / "fuzz_out.json", check_image=False)
+    assert again == ann or ann.image_data is not None
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@given(doc=st.one_of(document, json_values), check_image=st.booleans())
+def test_fuzz_structure_and_values(doc, check_image):
+    _check(json.dumps(doc).encode(), check_image)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(prefix=st.sampled_from([b"", b'{"shapes": [', b'{"version": "5.5.0", "shapes": [], "imagePath": "img.png"']),
+       tail=st.binary(max_size=60))
+def test_fuzz_raw_bytes(prefix, tail):
+    _check(prefix + tail, True)
