@@ -1,0 +1,182 @@
+"""Autosave: edits reach the JSON (debounced, flushed on switch/close), errors keep edits, kill -9 loses <= 2 s."""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QMessageBox
+
+from segstudio.core.annotation.document import Shape
+from segstudio.gui.main_window import MainWindow
+
+ROOT = Path(__file__).resolve().parents[2]
+DRIVER = Path(__file__).with_name("test_autosave_driver.py")
+
+
+@pytest.fixture
+def messages(monkeypatch):
+    seen = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: seen.append(a[2]))
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: seen.append(a[2]) or QMessageBox.No)
+    return seen
+
+
+@pytest.fixture
+def window(qtbot, messages, sample_project):
+    w = MainWindow(extensions=False)
+    qtbot.addWidget(w)
+    w.show()
+    w.open_path(sample_project)
+    yield w
+    w.autosaver.enabled = False
+
+
+def _shape(desc, x=20.0):
+    return Shape(label="cyst", points=[[x, 20.0], [x + 25, 22.0], [x + 10, 50.0]], description=desc)
+
+
+def _on_disk(path):
+    return [s.get("description") for s in json.loads(Path(path).read_text())["shapes"]]
+
+
+def test_edit_is_written_after_the_delay_without_image_data(window, qtbot, sample_project):
+    assert 100 <= window.autosaver.delay_ms <= 1000
+    with qtbot.waitSignal(window.autosaver.saved, timeout=5000) as blocker:
+        window.document.add_shapes([_shape("new")])
+    assert blocker.args[0] == sample_project / "img_000.json" or blocker.args[0].name == "img_000.json"
+    data = json.loads((sample_project / "img_000.json").read_text())
+    assert data["shapes"][-1]["description"] == "new" and data["imageData"] is None
+    assert not window.autosaver.dirty and window.save_label.text() == "Saved img_000.json"
+
+
+def test_continuous_editing_is_still_saved(window, qtbot, sample_project):
+    """The debounce does not restart on each edit: a user who never pauses is saved anyway."""
+    count = {"n": 0}
+    timer = QTimer()
+
+    def edit():
+        count["n"] += 1
+        window.document.add_shapes([_shape(f"c{count['n']}", x=5 + count["n"] % 150)])
+        if count["n"] >= 400:
+            timer.stop()
+
+    timer.timeout.connect(edit)
+    timer.start(20)
+    with qtbot.waitSignal(window.autosaver.saved, timeout=8000):
+        pass
+    still_editing = timer.isActive()
+    timer.stop()
+    assert still_editing, "nothing was saved until the edits stopped"
+    assert any(d and d.startswith("c") for d in _on_disk(sample_project / "img_000.json"))
+
+
+def test_switching_image_and_closing_flush_immediately(window, qtbot, sample_project):
+    window.document.add_shapes([_shape("before-switch")])
+    window.next_image()  # no waiting: the switch itself writes
+    assert "before-switch" in _on_disk(sample_project / "img_000.json")
+    window.document.add_shapes([_shape("before-close")])
+    window.close()
+    assert "before-close" in _on_disk(sample_project / "img_001.json")
+
+
+def test_undo_is_saved_too(window, qtbot, sample_project):
+    n = len(window.document.shapes())
+    window.document.add_shapes([_shape("undone")])
+    window.autosaver.flush()
+    window.document.undo_stack.undo()
+    window.autosaver.flush()
+    assert len(_on_disk(sample_project / "img_000.json")) == n
+
+
+def test_embed_image_data_toggle(window, sample_project):
+    window.actions_by_name["embed"].trigger()
+    assert window.settings.embed_image_data and window.autosaver.embed_image_data
+    window.document.add_shapes([_shape("embedded")])
+    window.autosaver.flush()
+    data = json.loads((sample_project / "img_000.json").read_text())
+    from segstudio.core.annotation.io import load_image
+
+    assert load_image(base64.b64decode(data["imageData"])).shape == (256, 256, 3)
+
+
+def test_image_only_in_json_keeps_its_image_data(qtbot, messages, tmp_path, sample_project_ro):
+    folder = tmp_path / "embedded"
+    folder.mkdir()
+    data = json.loads((sample_project_ro / "img_000.json").read_text())
+    data["imageData"] = base64.b64encode((sample_project_ro / "img_000.png").read_bytes()).decode()
+    data["imagePath"] = "elsewhere/img_000.png"
+    (folder / "only.json").write_text(json.dumps(data))
+    w = MainWindow(extensions=False)
+    qtbot.addWidget(w)
+    assert w.open_path(folder)
+    assert w.document.image is not None and w.document.image.shape[:2] == (256, 256)
+    w.document.add_shapes([_shape("x")])
+    assert w.autosaver.flush()
+    assert json.loads((folder / "only.json").read_text())["imageData"]  # never dropped: it is the only copy
+
+
+def test_save_error_keeps_the_edit_and_is_shown(window, qtbot, sample_project, messages):
+    json_path = sample_project / "img_000.json"
+    json_path.unlink()
+    json_path.mkdir()  # the JSON cannot be replaced by a file now
+    with qtbot.waitSignal(window.autosaver.saveFailed, timeout=5000) as blocker:
+        window.document.add_shapes([_shape("precious")])
+    assert "img_000.json" in blocker.args[0]
+    assert "NOT SAVED" in window.save_label.text() and window.autosaver.dirty
+    assert window.document.shapes()[-1].description == "precious"  # kept in memory
+    # switching away would lose it: the user is asked, answers No, and stays on the image
+    assert not window.next_image()
+    assert window.current_entry.stem == "img_000" and "could not be saved" in messages[-1]
+    json_path.rmdir()
+    assert window.save_now()
+    assert "precious" in _on_disk(json_path)
+    assert "Saved" in window.save_label.text()
+
+
+def test_kill_9_loses_at_most_the_last_two_seconds(sample_project, tmp_path):
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "cfg"),
+               XDG_DATA_HOME=str(tmp_path / "data"), PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, str(DRIVER), str(sample_project), "100"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    received: dict[int, float] = {}  # edit n -> when its "EDIT n" line arrived (after the edit happened)
+    try:
+        first = None
+        for line in proc.stdout:
+            if line.startswith("EDIT "):
+                now = time.monotonic()
+                received[int(line.split()[1])] = now
+                first = first or now
+                # kill mid-editing, once there are edits older than 2 s to check
+                if now - first > 3.5 and len(received) >= 15:
+                    break
+            elif line.startswith("OPEN FAILED"):
+                break
+        proc.send_signal(signal.SIGKILL)
+        killed_at = time.monotonic()
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert received, "the driver made no edit: " + proc.stderr.read()[-2000:]
+    assert proc.returncode == -signal.SIGKILL
+    data = json.loads((sample_project / "img_000.json").read_text())  # parses: writes are atomic
+    on_disk = {s.get("description") for s in data["shapes"]}
+    old_enough = [n for n, t in received.items() if killed_at - t > 2.0]
+    assert len(old_enough) >= 5
+    missing = [n for n in old_enough if f"edit-{n}" not in on_disk]
+    assert not missing, f"edits older than 2 s lost by kill -9: {missing}"
+    # and what is on disk reopens in the app's model
+    from segstudio.core.annotation.io import load_annotation
+
+    assert len(load_annotation(sample_project / "img_000.json").shapes) == len(data["shapes"])
+    shutil.rmtree(tmp_path / "cfg", ignore_errors=True)
