@@ -35,12 +35,16 @@ class LabelDialog(QDialog):
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         self.list.currentTextChanged.connect(self._on_pick)
-        self.list.itemDoubleClicked.connect(lambda _item: self.accept())
+        self.list.itemDoubleClicked.connect(self._on_double_click)
         self.edit.textChanged.connect(self._on_text)
 
     def _on_pick(self, text: str) -> None:
         if text and text != self.edit.text():
             self.edit.setText(text)
+
+    def _on_double_click(self, item) -> None:
+        self.edit.setText(item.text())
+        self.accept()
 
     def _on_text(self, text: str) -> None:
         name = text.strip()
