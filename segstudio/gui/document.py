@@ -17,6 +17,9 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from segstudio.core.annotation.document import Annotation, Shape
 from segstudio.gui.canvas import ops
 from segstudio.gui.commands import FlagsCommand, ShapesCommand
+from segstudio.gui.canvas import pyside_fix
+
+pyside_fix.apply()  # PySide6 6.12 drops references to None: see pyside_fix.py
 
 
 class DocumentModel(QObject):

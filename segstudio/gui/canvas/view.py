@@ -16,8 +16,12 @@ from PySide6.QtWidgets import QFrame, QGraphicsPixmapItem, QGraphicsScene, QGrap
 
 from segstudio.gui.canvas.edit import EditTool
 from segstudio.gui.canvas.items import HandleItem, MaskShapeItem, PathShapeItem
+from segstudio.gui.canvas.overview import Overview
 from segstudio.gui.canvas.tools import BrushTool, DrawTool
 from segstudio.gui.document import DocumentModel
+from segstudio.gui.canvas import pyside_fix
+
+pyside_fix.apply()  # PySide6 6.12 drops references to None: see pyside_fix.py
 
 TOOLS = ("edit", "polygon", "rectangle", "circle", "point", "line", "linestrip", "brush", "eraser")
 MAX_HANDLES = 5000          # vertex handles are shown for at most this many selected vertices
@@ -72,6 +76,7 @@ class CanvasView(QGraphicsView):
         self._image_item.setZValue(-1)
         self._image_item.setTransformationMode(Qt.FastTransformation)
         scene.addItem(self._image_item)
+        self._overview = Overview(scene)
 
         self.setTransformationAnchor(QGraphicsView.NoAnchor)
         self.setResizeAnchor(QGraphicsView.AnchorViewCenter)
@@ -126,6 +131,8 @@ class CanvasView(QGraphicsView):
         self._colors.update({k: QColor(v) for k, v in colors.items()})
         for item in self._by_index:
             item.set_color(self.label_color(item.shape_ref.label))
+        self._overview.dirty = True
+        self._update_lod()
 
     def label_color(self, label: str) -> QColor:
         if label in self._colors:
@@ -139,6 +146,8 @@ class CanvasView(QGraphicsView):
         for item in self._by_index:
             if item.shape_ref.label == label:
                 item.setVisible(visible)
+        self._overview.dirty = True
+        self._update_lod()
         hidden_sel = [i for i in self.document.selected() if self.document.shapes()[i].label in self._hidden]
         if hidden_sel:
             self.document.select([i for i in self.document.selected() if i not in hidden_sel])
@@ -163,12 +172,14 @@ class CanvasView(QGraphicsView):
         if rect.isEmpty():
             return
         self.fitInView(rect, Qt.KeepAspectRatio)
+        self._update_lod()
         self.zoomChanged.emit(self.zoom())
 
     def zoom_1to1(self) -> None:
         center = self.mapToScene(self.viewport().rect().center())
         self.resetTransform()
         self.centerOn(center)
+        self._update_lod()
         self.zoomChanged.emit(self.zoom())
 
     def zoom_by(self, factor: float, anchor_scene_pos: QPointF | None = None) -> None:
@@ -183,6 +194,7 @@ class CanvasView(QGraphicsView):
         self.scale(factor, factor)
         # keep the anchor's scene point under the same viewport pixel
         self._keep_under(anchor_scene_pos, QPointF(anchor_view))
+        self._update_lod()
         self.zoomChanged.emit(self.zoom())
 
     def pan_by(self, dx: int, dy: int) -> None:
@@ -253,13 +265,38 @@ class CanvasView(QGraphicsView):
         for item in old.values():
             scene.removeItem(item)
         self._items, self._by_index = new_items, by_index
+        self._overview.dirty = True
         self._on_selection(self.document.selected())
+        self._update_lod()
 
     def _on_selection(self, selection: list) -> None:
         sel = set(selection)
         for item in self._by_index:
             item.set_highlighted(item.index in sel)
         self._rebuild_handles()
+        self._apply_lod_opacity()
+
+    # ------------------------------------------------------------------ level of detail (see overview.py)
+    @property
+    def overview_active(self) -> bool:
+        return self._overview.active
+
+    def _update_lod(self) -> None:
+        w, h = self.document.image_size
+        want = self._overview.wanted(len(self._by_index), self.zoom(), w, h)
+        if want and self._overview.dirty:
+            self._overview.render(self._by_index, w, h)
+        if want != self._overview.active:
+            self._overview.active = want
+            self._overview.item.setVisible(want)
+            self._apply_lod_opacity()
+
+    def _apply_lod_opacity(self) -> None:
+        active, sel = self._overview.active, set(self.document.selected())
+        for item in self._by_index:
+            op = 0.0 if active and item.index not in sel else 1.0
+            if item.opacity() != op:
+                item.setOpacity(op)
 
     def _clear_handles(self) -> None:
         for h in self._handles:
