@@ -74,17 +74,17 @@ def test_unet_overfits_tiny_batch():
     from segstudio.core.metrics import ConfusionMatrix
 
     torch.manual_seed(0)
-    n, h, w = 2, 32, 32
+    n, h, w = 2, 24, 24
     yy, xx = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
     target = torch.zeros(n, h, w, dtype=torch.long)
-    target[0][(yy - 12) ** 2 + (xx - 14) ** 2 < 64] = 1
-    target[1][(yy > 18) & (xx > 6) & (xx < 26)] = 1
+    target[0][(yy - 9) ** 2 + (xx - 11) ** 2 < 36] = 1
+    target[1][(yy > 14) & (xx > 4) & (xx < 20)] = 1
     image = torch.rand(n, 3, h, w) * 0.3
     image[:, 0] += 0.6 * target.float()
-    model = build_model("unet", 3, 2, base=8, depth=3)
+    model = build_model("unet", 3, 2, base=8, depth=2)
     loss_fn = build_loss("dice_ce", 2)
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    for _ in range(60):
+    for _ in range(40):
         opt.zero_grad()
         loss_fn(model(image), target).backward()
         opt.step()
