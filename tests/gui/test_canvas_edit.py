@@ -164,3 +164,20 @@ def test_colors_and_selection_highlight(two):
     alpha = item.brush().color().alpha()
     click(two, 60, 60)
     assert item.brush().color().alpha() > alpha
+
+
+def test_undo_during_a_drag_cancels_the_drag(two):
+    from PySide6.QtTest import QTest
+
+    from test_canvas_support import vp
+
+    doc = two.document
+    click(two, 60, 60)
+    w = two.viewport()
+    QTest.mousePress(w, Qt.LeftButton, Qt.NoModifier, vp(two, 60, 60))
+    QTest.mouseMove(w, vp(two, 70, 70))
+    doc.remove_shapes([0])
+    QTest.mouseMove(w, vp(two, 80, 80))
+    QTest.mouseRelease(w, Qt.LeftButton, Qt.NoModifier, vp(two, 80, 80))
+    assert [s.label for s in doc.shapes()] == ["cyst"]
+    assert doc.shapes()[0].points[0] == [150, 150]

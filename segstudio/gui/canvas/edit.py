@@ -15,7 +15,7 @@ from PySide6.QtGui import QColor, QKeySequence, QPen
 from PySide6.QtWidgets import QGraphicsRectItem
 
 from segstudio.gui.canvas import ops
-from segstudio.gui.canvas.items import HandleItem, Z_PREVIEW
+from segstudio.gui.canvas.items import HANDLE_SIZE, HandleItem, Z_PREVIEW
 from segstudio.gui.canvas.tools import Tool
 
 EDGE_TOLERANCE = 6.0      # view pixels
@@ -45,17 +45,24 @@ class EditTool(Tool):
         """Index of the topmost visible shape under ``pos`` (image coordinates), or None."""
         tol = self.view.view_tolerance(EDGE_TOLERANCE)
         area = QRectF(pos.x() - tol, pos.y() - tol, 2 * tol, 2 * tol)
-        items = self.view.scene().items(area, Qt.IntersectsItemBoundingRect, Qt.DescendingOrder)
-        for item in items:
-            if hasattr(item, "shape_ref") and item.isVisible() and item.hit(pos.x(), pos.y(), tol):
+        for item in self.view.shape_items_in(area, Qt.IntersectsItemBoundingRect):
+            if item.hit(pos.x(), pos.y(), tol):
                 return item.index
         return None
 
     def handle_at(self, view_pos) -> HandleItem | None:
-        for item in self.view.items(view_pos.toPoint()):
-            if isinstance(item, HandleItem):
-                return item
-        return None
+        """The vertex handle under ``view_pos`` (viewport pixels), nearest first.
+
+        Measured in view pixels against each handle (there are few): the scene index's bounding rects of
+        ItemIgnoresTransformations items are not exact.
+        """
+        best, best_d = None, HANDLE_SIZE / 2 + 0.5
+        for h in self.view.handles():
+            c = self.view.mapFromScene(h.pos())
+            d = max(abs(c.x() - view_pos.x()), abs(c.y() - view_pos.y()))
+            if d <= best_d:
+                best, best_d = h, d
+        return best
 
     # ------------------------------------------------------------------ mouse
     def press(self, pos, event) -> None:
@@ -143,8 +150,7 @@ class EditTool(Tool):
             rect = self._band.rect()
             self.view.scene().removeItem(self._band)
             self._band = None
-            hits = self.view.scene().items(rect, Qt.IntersectsItemShape)
-            found = {it.index for it in hits if hasattr(it, "shape_ref") and it.isVisible()}
+            found = {it.index for it in self.view.shape_items_in(rect, Qt.IntersectsItemShape)}
             doc.select(sorted(found | (set(doc.selected()) if self._band_add else set())))
 
     def double_click(self, pos, event) -> None:

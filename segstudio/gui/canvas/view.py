@@ -11,7 +11,7 @@ from typing import Callable
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QPixmap
+from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QPainterPath, QPixmap
 from PySide6.QtWidgets import QFrame, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView
 
 from segstudio.gui.canvas.edit import EditTool
@@ -213,6 +213,24 @@ class CanvasView(QGraphicsView):
             return self.label_requested(self.current_label)
         return self.current_label or None
 
+    def shape_items_in(self, rect: QRectF, mode=Qt.IntersectsItemShape) -> list:
+        """Shape items (of visible classes) meeting ``rect``, topmost first.
+
+        Uses the scene index, except while the overview is shown: Qt's index treats the then fully
+        transparent items as invisible, so they are scanned directly (per click, never per paint).
+        """
+        if not self._overview.active:
+            found = self.scene().items(rect, mode, Qt.DescendingOrder)
+            return [it for it in found if hasattr(it, "shape_ref") and it.isVisible()]
+        probe = QPainterPath()
+        probe.addRect(rect)
+        out = []
+        for it in reversed(self._by_index):
+            if it.isVisible() and it.sceneBoundingRect().intersects(rect):
+                if mode == Qt.IntersectsItemBoundingRect or it.collidesWithPath(probe, mode):
+                    out.append(it)
+        return out
+
     def item_at_index(self, index: int):
         return self._by_index[index]
 
@@ -244,6 +262,8 @@ class CanvasView(QGraphicsView):
         self.fit()
 
     def _sync_items(self) -> None:
+        if self._tools["edit"].busy:   # e.g. Ctrl+Z during a drag: the drag's indices are stale now
+            self._tools["edit"].cancel()
         shapes = self.document.shapes()
         old = self._items
         new_items: dict[int, PathShapeItem | MaskShapeItem] = {}
