@@ -111,6 +111,18 @@ def test_two_workers_write_what_one_writes(fmt, sample_project, tmp_path):
     assert _comparable(tmp_path / "w1") == _comparable(tmp_path / "w2")
 
 
+def test_spawned_workers_write_what_one_writes(edge_project, tmp_path, monkeypatch):
+    """The GUI (a threaded process) gets spawned workers instead of forked ones: same output."""
+    import multiprocessing
+
+    from segstudio.core.export import runner
+
+    monkeypatch.setattr(runner, "_mp_context", lambda: multiprocessing.get_context("spawn"))
+    convert(edge_project, None, tmp_path / "w1", "voc", workers=1)
+    convert(edge_project, None, tmp_path / "w2", "voc", workers=2)
+    assert tree_digest(tmp_path / "w1") == tree_digest(tmp_path / "w2")
+
+
 def test_progress_and_cancel(sample_project_ro, tmp_path):
     calls = []
     convert(sample_project_ro, None, tmp_path / "a", "masks", progress=lambda d, t, m: calls.append((d, t)))

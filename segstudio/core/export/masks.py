@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from segstudio.core.annotation import atomic_write_text, write_label_png
+from segstudio.core.annotation import atomic_write_text, label_png_bytes
 from segstudio.core.errors import DatasetError
 from segstudio.core.export.base import EXPORTERS, Exporter, Item
 from segstudio.core.export.images import export_image
@@ -34,5 +34,5 @@ class MasksExporter(Exporter):
     def export_item(self, item: Item) -> dict:
         if self.options["images"]:
             export_image(item.ann, item.json_path, self.out / "images" / item.stem)
-        write_label_png(self.out / "masks" / f"{item.stem}.png", item.class_u8)
+        (self.out / "masks" / f"{item.stem}.png").write_bytes(label_png_bytes(item.class_u8))
         return {}

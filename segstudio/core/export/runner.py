@@ -6,6 +6,8 @@ Results are gathered by source index, so ``workers=N`` writes exactly what ``wor
 from __future__ import annotations
 
 import multiprocessing
+import sys
+import threading
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any, Optional
@@ -53,9 +55,17 @@ def export_one(exporter: Exporter, index: int, json_path: Path) -> tuple[int, bo
         return index, False, describe_failure(exc, json_path)
 
 
-def _worker_task(index: int, json_path: Path) -> tuple[int, bool, Any]:
+def _worker_task(batch: list[tuple[int, Path]]) -> list[tuple[int, bool, Any]]:
     assert _WORKER_EXPORTER is not None, "worker not initialised"
-    return export_one(_WORKER_EXPORTER, index, json_path)
+    return [export_one(_WORKER_EXPORTER, index, json_path) for index, json_path in batch]
+
+
+def _mp_context():
+    """fork when this process runs a single thread on Linux (the CLI: instant start); spawn otherwise
+    (a GUI process has threads, and forking a threaded process can deadlock)."""
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
 
 
 def _run_serial(exporter, files, progress, cancel):
@@ -69,19 +79,21 @@ def _run_serial(exporter, files, progress, cancel):
 
 
 def _run_pool(exporter, files, workers, progress, cancel):
-    # "spawn": safe when the caller has threads (the GUI), and the same on every platform
-    ctx = multiprocessing.get_context("spawn")
     results = []
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(exporter,))
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(), initializer=_init_worker,
+                               initargs=(exporter,))
+    # small batches: little inter-process traffic, yet a smooth progress bar and quick cancel
+    size = max(1, min(16, len(files) // (workers * 8)))
+    indexed = list(enumerate(files))
     try:
-        pending = {pool.submit(_worker_task, i, p) for i, p in enumerate(files)}
+        pending = {pool.submit(_worker_task, indexed[i : i + size]) for i in range(0, len(indexed), size)}
         while pending:
             done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
             for fut in done:
-                index, ok, payload = fut.result()
-                results.append((index, ok, payload))
+                batch = fut.result()
+                results.extend(batch)
                 if progress:
-                    progress(len(results), len(files), files[index].name)
+                    progress(len(results), len(files), files[batch[-1][0]].name)
             if cancel is not None and cancel():
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise Cancelled()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from segstudio.core.annotation import atomic_write_text, label_to_color, voc_palette, write_label_png
+from segstudio.core.annotation import atomic_write_text, label_png_bytes, label_to_color, voc_palette
 from segstudio.core.export.base import EXPORTERS, Exporter, Item
 from segstudio.core.export.images import export_image, image_array, save_array
 
@@ -62,9 +62,9 @@ class VocExporter(Exporter):
         cls = item.cls.astype(np.int32, copy=False)
         ins = item.ins.astype(np.int32, copy=True)
         ins[cls == -1] = 0  # labelme2voc: ignored pixels belong to no object
-        write_label_png(out / "SegmentationClass" / f"{stem}.png", cls)
+        (out / "SegmentationClass" / f"{stem}.png").write_bytes(label_png_bytes(cls))
         np.save(out / "SegmentationClassNpy" / f"{stem}.npy", cls)
-        write_label_png(out / "SegmentationObject" / f"{stem}.png", ins)
+        (out / "SegmentationObject" / f"{stem}.png").write_bytes(label_png_bytes(ins))
         np.save(out / "SegmentationObjectNpy" / f"{stem}.npy", ins)
         if self.options["viz"]:
             image = image_array(item.ann, item.json_path)
