@@ -101,3 +101,13 @@ def test_brush_masks_match_labelme_rasterization(tmp_path, labelme_python):
     assert (ref == 1).sum() > 100 and (ref == 2).sum() > 30
     np.testing.assert_array_equal(ours, ref)
     assert json.loads((tmp_path / "im.json").read_text())["shapes"][0]["shape_type"] == "mask"
+
+
+def test_regions_work_in_windows_and_outside_the_image():
+    w = h = 4096                       # full-image arrays are never built by the stroke path
+    reg = ops.stroke_region([[4090, 4090], [5000, 5000]], 20, w, h)
+    assert reg.x1 == w and reg.y1 == h and reg.mask.shape[0] < 20
+    odd = Shape("lesion", [[-2, -2], [3, 3]], "mask", mask=np.ones((6, 6), bool))   # foreign file, off image
+    out, idx = ops.paint_stroke([odd], ops.stroke_region([[4, 4]], 3, w, h), "lesion")
+    assert len(out) == 1 and out[0].points[0] == [-2.0, -2.0] and out[0].mask[6, 6]
+    assert ops.stroke_region([[-50, -50]], 4, w, h) is None

@@ -12,6 +12,7 @@ and joins (a disc of diameter = brush size at every stroke point).
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -123,19 +124,35 @@ def reorder(shapes: list[Shape], indices, delta: int) -> tuple[list[Shape], list
 
 
 # ----------------------------------------------------------------------------- brush / eraser
-def stroke_mask(points, size: float, width: int, height: int) -> np.ndarray:
-    """Bool HxW mask of a stroke through ``points`` with width ``size``, round caps and joins."""
-    out = np.zeros((height, width), dtype=bool)
+class Region(NamedTuple):
+    """A bool patch placed at (x0, y0) in image pixels: strokes and mask shapes are handled as windows,
+    never as full-image arrays (a 4096x4096 image would make every stroke cost a second)."""
+
+    mask: np.ndarray
+    x0: int
+    y0: int
+
+    @property
+    def x1(self) -> int:
+        return self.x0 + self.mask.shape[1]
+
+    @property
+    def y1(self) -> int:
+        return self.y0 + self.mask.shape[0]
+
+
+def stroke_region(points, size: float, width: int, height: int) -> Region | None:
+    """The stroke through ``points`` (width ``size``, round caps and joins) as a window clipped to the image."""
     pts = np.asarray(points, dtype=float).reshape(-1, 2)
     if len(pts) == 0 or width <= 0 or height <= 0:
-        return out
+        return None
     r = max(float(size), 1.0) / 2.0
     x0 = int(max(math.floor(pts[:, 0].min() - r - 1), 0))
     y0 = int(max(math.floor(pts[:, 1].min() - r - 1), 0))
     x1 = int(min(math.ceil(pts[:, 0].max() + r + 2), width))
     y1 = int(min(math.ceil(pts[:, 1].max() + r + 2), height))
     if x1 <= x0 or y1 <= y0:
-        return out
+        return None
     img = Image.new("L", (x1 - x0, y1 - y0), 0)
     draw = ImageDraw.Draw(img)
     local = [(float(x - x0), float(y - y0)) for x, y in pts]
@@ -143,58 +160,107 @@ def stroke_mask(points, size: float, width: int, height: int) -> np.ndarray:
         draw.line(local, fill=1, width=max(int(round(size)), 1))
     for cx, cy in local:
         draw.ellipse((cx - r, cy - r, cx + r, cy + r), outline=1, fill=1)
-    out[y0:y1, x0:x1] = np.asarray(img, dtype=bool)
+    return crop_region(Region(np.asarray(img, dtype=bool), x0, y0))
+
+
+def stroke_mask(points, size: float, width: int, height: int) -> np.ndarray:
+    """Bool HxW mask of a stroke through ``points`` with width ``size``, round caps and joins."""
+    out = np.zeros((height, width), dtype=bool)
+    reg = stroke_region(points, size, width, height)
+    if reg is not None:
+        out[reg.y0:reg.y1, reg.x0:reg.x1] = reg.mask
     return out
+
+
+def crop_region(reg: Region) -> Region | None:
+    """``reg`` cropped to its set pixels; None when it has none."""
+    rows, cols = np.any(reg.mask, axis=1), np.any(reg.mask, axis=0)
+    if not rows.any():
+        return None
+    r0, r1 = int(np.argmax(rows)), len(rows) - int(np.argmax(rows[::-1]))
+    c0, c1 = int(np.argmax(cols)), len(cols) - int(np.argmax(cols[::-1]))
+    return Region(np.ascontiguousarray(reg.mask[r0:r1, c0:c1]), reg.x0 + c0, reg.y0 + r0)
+
+
+def shape_region(shape: Shape) -> Region | None:
+    """The region of a ``mask`` shape (its patch at points[0])."""
+    if shape.mask is None:
+        return None
+    x0, y0 = (int(v) for v in np.asarray(shape.points[0], dtype=float))
+    return Region(shape.mask, x0, y0)
+
+
+def _overlap(a: Region, b: Region):
+    """Slices of a's and b's masks over their common window, or None when the windows do not meet."""
+    x0, y0, x1, y1 = max(a.x0, b.x0), max(a.y0, b.y0), min(a.x1, b.x1), min(a.y1, b.y1)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    return (a.mask[y0 - a.y0:y1 - a.y0, x0 - a.x0:x1 - a.x0], b.mask[y0 - b.y0:y1 - b.y0, x0 - b.x0:x1 - b.x0])
+
+
+def _as_region(stroke) -> Region | None:
+    if isinstance(stroke, Region):
+        return stroke
+    return crop_region(Region(np.asarray(stroke, dtype=bool), 0, 0))
 
 
 def mask_shape_full(shape: Shape, width: int, height: int) -> np.ndarray:
     """The image-size bool mask of a ``mask`` shape (its patch pasted at points[0], clipped to the image)."""
     full = np.zeros((height, width), dtype=bool)
-    if shape.mask is None:
-        return full
-    x0, y0 = (int(v) for v in np.asarray(shape.points[0], dtype=float).astype(int))
-    ph, pw = shape.mask.shape
-    sx0, sy0 = max(x0, 0), max(y0, 0)
-    sx1, sy1 = min(x0 + pw, width), min(y0 + ph, height)
-    if sx1 > sx0 and sy1 > sy0:
-        full[sy0:sy1, sx0:sx1] = shape.mask[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0]
+    reg = shape_region(shape)
+    if reg is not None:
+        pair = _overlap(Region(full, 0, 0), reg)
+        if pair is not None:
+            pair[0][...] = pair[1]
     return full
 
 
-def mask_shape_from_full(full: np.ndarray, template: Shape) -> Shape | None:
-    """A ``mask`` shape (label, group, flags from ``template``) cropped to ``full``'s bbox; None if empty."""
-    ys, xs = np.nonzero(full)
-    if len(xs) == 0:
+def region_shape(reg: Region | None, template: Shape) -> Shape | None:
+    """A ``mask`` shape (label, group, flags from ``template``) of ``reg`` cropped to its pixels; None if empty."""
+    reg = crop_region(reg) if reg is not None else None
+    if reg is None:
         return None
-    x0, x1, y0, y1 = int(xs.min()), int(xs.max()), int(ys.min()), int(ys.max())
     new = template.copy() if template.shape_type == "mask" else Shape(label=template.label, points=[])
     new.shape_type = "mask"
-    new.points = [[float(x0), float(y0)], [float(x1), float(y1)]]
-    new.mask = np.ascontiguousarray(full[y0:y1 + 1, x0:x1 + 1])
+    h, w = reg.mask.shape
+    new.points = [[float(reg.x0), float(reg.y0)], [float(reg.x0 + w - 1), float(reg.y0 + h - 1)]]
+    new.mask = np.array(reg.mask, dtype=bool, copy=True)   # never share memory with a caller's array
     return new
 
 
-def paint_stroke(shapes: list[Shape], stroke: np.ndarray, label: str) -> tuple[list[Shape], int]:
-    """Add a stroke of ``label``: merge it with that class's mask shapes it touches.
+def mask_shape_from_full(full: np.ndarray, template: Shape) -> Shape | None:
+    """A ``mask`` shape of an image-size bool mask (see :func:`region_shape`)."""
+    return region_shape(Region(np.asarray(full, dtype=bool), 0, 0), template)
+
+
+def paint_stroke(shapes: list[Shape], stroke, label: str) -> tuple[list[Shape], int]:
+    """Add a stroke (a :class:`Region` or an image-size bool mask) of ``label``: merge it with that class's
+    mask shapes it touches (overlap or 8-neighbourhood contact).
 
     The merged shape takes the place (paint order) of the topmost shape it absorbs; with none it is appended.
-    Returns (new shape list, index of the painted shape).
+    Returns (new shape list, index of the painted shape); (shapes, -1) for an empty stroke.
     """
-    height, width = stroke.shape
-    if not stroke.any():
+    reg = _as_region(stroke)
+    if reg is None:
         return list(shapes), -1
-    grown = ndimage.binary_dilation(stroke, structure=np.ones((3, 3), bool))
-    union = stroke.copy()
+    padded = np.pad(reg.mask, 1)
+    grown = Region(ndimage.binary_dilation(padded, structure=np.ones((3, 3), bool)), reg.x0 - 1, reg.y0 - 1)
     absorbed: list[int] = []
     for i, s in enumerate(shapes):
         if s.shape_type != "mask" or s.label != label or s.mask is None:
             continue
-        full = mask_shape_full(s, width, height)
-        if (full & grown).any():
+        pair = _overlap(grown, shape_region(s))
+        if pair is not None and (pair[0] & pair[1]).any():
             absorbed.append(i)
-            union |= full
+    parts = [reg] + [shape_region(shapes[i]) for i in absorbed]
+    x0, y0 = min(p.x0 for p in parts), min(p.y0 for p in parts)
+    x1, y1 = max(p.x1 for p in parts), max(p.y1 for p in parts)
+    union = Region(np.zeros((y1 - y0, x1 - x0), dtype=bool), x0, y0)
+    for p in parts:
+        dst, src = _overlap(union, p)
+        dst |= src
     template = shapes[absorbed[-1]] if absorbed else Shape(label=label, points=[], shape_type="mask")
-    merged = mask_shape_from_full(union, template)
+    merged = region_shape(union, template)
     if not absorbed:
         return list(shapes) + [merged], len(shapes)
     out: list[Shape] = []
@@ -208,20 +274,25 @@ def paint_stroke(shapes: list[Shape], stroke: np.ndarray, label: str) -> tuple[l
     return out, index
 
 
-def erase_stroke(shapes: list[Shape], stroke: np.ndarray, labels=None) -> list[Shape]:
-    """Remove the stroke's pixels from the ``mask`` shapes (of ``labels`` when given); empty masks vanish."""
-    height, width = stroke.shape
+def erase_stroke(shapes: list[Shape], stroke, labels=None) -> list[Shape]:
+    """Remove the stroke's pixels (a :class:`Region` or an image-size bool mask) from the ``mask`` shapes
+    (of ``labels`` when given); masks left empty vanish, the others are cropped to their new extent."""
+    reg = _as_region(stroke)
     out: list[Shape] = []
     for s in shapes:
-        if s.shape_type != "mask" or s.mask is None or (labels is not None and s.label not in labels):
+        if (reg is None or s.shape_type != "mask" or s.mask is None
+                or (labels is not None and s.label not in labels)):
             out.append(s)
             continue
-        full = mask_shape_full(s, width, height)
-        hit = full & stroke
-        if not hit.any():
+        sreg = shape_region(s)
+        pair = _overlap(sreg, reg)
+        if pair is None or not (pair[0] & pair[1]).any():
             out.append(s)
             continue
-        rest = mask_shape_from_full(full & ~stroke, s)
-        if rest is not None:
-            out.append(rest)
+        rest = Region(sreg.mask.copy(), sreg.x0, sreg.y0)
+        dst, src = _overlap(rest, reg)
+        dst &= ~src
+        new = region_shape(rest, s)
+        if new is not None:
+            out.append(new)
     return out

@@ -214,7 +214,9 @@ class BrushTool(Tool):
         self.cancel()
         doc = self.view.document
         w, h = doc.image_size
-        stroke = ops.stroke_mask(points, self.view.brush_size, w, h)
+        stroke = ops.stroke_region(points, self.view.brush_size, w, h)
+        if stroke is None:
+            return
         if self.erase:
             visible = [lbl for lbl in {s.label for s in doc.shapes()} if self.view.is_label_visible(lbl)]
             doc.set_shapes(ops.erase_stroke(doc.shapes(), stroke, visible), "Erase")
