@@ -2,27 +2,44 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
 from segstudio.gui.settings import APPLICATION, ORGANIZATION
 
 
-def display_problem() -> str | None:
-    """Why no window can be shown here, or None when a display looks available.
+_PROBE = "from PySide6.QtGui import QGuiApplication; QGuiApplication(['segstudio-probe'])"
+NO_DISPLAY_ADVICE = (
+    "Run segstudio from a desktop session, use `xvfb-run -a segstudio gui ...` for a virtual display, or use "
+    "the command-line tools (`segstudio --help`)."
+)
 
-    Qt aborts the whole process when it cannot reach a display, so this is checked before QApplication.
+
+def display_problem(probe: bool = True) -> str | None:
+    """Why no window can be shown here, or None when a display is available.
+
+    Qt *aborts the process* when it cannot reach a display or load its platform plugin, so this is checked
+    before any QApplication exists: first the environment, then (``probe``) a throw-away subprocess that
+    starts a QGuiApplication and reports what Qt said.
     """
     platform = os.environ.get("QT_QPA_PLATFORM", "")
     if platform.split(":")[0] in ("offscreen", "minimal", "vnc", "eglfs", "linuxfb"):
         return None
     if sys.platform.startswith("linux") or "bsd" in sys.platform:
         if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-            return (
-                "no display available: DISPLAY and WAYLAND_DISPLAY are unset. Run segstudio from a desktop "
-                "session, use `xvfb-run segstudio gui ...` for a virtual display, or use the command-line "
-                "tools (`segstudio --help`)."
-            )
+            return f"no display available: DISPLAY and WAYLAND_DISPLAY are unset. {NO_DISPLAY_ADVICE}"
+    if not probe:
+        return None
+    try:
+        r = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"cannot check the display ({exc}). {NO_DISPLAY_ADVICE}"
+    if r.returncode != 0:
+        lines = [ln.strip() for ln in (r.stderr or "").splitlines() if ln.strip() and "Available platform" not in ln]
+        connect = [ln for ln in lines if "could not connect" in ln]
+        why = "; ".join(connect or lines[:2]) or f"Qt exited with code {r.returncode}"
+        return f"no usable display: {why}. {NO_DISPLAY_ADVICE}"
     return None
 
 

@@ -16,7 +16,8 @@ from pathlib import Path
 from PySide6.QtCore import QStandardPaths, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QColor, QKeySequence
 from PySide6.QtWidgets import (
-    QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QStackedWidget,
+    QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QScrollArea, QStackedWidget, QVBoxLayout,
+    QWidget,
 )
 
 from segstudio.core.errors import SegStudioError
@@ -24,7 +25,7 @@ from segstudio.core.imaging import DisplaySettings, to_display_rgb
 from segstudio.core.project import IMAGE_EXTENSIONS, Project, open_path
 from segstudio.gui.autosave import Autosaver
 from segstudio.gui.canvas.view import CanvasView
-from segstudio.gui.dialogs.help_dialog import HelpDialog
+from segstudio.gui.dialogs.help_dialog import HelpDialog, menu_actions
 from segstudio.gui.dialogs.label_dialog import LabelDialog
 from segstudio.gui.document import DocumentModel
 from segstudio.gui.extensions import install_extensions
@@ -33,33 +34,9 @@ from segstudio.gui.panels.file_list import FileListPanel
 from segstudio.gui.panels.flags_panel import FlagsPanel
 from segstudio.gui.panels.image_adjust import ImageAdjustPanel
 from segstudio.gui.panels.shape_list import ShapeListPanel
+from segstudio.gui.panels.tools import CANVAS_KEYS, TOOL_HINTS, TOOLS
 from segstudio.gui.panels.welcome import WelcomePage
 from segstudio.gui.settings import Settings
-
-TOOLS = (  # (tool, menu text, key)
-    ("edit", "&Edit / select shapes", "E"),
-    ("polygon", "&Polygon", "P"),
-    ("rectangle", "&Rectangle", "R"),
-    ("circle", "&Circle", "C"),
-    ("point", "P&oint", "O"),
-    ("line", "&Line", "L"),
-    ("linestrip", "Line &strip", "S"),
-    ("brush", "&Brush (mask)", "B"),
-    ("eraser", "Eraser (mas&k)", "X"),
-)
-CANVAS_KEYS = (  # handled by the canvas itself (see gui/canvas): listed in the help dialog
-    ("Canvas", "Pan", "Space + drag, or scroll"),
-    ("Canvas", "Zoom", "Ctrl + wheel"),
-    ("Canvas", "Finish polygon / line strip", "Enter, or click the first point"),
-    ("Canvas", "Remove last point while drawing", "Backspace"),
-    ("Canvas", "Cancel drawing / clear selection", "Esc"),
-    ("Canvas", "Brush size smaller / larger", "[ / ]"),
-    ("Canvas", "Copy / paste / duplicate shapes", "Ctrl+C / Ctrl+V / Ctrl+D"),
-    ("Canvas", "Select all shapes", "Ctrl+A"),
-    ("Canvas", "Raise / lower selected shapes", "PgUp / PgDown"),
-    ("Canvas", "Change label of selected shapes", "Ctrl+E"),
-)
-
 
 class MainWindow(QMainWindow):
     currentImageChanged = Signal(object)  # ImageEntry or None
@@ -79,9 +56,19 @@ class MainWindow(QMainWindow):
             self.document, self.settings.autosave_delay_ms, self.settings.embed_image_data, self
         )
         self.welcome = WelcomePage()
+        self.hint_label = QLabel("")
+        self.hint_label.setObjectName("toolHint")
+        self.hint_label.setWordWrap(True)
+        self.hint_label.setStyleSheet("padding: 4px 8px; background: #fff8d6; color: #333;")
+        self.canvas_page = QWidget()
+        page = QVBoxLayout(self.canvas_page)
+        page.setContentsMargins(0, 0, 0, 0)
+        page.setSpacing(0)
+        page.addWidget(self.hint_label)
+        page.addWidget(self.canvas, 1)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.welcome)
-        self.stack.addWidget(self.canvas)
+        self.stack.addWidget(self.canvas_page)
         self.setCentralWidget(self.stack)
 
         self.file_list = FileListPanel()
@@ -101,15 +88,17 @@ class MainWindow(QMainWindow):
         self._connect()
         self.setAcceptDrops(True)
         self.resize(1400, 900)
+        self.canvas.label_requested = self._ask_label if self.settings.ask_label else None
+        self._update_recent()
+        self._set_welcome(True)
+        self.extension_errors = install_extensions(self) if extensions else []
+        self._arrange_docks()
         geometry, state = self.settings.window_geometry(), self.settings.window_state()
         if geometry is not None:
             self.restoreGeometry(geometry)
         if state is not None:
             self.restoreState(state)
-        self.canvas.label_requested = self._ask_label if self.settings.ask_label else None
-        self._update_recent()
-        self._set_welcome(True)
-        self.extension_errors = install_extensions(self) if extensions else []
+        self._update_hint()
         if self.extension_errors:
             self.show_message("Some extensions failed: " + "; ".join(self.extension_errors), error=True)
 
@@ -120,6 +109,29 @@ class MainWindow(QMainWindow):
         dock.setWidget(widget)
         self.addDockWidget(area, dock)
         self.docks[key] = dock
+
+    def _arrange_docks(self) -> None:
+        """Extension docks on the right become tabs beside "Image flags", so the canvas keeps its room."""
+        mine = set(self.docks.values())
+        anchor = self.docks["flags"]
+        ext = [d for d in self.findChildren(QDockWidget)
+               if d not in mine and self.dockWidgetArea(d) == Qt.RightDockWidgetArea]
+        for dock in ext:  # a tall or wide extension must not force the window's minimum size
+            body = dock.widget()
+            if body is not None and not isinstance(body, QScrollArea):
+                scroll = QScrollArea()
+                scroll.setWidgetResizable(True)
+                scroll.setFrameShape(QScrollArea.NoFrame)
+                scroll.setWidget(body)
+                dock.setWidget(scroll)
+        if ext:  # (moving a dock that is already in a tab group fails: move ours into theirs)
+            group = ext[0]
+            for dock in ext[1:]:
+                if dock not in self.tabifiedDockWidgets(group):
+                    self.tabifyDockWidget(group, dock)
+            self.tabifyDockWidget(group, anchor)
+        anchor.raise_()
+        self.resizeDocks([self.docks["files"], self.docks["classes"]], [260, 340], Qt.Horizontal)
 
     def _build_status_bar(self) -> None:
         self.save_label = QLabel("")
@@ -192,8 +204,21 @@ class MainWindow(QMainWindow):
             self.class_actions.append(act)
 
         m = self.navigate_menu = mb.addMenu("&Navigate")
-        a["next"] = self._action(m, "&Next image", self.next_image, ["D", "Ctrl+Right"])
         a["previous"] = self._action(m, "&Previous image", self.previous_image, ["A", "Ctrl+Left"])
+        a["next"] = self._action(m, "&Next image", self.next_image, ["D", "Ctrl+Right"])
+
+        tb = self.toolbar = self.addToolBar("Tools")
+        tb.setObjectName("toolbar_tools")
+        tb.setMovable(False)
+        for name, _text, key in TOOLS:
+            act = self.tool_actions[name]
+            act.setIconText(f"{name.capitalize()} ({key})")
+            tb.addAction(act)
+        tb.addSeparator()
+        for key in ("previous", "next", "fit"):
+            tb.addAction(a[key])
+        a["previous"].setIconText("◀ Previous (A)")
+        a["next"].setIconText("Next (D) ▶")
 
         m = self.help_menu = mb.addMenu("&Help")
         a["help"] = self._action(m, "&Keyboard shortcuts", self.show_help, QKeySequence.HelpContents)
@@ -213,7 +238,7 @@ class MainWindow(QMainWindow):
         self.autosaver.saveFailed.connect(self._on_save_failed)
         self.canvas.cursorMoved.connect(lambda x, y: self.position_label.setText(f"x {x:.0f}  y {y:.0f}"))
         self.canvas.zoomChanged.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
-        self.canvas.toolChanged.connect(lambda n: self.tool_actions[n].setChecked(True))
+        self.canvas.toolChanged.connect(self._on_tool_changed)
         self.welcome.openFolderRequested.connect(self.ask_open_folder)
         self.welcome.openSampleRequested.connect(self.open_sample_project)
         self.welcome.openRecentRequested.connect(self.open_path)
@@ -359,7 +384,18 @@ class MainWindow(QMainWindow):
     def choose_class(self, name: str) -> None:
         self.canvas.current_label = name
         self.class_panel.set_current_class(name)
-        self.show_message(f"New shapes: {name}")
+        self._update_hint()
+
+    def _on_tool_changed(self, name: str) -> None:
+        self.tool_actions[name].setChecked(True)
+        self._update_hint()
+
+    def _update_hint(self) -> None:
+        if self.document.annotation is None:
+            self.hint_label.setText("Open a folder of images (File ▸ Open folder, or drop it here).")
+            return
+        label = self.canvas.current_label or "(none)"
+        self.hint_label.setText(f"Class: <b>{label}</b> (keys 1–9) · {TOOL_HINTS.get(self.canvas.tool, '')}")
 
     def choose_class_id(self, cid: int) -> None:
         names = self.project.label_set.names if self.project else []
@@ -467,6 +503,7 @@ class MainWindow(QMainWindow):
             if missing:
                 self._refresh_classes()
         self._update_enabled()
+        self._update_hint()
         self.save_label.setText("")
 
     def _on_saved(self, path) -> None:
@@ -519,7 +556,7 @@ class MainWindow(QMainWindow):
         return reply == QMessageBox.Yes
 
     def _set_welcome(self, on: bool) -> None:
-        self.stack.setCurrentWidget(self.welcome if on else self.canvas)
+        self.stack.setCurrentWidget(self.welcome if on else self.canvas_page)
 
     def _update_enabled(self) -> None:
         has_image = self.document.annotation is not None
@@ -542,20 +579,7 @@ class MainWindow(QMainWindow):
 
     def help_actions(self):
         """(menu title, action) for every action of every menu, extension menus included."""
-        out = []
-        for menu_action in self.menuBar().actions():
-            menu = menu_action.menu()
-            if menu is None:
-                continue
-            title = menu.title().replace("&", "")
-            stack = list(menu.actions())
-            while stack:
-                act = stack.pop(0)
-                if act.menu() is not None:
-                    stack = list(act.menu().actions()) + stack
-                elif not act.isSeparator():
-                    out.append((title, act))
-        return out
+        return menu_actions(self.menuBar())
 
     def show_help(self) -> HelpDialog:
         dialog = HelpDialog(self.help_actions(), CANVAS_KEYS, self)

@@ -53,7 +53,7 @@ def test_welcome_page_then_open_folder(window, sample_project):
     assert window.stack.currentWidget() is window.welcome
     assert window.welcome.open_folder_button.isEnabled() and window.welcome.open_sample_button.isEnabled()
     assert window.open_path(sample_project)
-    assert window.stack.currentWidget() is window.canvas
+    assert window.stack.currentWidget() is window.canvas_page
     assert window.file_list.tree.topLevelItemCount() == 24
     assert window.file_list.counts_label.text() == "24/24 annotated"
     assert window.current_entry.stem == "img_000"

@@ -22,6 +22,24 @@ def shortcut_rows(actions) -> list[tuple[str, str, str]]:
     return rows
 
 
+def menu_actions(menubar) -> list:
+    """(menu title, action) for every action of every menu of ``menubar`` (sub-menus included)."""
+    out = []
+    for menu_action in menubar.actions():
+        menu = menu_action.menu()
+        if menu is None:
+            continue
+        title = menu.title().replace("&", "")
+        stack = list(menu.actions())
+        while stack:
+            act = stack.pop(0)
+            if act.menu() is not None:
+                stack = list(act.menu().actions()) + stack
+            elif not act.isSeparator():
+                out.append((title, act))
+    return out
+
+
 class HelpDialog(QDialog):
     def __init__(self, actions, extra_rows=(), parent=None):
         super().__init__(parent)

@@ -66,6 +66,7 @@ class ImageAdjustPanel(QWidget):
         self.auto_button.clicked.connect(self.auto_window)
         self.reset_button.clicked.connect(self.reset)
         self.window_box.setEnabled(False)
+        self.window_box.setVisible(False)
 
     @staticmethod
     def _row(slider, label) -> QWidget:
@@ -93,6 +94,7 @@ class ImageAdjustPanel(QWidget):
         self._window_custom = False
         if image is None:
             self.window_box.setEnabled(False)
+            self.window_box.setVisible(False)
             self.info.setText("")
         else:
             lo, hi = dtype_range(image)
@@ -104,6 +106,7 @@ class ImageAdjustPanel(QWidget):
             self.level.setValue(level)
             self.width.setValue(width)
             self.window_box.setEnabled(image.dtype != np.uint8)
+            self.window_box.setVisible(image.dtype != np.uint8)
             ch = 1 if image.ndim == 2 else image.shape[2]
             self.info.setText(f"{image.shape[1]}×{image.shape[0]}, {ch} channel(s), {image.dtype}")
         self._blocking = False
