@@ -1,0 +1,54 @@
+"""``segstudio predict``: predict class masks for a folder of images with a trained checkpoint."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "predict",
+        help="predict class masks for a folder of images",
+        description="Write OUT/<stem>.png (palette class mask, pixel = class id) for every image in IMAGES; "
+        "--overlay adds OUT/overlays/<stem>.png, --probs adds OUT/probs/ (see docs/data.md).",
+    )
+    p.add_argument("--weights", required=True, type=Path, help="checkpoint (best.pt / last.pt of a run)")
+    p.add_argument("--images", required=True, type=Path, help="folder of images (not recursive)")
+    p.add_argument("--out", required=True, type=Path, help="output folder (created if needed)")
+    p.add_argument("--overlay", action="store_true", help="also write overlays/<stem>.png")
+    p.add_argument("--overlay-mode", choices=("fill", "contour"), default="fill", help="overlay style")
+    p.add_argument("--alpha", type=float, default=0.5, help="overlay opacity 0..1 (default 0.5)")
+    p.add_argument("--probs", choices=("npy", "png16"), default=None,
+                   help="also write class probabilities: probs/<stem>.npy (float16 KxHxW) or "
+                   "probs/<stem>_c<k>.png (16-bit, p*65535)")
+    p.add_argument("--tile", action="store_true",
+                   help="sliding-window at native resolution (windows of the checkpoint's img_size)")
+    p.add_argument("--tile-overlap", type=float, default=0.25, help="tile overlap fraction (default 0.25)")
+    p.add_argument("--blend", choices=("gaussian", "linear"), default="gaussian", help="tile blending")
+    p.add_argument("--tta", action="store_true", help="average the probabilities over flips (4 passes)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                   help="auto = CUDA when available (default)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    import sys
+
+    from segstudio.core.inference import Predictor, predict_folder
+    from segstudio.core.progress import ProgressPrinter
+
+    if not 0.0 <= args.alpha <= 1.0:
+        from segstudio.core.errors import ConfigError
+
+        raise ConfigError(f"--alpha must be in [0, 1], got {args.alpha}")
+    predictor = Predictor.from_checkpoint(args.weights, device=args.device, tile=args.tile,
+                                          tile_overlap=args.tile_overlap, blend=args.blend, tta=args.tta)
+    progress = None if args.quiet else ProgressPrinter("predict")
+    report = predict_folder(predictor, args.images, args.out, overlay=args.overlay, probs=args.probs or False,
+                            overlay_mode=args.overlay_mode, alpha=args.alpha, progress=progress)
+    for path, reason in report.failures:
+        print(f"error: {path}: {reason}", file=sys.stderr)
+    print(f"{report.n_ok} image(s) predicted into {report.out} ({predictor.device.type}"
+          f"{', tiled' if args.tile else ''}{', TTA' if args.tta else ''})"
+          + (f"; {len(report.failures)} failed" if report.failures else ""))
+    return 1 if report.failures else 0

@@ -1,0 +1,142 @@
+"""Predict every image of a folder and write the results (used by ``segstudio predict`` and the GUI).
+
+Output layout (``out_dir``)::
+
+    <stem>.png                 class mask: palette PNG, pixel value = class id (VOC colours), like labelme
+    overlays/<stem>.png        with overlay=True: the image with the classes drawn on it (fill or contour)
+    probs/<stem>.npy           with probs="npy": float16 array K x H x W of class probabilities
+    probs/<stem>_c<k>.png      with probs="png16": one 16-bit grayscale PNG per class k, value = p * 65535
+
+Every file is written atomically.  An image that cannot be read is reported (path, reason) and skipped;
+the others are still predicted.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, List, Optional, Tuple
+
+import numpy as np
+from PIL import Image
+
+from segstudio.core.data.datasets import list_images
+from segstudio.core.errors import Cancelled, ConfigError, DatasetError, SegStudioError
+from segstudio.core.progress import check_cancel
+
+PROB_FORMATS = ("npy", "png16")
+
+
+@dataclass
+class PredictReport:
+    """``n_ok`` images predicted, ``failures`` [(path, reason)], ``out`` folder, ``written`` files."""
+
+    n_ok: int = 0
+    failures: List[Tuple[str, str]] = field(default_factory=list)
+    out: Optional[Path] = None
+    written: List[Path] = field(default_factory=list)
+
+
+def _png_bytes(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def write_probs(out_dir: Path, stem: str, probs: np.ndarray, fmt: str = "npy") -> List[Path]:
+    """Write K x H x W probabilities as ``probs/<stem>.npy`` (float16) or ``probs/<stem>_c<k>.png`` (16-bit)."""
+    from segstudio.core.annotation.io import atomic_write_bytes
+
+    folder = Path(out_dir) / "probs"
+    folder.mkdir(parents=True, exist_ok=True)
+    if fmt == "npy":
+        buf = io.BytesIO()
+        np.save(buf, probs.astype(np.float16))
+        path = folder / f"{stem}.npy"
+        atomic_write_bytes(path, buf.getvalue())
+        return [path]
+    if fmt == "png16":
+        paths = []
+        for k, p in enumerate(probs):
+            path = folder / f"{stem}_c{k}.png"
+            atomic_write_bytes(path, _png_bytes(np.rint(np.clip(p, 0, 1) * 65535).astype(np.uint16)))
+            paths.append(path)
+        return paths
+    raise ConfigError(f"unknown probability format {fmt!r}; known: {', '.join(PROB_FORMATS)}")
+
+
+def plan_outputs(images_dir: Path, out_dir: Path) -> List[Path]:
+    """The images to predict; refuses layouts where an output would overwrite an input image."""
+    images = list_images(images_dir)
+    if not images_dir.is_dir():
+        raise DatasetError("image folder not found", images_dir)
+    if not images:
+        raise DatasetError("no images found (png, jpg, bmp, tif, webp, gif)", images_dir)
+    stems = {}
+    for p in images:
+        stems.setdefault(p.stem, []).append(p.name)
+    dup = {s: n for s, n in stems.items() if len(n) > 1}
+    if dup:
+        detail = "; ".join(", ".join(n) for n in list(dup.values())[:3])
+        raise DatasetError(f"several images share a name, their predictions would collide: {detail}", images_dir)
+    inputs = {p.resolve() for p in images}
+    clash = [p.name for p in images if (out_dir / f"{p.stem}.png").resolve() in inputs]
+    if clash:
+        raise ConfigError(f"writing predictions to {out_dir} would overwrite input image(s) "
+                          f"{', '.join(clash[:3])}: choose another --out folder", out_dir)
+    return images
+
+
+def predict_folder(predictor, images_dir, out_dir, *, overlay: bool = False, probs=False,
+                   overlay_mode: str = "fill", alpha: float = 0.5,
+                   progress: Optional[Callable[[int, int, str], None]] = None,
+                   cancel: Optional[Callable[[], bool]] = None) -> PredictReport:
+    """Predict each image directly in ``images_dir`` (sorted) into ``out_dir`` (layout in the module doc).
+
+    ``probs``: False, True/"npy" or "png16".  ``progress(done, total, name)`` after each image;
+    ``cancel()`` is checked before each image (and between tiles) and raises :class:`Cancelled`.
+    """
+    from segstudio.core.annotation.io import atomic_write_bytes, load_image
+    from segstudio.core.annotation.masks import write_label_png
+    from segstudio.core.inference.overlay import overlay as draw_overlay
+
+    images_dir, out_dir = Path(images_dir), Path(out_dir)
+    prob_fmt = "npy" if probs is True else (probs or None)
+    if prob_fmt is not None and prob_fmt not in PROB_FORMATS:
+        raise ConfigError(f"unknown probability format {prob_fmt!r}; known: {', '.join(PROB_FORMATS)}")
+    images = plan_outputs(images_dir, out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report = PredictReport(out=out_dir)
+    palette = None
+    if overlay:
+        from segstudio.core.annotation.labels import voc_palette
+
+        palette = voc_palette(256)
+        (out_dir / "overlays").mkdir(exist_ok=True)
+    total = len(images)
+    for done, path in enumerate(images):
+        check_cancel(cancel)
+        try:
+            image = load_image(path)
+            result = predictor.predict(image, return_probs=prob_fmt is not None, cancel=cancel)
+        except Cancelled:
+            raise
+        except SegStudioError as exc:
+            report.failures.append((str(path), exc.reason))
+        except (ValueError, OSError) as exc:
+            report.failures.append((str(path), str(exc)))
+        else:
+            mask_path = out_dir / f"{path.stem}.png"
+            write_label_png(mask_path, result.label)
+            report.written.append(mask_path)
+            if overlay:
+                ov = draw_overlay(image, result.label, palette, alpha=alpha, mode=overlay_mode)
+                ov_path = out_dir / "overlays" / f"{path.stem}.png"
+                atomic_write_bytes(ov_path, _png_bytes(ov))
+                report.written.append(ov_path)
+            if prob_fmt is not None:
+                report.written.extend(write_probs(out_dir, path.stem, result.probs, prob_fmt))
+            report.n_ok += 1
+        if progress is not None:
+            progress(done + 1, total, path.name)
+    return report

@@ -1,0 +1,195 @@
+"""Predict class masks with a trained model: the same preprocessing as training, padding removed.
+
+Pipeline of :meth:`Predictor.predict` for an image (HxW or HxWxC, any dtype):
+
+1. :func:`~segstudio.core.data.transforms.to_float_chw` ([0, 1], the model's channel count);
+2. default: :func:`~segstudio.core.data.transforms.fit_to_size` to the checkpoint's ``img_size`` with its
+   ``resize_mode`` (letterbox keeps the aspect ratio); ``tile=True``: the image stays at its native scale
+   and is cut into overlapping ``img_size`` windows (:mod:`.tiling`), for large images / models trained on
+   patches;
+3. softmax probabilities (sigmoid for a one-channel model), optionally averaged over flips (``tta``:
+   identity, horizontal, vertical, both);
+4. :func:`~segstudio.core.data.transforms.unletterbox`: padding cropped, probabilities resized (bilinear)
+   to the original size; the label is their argmax.
+"""
+from __future__ import annotations
+
+import contextlib
+import inspect
+from dataclasses import dataclass
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from segstudio.core.data.transforms import RESIZE_MODES, fit_to_size, to_float_chw, unletterbox
+from segstudio.core.errors import CheckpointError, ConfigError
+from segstudio.core.inference.tiling import BLENDS, sliding_window
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def resolve_device(device="auto") -> torch.device:
+    """"auto" -> CUDA when available, else CPU; "cuda" without CUDA raises :class:`ConfigError`."""
+    if isinstance(device, torch.device):
+        return device
+    name = str(device or "auto")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ConfigError(f"device {name!r} requested but CUDA is not available (use --device cpu or auto)")
+        return torch.device(name)
+    if name == "cpu":
+        return torch.device("cpu")
+    raise ConfigError(f"unknown device {name!r}; known: {', '.join(DEVICES)}")
+
+
+@dataclass
+class PredictionResult:
+    """``label``: int64 H x W class ids at the original size; ``probs``: float32 K x H x W or None."""
+
+    label: np.ndarray
+    probs: Optional[np.ndarray] = None
+
+
+def _model_output(out) -> torch.Tensor:
+    if isinstance(out, (list, tuple)):  # deep supervision: the mean of the heads (models.final_output)
+        return torch.stack([o for o in out], 0).mean(0)
+    if isinstance(out, dict):
+        return out["out"]
+    return out
+
+
+class Predictor:
+    """A model + its preprocessing settings.  Thread-compatible (one prediction at a time)."""
+
+    def __init__(self, model: nn.Module, class_names: Sequence[str], *, img_size=256,
+                 resize_mode: str = "letterbox", in_channels: Optional[int] = None, device="auto",
+                 tile: bool = False, tile_overlap: float = 0.25, blend: str = "gaussian", tta: bool = False,
+                 batch_size: int = 4):
+        if resize_mode not in RESIZE_MODES:
+            raise ConfigError(f"unknown resize mode {resize_mode!r}; known: {', '.join(RESIZE_MODES)}")
+        if blend not in BLENDS:
+            raise ConfigError(f"unknown blend {blend!r}; known: {', '.join(BLENDS)}")
+        if not 0 <= tile_overlap < 1:
+            raise ConfigError(f"tile overlap must be in [0, 1), got {tile_overlap}")
+        self.device = resolve_device(device)
+        self.model = model.to(self.device).eval()
+        self.class_names = list(class_names)
+        self.img_size = img_size
+        self.resize_mode = resize_mode
+        self.in_channels = int(in_channels) if in_channels is not None else self._guess_in_channels(model)
+        self.tile, self.tile_overlap, self.blend, self.tta = bool(tile), float(tile_overlap), blend, bool(tta)
+        self.batch_size = max(1, int(batch_size))
+        self.checkpoint_path = None
+        if self.device.type == "cuda":
+            self.model.to(memory_format=torch.channels_last)
+
+    @staticmethod
+    def _guess_in_channels(model: nn.Module) -> int:
+        for m in model.modules():
+            if isinstance(m, nn.Conv2d):
+                return m.in_channels
+        return 3
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @classmethod
+    def from_checkpoint(cls, path, device="auto", **options) -> "Predictor":
+        """Build the model named in a segstudio checkpoint (docs/architecture.md) and load its weights.
+
+        ``options``: tile, tile_overlap, blend, tta, batch_size (img_size / resize_mode override the
+        checkpoint's, which is rarely right).  Raises :class:`CheckpointError` when the file is not a usable
+        checkpoint (missing, not segstudio's, refused, or weights not matching the model).
+        """
+        from segstudio.core.models import MODELS, build_model
+        from segstudio.core.training.checkpoints import load_checkpoint
+
+        ckpt = load_checkpoint(path, map_location="cpu")
+        spec = ckpt["model"]
+        kwargs = dict(spec.get("kwargs") or {})
+        name = spec["name"]
+        # the weights come from the checkpoint: never load (or download) pretrained encoder weights
+        accepts = "encoder_weights" in kwargs or str(name).startswith("smp:")
+        if not accepts and name in MODELS:
+            params = inspect.signature(MODELS.get(name)).parameters
+            accepts = "encoder_weights" in params
+        if accepts:
+            kwargs["encoder_weights"] = None
+        try:
+            model = build_model(name, in_channels=int(spec["in_channels"]), num_classes=int(spec["num_classes"]),
+                                **kwargs)
+        except (TypeError, ValueError) as exc:
+            raise CheckpointError(f"cannot rebuild model {name!r}: {exc}", path) from None
+        try:
+            model.load_state_dict(ckpt["state_dict"], strict=True)
+        except RuntimeError as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise CheckpointError(f"weights do not fit model {name!r}: {first}", path) from None
+        options.setdefault("img_size", ckpt["img_size"])
+        options.setdefault("resize_mode", ckpt.get("resize_mode", "letterbox"))
+        pred = cls(model, ckpt["class_names"], in_channels=int(spec["in_channels"]), device=device, **options)
+        pred.checkpoint_path = path
+        pred.checkpoint_info = {k: ckpt.get(k) for k in ("epoch", "metrics", "img_size", "resize_mode")}
+        return pred
+
+    # -------------------------------------------------------------------------------------- forward
+    def _autocast(self):
+        if self.device.type == "cuda":
+            dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+            return torch.autocast("cuda", dtype=dtype)
+        return contextlib.nullcontext()
+
+    def _probs(self, x: torch.Tensor) -> torch.Tensor:
+        """N x C x H x W [0, 1] -> N x K x H x W float32 probabilities (one pass)."""
+        if self.device.type == "cuda":
+            x = x.contiguous(memory_format=torch.channels_last)
+        with self._autocast():
+            logits = _model_output(self.model(x))
+        logits = logits.float()
+        if logits.shape[1] == 1:
+            p = torch.sigmoid(logits)
+            return torch.cat([1 - p, p], 1)
+        return torch.softmax(logits, 1)
+
+    @torch.inference_mode()
+    def forward_probs(self, x: torch.Tensor) -> torch.Tensor:
+        """Probabilities of a batch, averaged over flips when ``tta`` is on."""
+        x = x.to(self.device, non_blocking=True)
+        if not self.tta:
+            return self._probs(x)
+        total = self._probs(x)
+        for dims in ((3,), (2,), (2, 3)):
+            total += torch.flip(self._probs(torch.flip(x, dims)), dims)
+        return total / 4
+
+    def predict_probs(self, image: np.ndarray, cancel: Optional[Callable[[], bool]] = None) -> torch.Tensor:
+        """K x H x W float32 probabilities (CPU tensor) at the image's original size."""
+        x = to_float_chw(image, self.in_channels)
+        if self.tile:
+            probs = sliding_window(self.forward_probs, x.to(self.device), self._tile_size(), self.tile_overlap,
+                                   self.blend, self.batch_size, cancel)
+            return probs.cpu()
+        fitted, _, meta = fit_to_size(x, self.img_size, mode=self.resize_mode)
+        probs = self.forward_probs(fitted[None])[0].cpu()
+        return unletterbox(probs, meta)
+
+    def _tile_size(self) -> int:
+        s = self.img_size
+        return int(min(s) if isinstance(s, (tuple, list)) else s)
+
+    def predict(self, image: np.ndarray, *, return_probs: bool = False,
+                cancel: Optional[Callable[[], bool]] = None) -> PredictionResult:
+        """Class ids (and optionally probabilities) of one image at its original size."""
+        probs = self.predict_probs(image, cancel)
+        label = probs.argmax(0).numpy().astype(np.int64)
+        return PredictionResult(label, probs.numpy().astype(np.float32, copy=False) if return_probs else None)
+
+    def __repr__(self) -> str:
+        return (f"Predictor(classes={self.class_names}, img_size={self.img_size}, resize_mode={self.resize_mode!r},"
+                f" device={self.device.type}, tile={self.tile}, tta={self.tta})")
+
