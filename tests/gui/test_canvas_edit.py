@@ -181,3 +181,35 @@ def test_undo_during_a_drag_cancels_the_drag(two):
     QTest.mouseRelease(w, Qt.LeftButton, Qt.NoModifier, vp(two, 80, 80))
     assert [s.label for s in doc.shapes()] == ["cyst"]
     assert doc.shapes()[0].points[0] == [150, 150]
+
+
+def test_context_menu_commands(two):
+    from test_canvas_support import vp
+
+    from segstudio.gui.canvas import edit as edit_module
+
+    edit_module._clipboard.clear()     # the clipboard is process-wide (copy between images)
+    doc = two.document
+    edit = two._tools["edit"]
+    menu = edit.context_menu(vp(two, 190, 190))            # right-click selects the shape under it
+    assert doc.selected() == [1]
+    texts = {a.text().split("\t")[0]: a for a in menu.actions()}
+    assert "Delete vertex" not in texts and "Paste" not in " ".join(texts)
+    texts["Send backward"].trigger()
+    assert [s.label for s in doc.shapes()] == ["cyst", "lesion"] and doc.selected() == [0]
+    doc.undo_stack.undo()
+    assert doc.selected() == [1]
+    click(two, 60, 60)
+    menu = edit.context_menu(vp(two, 20, 20))              # on a vertex handle
+    (delete_vertex,) = [a for a in menu.actions() if a.text() == "Delete vertex"]
+    delete_vertex.trigger()
+    assert len(doc.shapes()[0].points) == 3
+    menu = edit.context_menu(vp(two, 60, 100))             # on the bottom edge of the selected polygon
+    [a for a in menu.actions() if a.text() == "Add vertex here"][0].trigger()
+    assert len(doc.shapes()[0].points) == 4
+    [a for a in menu.actions() if a.text().startswith("Copy")][0].trigger()
+    key(two, Qt.Key_Escape)
+    menu = edit.context_menu(vp(two, 245, 5))              # empty canvas, no selection: only paste
+    assert [a.text().split("\t")[0] for a in menu.actions()] == ["Paste 1 shape(s)"]
+    menu.actions()[0].trigger()
+    assert len(doc.shapes()) == 3

@@ -7,12 +7,13 @@ Gestures (image-independent, in view pixels):
   drag on empty canvas: rubber-band selection (Ctrl adds to the selection)
 Selection commands (work in every tool): Delete, Ctrl+C / Ctrl+V / Ctrl+D, Ctrl+A, PageUp / PageDown
 (raise / lower in paint order), Ctrl+E (change the label of the selection through label_requested).
+Right-click (edit tool): a menu with the vertex and selection commands.
 """
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QKeySequence, QPen
-from PySide6.QtWidgets import QGraphicsRectItem
+from PySide6.QtWidgets import QGraphicsRectItem, QMenu
 
 from segstudio.gui.canvas import ops
 from segstudio.gui.canvas.items import HANDLE_SIZE, HandleItem, Z_PREVIEW
@@ -212,11 +213,70 @@ class EditTool(Tool):
             doc.reorder(sel, 1 if k == Qt.Key_PageUp else -1)
             return True
         if k == Qt.Key_E and event.modifiers() & Qt.ControlModifier and sel:
-            label = self.view.ask_label()
-            if label:
-                doc.set_label(sel, label)
+            self._relabel()
             return True
         return False
+
+    def context_menu(self, view_pos) -> QMenu | None:
+        """The right-click menu at ``view_pos`` (viewport pixels): vertex and selection commands.
+
+        Right-clicking an unselected shape selects it first.  Returns None where no command applies.
+        """
+        doc = self.view.document
+        if doc.annotation is None:
+            return None
+        view_pos = QPointF(view_pos)
+        pos = self.view.mapToScene(view_pos.toPoint())
+        handle = self.handle_at(view_pos)
+        if handle is None:
+            index = self.shape_at(pos)
+            if index is not None and index not in doc.selected():
+                doc.select([index])
+        menu = QMenu(self.view)
+        if handle is not None:
+            shape = doc.shapes()[handle.shape_index]
+            act = menu.addAction("Delete vertex")
+            act.setEnabled(ops.can_remove_vertex(shape))
+            act.triggered.connect(lambda _=False, i=handle.shape_index, j=handle.vertex_index: self._delete_vertex(i, j))
+        elif self._edge_hit(pos) is not None:
+            menu.addAction("Add vertex here").triggered.connect(lambda _=False, p=QPointF(pos): self.insert_vertex_at(p))
+        sel = doc.selected()
+        if sel:
+            if not menu.isEmpty():
+                menu.addSeparator()
+            menu.addAction("Change label…\tCtrl+E").triggered.connect(self._relabel)
+            menu.addAction("Copy\tCtrl+C").triggered.connect(self.copy)
+            menu.addAction("Duplicate\tCtrl+D").triggered.connect(self.duplicate)
+            menu.addAction("Bring forward\tPgUp").triggered.connect(lambda: doc.reorder(doc.selected(), 1))
+            menu.addAction("Send backward\tPgDown").triggered.connect(lambda: doc.reorder(doc.selected(), -1))
+            menu.addAction(f"Delete {len(sel)} shape(s)\tDel").triggered.connect(
+                lambda: doc.remove_shapes(doc.selected()))
+        if _clipboard:
+            menu.addAction(f"Paste {len(_clipboard)} shape(s)\tCtrl+V").triggered.connect(self.paste)
+        if menu.isEmpty():
+            menu.deleteLater()
+            return None
+        return menu
+
+    def _delete_vertex(self, i: int, j: int) -> None:
+        new = ops.remove_vertex(self.view.document.shapes()[i], j)
+        if new is not None:
+            self.view.document.replace_shapes([i], [new], "Delete vertex")
+
+    def _edge_hit(self, pos: QPointF):
+        doc = self.view.document
+        tol = self.view.view_tolerance(EDGE_TOLERANCE)
+        for i in doc.selected():
+            found = ops.nearest_edge(doc.shapes()[i], pos.x(), pos.y())
+            if found is not None and found[1] <= tol:
+                return i
+        return None
+
+    def _relabel(self) -> None:
+        doc = self.view.document
+        label = self.view.ask_label()
+        if label and doc.selected():
+            doc.set_label(doc.selected(), label)
 
     def copy(self) -> None:
         doc = self.view.document

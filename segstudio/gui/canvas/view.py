@@ -379,6 +379,14 @@ class CanvasView(QGraphicsView):
         if event.button() == Qt.LeftButton and not self._space:
             self._tool.double_click(self.mapToScene(event.position().toPoint()), event)
 
+    def contextMenuEvent(self, event) -> None:
+        if self.tool != "edit" or self._tools["edit"].busy:
+            return
+        menu = self._tools["edit"].context_menu(event.pos())
+        if menu is not None:
+            menu.exec(event.globalPos())
+            menu.deleteLater()
+
     def keyReleaseEvent(self, event) -> None:
         if event.key() == Qt.Key_Space and not event.isAutoRepeat():
             self._space = False
