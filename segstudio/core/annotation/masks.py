@@ -34,24 +34,30 @@ def _fmt_values(values, limit: int = 8) -> str:
 
 def _check_ids(arr: np.ndarray, num_classes: int, path, *, palette: bool) -> np.ndarray:
     """int64 ids from stored values: 255 -> -1 in palette masks; out-of-range values -> MaskError."""
-    counts = np.bincount(arr.ravel()) if arr.dtype == np.uint8 else None
-    present = np.flatnonzero(counts) if counts is not None else np.unique(arr)
+    hi = int(arr.max()) if arr.size else 0
+    lo = int(arr.min()) if arr.size else 0
+    if lo >= 0 and hi < num_classes:  # the common case: one pass each for min and max, no histogram
+        return arr.astype(np.int64)
     out = arr.astype(np.int64)
-    if palette and IGNORE_VALUE in present:
-        out[arr == IGNORE_VALUE] = -1
-        present = present[present != IGNORE_VALUE]
-    if not palette and num_classes == 2 and present.size and set(present.tolist()) <= {0, 255}:
-        out[arr == 255] = 1
-        return out
-    bad = present[(present >= num_classes) | (present < 0)]
-    if bad.size:
-        kind = "palette index" if palette else "value"
-        raise MaskError(
-            f"mask {kind}(s) {_fmt_values(bad)} outside the {num_classes} classes (0..{num_classes - 1}"
-            f"{', 255 = ignore' if palette else ''})",
-            path,
-        )
-    return out
+    if palette and hi == IGNORE_VALUE:
+        ignore = arr == IGNORE_VALUE
+        out[ignore] = -1
+        if lo >= 0 and int(np.max(arr, where=~ignore, initial=0)) < num_classes:
+            return out
+    elif not palette and num_classes == 2 and hi == 255 and lo >= 0:
+        fg = arr == 255
+        if np.count_nonzero(fg) + np.count_nonzero(arr == 0) == arr.size:
+            out[fg] = 1  # binary 0/255 mask: 255 is the foreground class
+            return out
+    values = np.unique(arr)
+    bad = values[((values >= num_classes) & (values != IGNORE_VALUE)) if palette else
+                 ((values >= num_classes) | (values < 0))]
+    kind = "palette index" if palette else "value"
+    raise MaskError(
+        f"mask {kind}(s) {_fmt_values(bad)} outside the {num_classes} classes (0..{num_classes - 1}"
+        f"{', 255 = ignore' if palette else ''})",
+        path,
+    )
 
 
 def _colors_to_ids(rgb: np.ndarray, num_classes: int, path) -> np.ndarray:
