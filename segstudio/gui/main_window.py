@@ -171,11 +171,11 @@ class MainWindow(QMainWindow):
         a["ask_label"] = self._action(m, "Ask &label for new shapes", self._toggle_ask_label, checkable=True)
         a["ask_label"].setChecked(self.settings.ask_label)
         m.addSeparator()
-        a["quit"] = self._action(m, "&Quit", self.close, QKeySequence.Quit)
+        a["quit"] = self._action(m, "&Quit", self.close, "Ctrl+Q")
 
         m = self.edit_menu = mb.addMenu("&Edit")
         a["undo"] = self._action(m, "&Undo", self.document.undo_stack.undo, QKeySequence.Undo)
-        a["redo"] = self._action(m, "&Redo", self.document.undo_stack.redo, [QKeySequence.Redo, "Ctrl+Y"])
+        a["redo"] = self._action(m, "&Redo", self.document.undo_stack.redo, ["Ctrl+Shift+Z", "Ctrl+Y"])
         a["delete"] = self._action(m, "&Delete selected shapes", self.delete_selected, QKeySequence.Delete)
         a["relabel"] = self._action(m, "Change &label of selected shapes…", self.relabel_selected)
         a["add_class"] = self._action(m, "&Add class…", self.class_panel.ask_add)

@@ -13,7 +13,7 @@ def shortcut_rows(actions) -> list[tuple[str, str, str]]:
     rows = []
     seen = set()
     for group, action in actions:
-        keys = [k.toString(QKeySequence.NativeText) for k in action.shortcuts() if not k.isEmpty()]
+        keys = list(dict.fromkeys(k.toString(QKeySequence.NativeText) for k in action.shortcuts() if not k.isEmpty()))
         if not keys or id(action) in seen:
             continue
         seen.add(id(action))
