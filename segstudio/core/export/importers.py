@@ -85,7 +85,8 @@ def _write_labels(out: Path, label_set: LabelSet) -> None:
                 f"labels.txt lists {', '.join(existing.names)}, the import has {', '.join(label_set.names)}; "
                 "import into a new folder", path)
         return
-    label_set.to_file(path)
+    # __ignore__ first, as labelme's converters expect (ignored mask pixels become __ignore__ shapes)
+    LabelSet(label_set.names, has_ignore=True).to_file(path)
 
 
 def import_pairs(
@@ -131,7 +132,7 @@ def _import_one(image: Path, mask: Path, label_set: LabelSet, out: Path, shape: 
     label = read_label_mask(mask, label_set.num_classes)
     if label.shape != (h, w):
         raise MaskError(f"mask is {label.shape[1]}x{label.shape[0]} but its image {image.name} is {w}x{h}", mask)
-    from segstudio.core.annotation import mask_to_shapes  # the annotation core's tracer
+    from segstudio.core.annotation.mask_to_shapes import mask_to_shapes
 
     shapes = mask_to_shapes(label, label_set, mode=shape)
     if copy_images:
