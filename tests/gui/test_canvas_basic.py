@@ -130,3 +130,13 @@ def test_fit_and_one_to_one(canvas):
     assert canvas.zoom() == 1.0
     canvas.fit()
     assert canvas.zoom() == pytest.approx(600 / 256, rel=0.05)
+
+
+def test_resize_keeps_fit_until_the_user_zooms(canvas, qtbot):
+    canvas.fit()
+    canvas.resize(300, 300)
+    assert canvas.zoom() == pytest.approx(300 / 256, rel=0.05)
+    canvas.zoom_by(2.0)
+    z = canvas.zoom()
+    canvas.resize(500, 500)
+    assert canvas.zoom() == z

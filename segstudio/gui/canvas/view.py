@@ -68,6 +68,7 @@ class CanvasView(QGraphicsView):
         self._handles: list[HandleItem] = []
         self._space = False
         self._pan_last = None
+        self._fit_mode = True      # keep the image fitted on resize until the user zooms
 
         scene = QGraphicsScene(self)
         scene.setItemIndexMethod(QGraphicsScene.BspTreeIndex)
@@ -172,12 +173,14 @@ class CanvasView(QGraphicsView):
         if rect.isEmpty():
             return
         self.fitInView(rect, Qt.KeepAspectRatio)
+        self._fit_mode = True
         self._update_lod()
         self.zoomChanged.emit(self.zoom())
 
     def zoom_1to1(self) -> None:
         center = self.mapToScene(self.viewport().rect().center())
         self.resetTransform()
+        self._fit_mode = False
         self.centerOn(center)
         self._update_lod()
         self.zoomChanged.emit(self.zoom())
@@ -191,6 +194,7 @@ class CanvasView(QGraphicsView):
         if anchor_scene_pos is None:
             anchor_scene_pos = self.mapToScene(self.viewport().rect().center())
         anchor_view = self.mapFromScene(anchor_scene_pos)
+        self._fit_mode = False
         self.scale(factor, factor)
         # keep the anchor's scene point under the same viewport pixel
         self._keep_under(anchor_scene_pos, QPointF(anchor_view))
@@ -378,6 +382,11 @@ class CanvasView(QGraphicsView):
     def mouseDoubleClickEvent(self, event) -> None:
         if event.button() == Qt.LeftButton and not self._space:
             self._tool.double_click(self.mapToScene(event.position().toPoint()), event)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self._fit_mode and self.document.annotation is not None:
+            self.fit()
 
     def contextMenuEvent(self, event) -> None:
         if self.tool != "edit" or self._tools["edit"].busy:
