@@ -183,3 +183,22 @@ def test_subset_and_options(sample_project_ro):
     assert len(sub) == 2 and sub.names == [ds.names[2], ds.names[5]]
     assert float(sub[0]["image"].abs().max()) == 0.0 and float(ds[2]["image"].abs().max()) > 0
     assert ds.with_options(img_size=16)[0]["image"].shape == (3, 16, 16)
+
+
+def test_labelme_json_whose_image_is_missing_is_named(sample_project):
+    os.remove(sample_project / "img_007.png")
+    with pytest.raises(DatasetError, match="img_007.json"):
+        open_dataset(sample_project)
+
+
+def test_dataset_pickles_for_worker_processes_and_batches(sample_project_ro):
+    import pickle
+
+    ds = open_dataset(sample_project_ro, img_size=32)
+    ds[0]
+    clone = pickle.loads(pickle.dumps(ds))
+    assert clone.cache.misses == 1 and len(clone.cache._mem) == 0  # memory cache is not shipped
+    assert torch.equal(clone[0]["mask"], ds[0]["mask"])
+    batch = next(iter(torch.utils.data.DataLoader(ds, batch_size=4)))
+    assert batch["image"].shape == (4, 3, 32, 32) and batch["mask"].shape == (4, 32, 32)
+    assert batch["name"] == ds.names[:4]

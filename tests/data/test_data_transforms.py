@@ -80,3 +80,22 @@ def test_resize_mode_stretches_without_padding():
     assert unletterbox(m, meta).shape == (10, 40)
     with pytest.raises(ValueError):
         fit_to_size(torch.rand(3, 4, 4), 8, mode="crop")
+
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+
+@settings(max_examples=40, deadline=None)
+@given(h=st.integers(1, 40), w=st.integers(1, 40), size=st.integers(1, 48), seed=st.integers(0, 2**16))
+def test_letterbox_property_shapes_values_and_fit(h, w, size, seed):
+    rng = np.random.default_rng(seed)
+    mask = rng.integers(0, 3, (h, w))
+    img, m, meta = letterbox(rng.random((2, h, w)).astype(np.float32), size, mask)
+    assert img.shape == (2, size, size) and m.shape == (size, size)
+    assert set(np.unique(m)) <= {-1, 0, 1, 2}
+    assert max(meta.new_h, meta.new_w) == size or (meta.new_h, meta.new_w) == (h, w)
+    assert int((m >= 0).sum()) == meta.new_h * meta.new_w
+    assert unletterbox(m, meta).shape == (h, w)
+    if max(h, w) == size:  # pure padding: exact round trip
+        assert np.array_equal(unletterbox(m, meta), mask)
