@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from segstudio.core.annotation.document import Annotation, Shape
+from segstudio.core.errors import AnnotationError
 from segstudio.gui.canvas import ops
 from segstudio.gui.commands import FlagsCommand, ShapesCommand
 from segstudio.gui.canvas import pyside_fix
@@ -42,7 +43,8 @@ class DocumentModel(QObject):
     def open(self, image_path, json_path) -> None:
         """Open ``image_path``; read ``json_path`` when it exists, else start an empty annotation.
 
-        Raises AnnotationError (bad JSON) or the image loader's error; the previous document stays open then.
+        Raises AnnotationError (bad JSON, or an image whose size differs from the JSON's) or the image
+        loader's error; the previous document stays open then.
         """
         from segstudio.core.annotation.io import annotation_image, load_annotation, load_image
 
@@ -50,6 +52,10 @@ class DocumentModel(QObject):
         if json_path.exists():
             ann = load_annotation(json_path, check_image=False)
             image = load_image(image_path) if image_path.exists() else annotation_image(ann, json_path)
+            h, w = int(image.shape[0]), int(image.shape[1])
+            if (ann.image_height, ann.image_width) != (h, w):
+                raise AnnotationError(f"image size {w}x{h} differs from imageWidth x imageHeight "
+                                      f"{ann.image_width}x{ann.image_height} in the JSON", json_path)
         else:
             image = load_image(image_path)
             rel = os.path.relpath(image_path, json_path.parent)

@@ -120,3 +120,13 @@ def test_edits_without_a_document_raise(qtbot):
         d.add_shapes([poly("lesion", 0, 0, 5, 5)])
     with pytest.raises(RuntimeError):
         d.save()
+
+
+def test_image_size_mismatch_is_refused(qtbot, sample_project):
+    data = json.loads((sample_project / "img_002.json").read_text())
+    data["imageWidth"] = 300
+    (sample_project / "img_002.json").write_text(json.dumps(data))
+    d = DocumentModel()
+    with pytest.raises(AnnotationError, match=r"img_002.json.*256x256 differs"):
+        d.open(sample_project / "img_002.png", sample_project / "img_002.json")
+    assert d.annotation is None
