@@ -213,3 +213,18 @@ def test_context_menu_commands(two):
     assert [a.text().split("\t")[0] for a in menu.actions()] == ["Paste 1 shape(s)"]
     menu.actions()[0].trigger()
     assert len(doc.shapes()) == 3
+
+
+def test_hover_cursor_feedback(two):
+    from PySide6.QtTest import QTest
+
+    from test_canvas_support import vp
+
+    w = two.viewport()
+    QTest.mouseMove(w, vp(two, 60, 60))
+    assert w.cursor().shape() == Qt.OpenHandCursor
+    QTest.mouseMove(w, vp(two, 130, 10))
+    assert w.cursor().shape() == Qt.ArrowCursor
+    click(two, 60, 60)
+    QTest.mouseMove(w, vp(two, 100, 100))
+    assert w.cursor().shape() == Qt.CrossCursor

@@ -110,7 +110,9 @@ class EditTool(Tool):
         self._band.setRect(QRectF(pos, pos))
 
     def move(self, pos, event) -> None:
-        if self._mode == "vertex":
+        if self._mode is None:
+            self._hover(pos, event)
+        elif self._mode == "vertex":
             i, j, original, handle = self._vertex
             p = self.view.clamp_to_image(pos)
             self.view.item_at_index(i).set_shape(ops.move_vertex(original, j, p.x(), p.y()))
@@ -124,6 +126,17 @@ class EditTool(Tool):
                 h.setPos(x + dx, y + dy)
         elif self._mode == "rubber":
             self._band.setRect(QRectF(self._start, pos).normalized())
+
+    def _hover(self, pos, event) -> None:
+        """Cursor feedback: a cross over a vertex handle, a hand over a shape (not scanned in overview mode)."""
+        if self.handle_at(event.position()) is not None:
+            cursor = Qt.CrossCursor
+        elif not self.view.overview_active and self.shape_at(pos) is not None:
+            cursor = Qt.OpenHandCursor
+        else:
+            cursor = Qt.ArrowCursor
+        if self.view.viewport().cursor().shape() != cursor:
+            self.view.viewport().setCursor(cursor)
 
     def release(self, pos, event) -> None:
         if event.button() != Qt.LeftButton or self._mode is None:
