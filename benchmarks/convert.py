@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -47,34 +48,41 @@ src, labels, out = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 files = [Path(p) for p in json.loads(sys.argv[4])]
 names = [l.strip() for l in labels.read_text().splitlines() if l.strip()]
 mapping = {"__ignore__": -1, **{n: i for i, n in enumerate(names)}}
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 for f in files:
     with open(f) as fp:
         data = json.load(fp)
     cls, _ins = shapes_to_label((data["imageHeight"], data["imageWidth"]), data["shapes"], mapping)
     imgviz.io.lblsave(out / (f.stem + ".png"), cls.astype(np.uint8))  # lblsave takes uint8; -1 -> 255
-print(json.dumps({"seconds": time.perf_counter() - t0, "n": len(files)}))
+print(json.dumps({"seconds": time.perf_counter() - t0, "cpu": time.process_time() - c0, "n": len(files)}))
 '''
 
 
-def run_reference(files: list[Path], labels: Path, out: Path) -> float:
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (the worker pool)."""
+    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+
+
+def run_reference(files: list[Path], labels: Path, out: Path) -> tuple[float, float]:
     out.mkdir(parents=True)
     r = subprocess.run([str(LABELME_PY), "-c", REFERENCE, str(files[0].parent), str(labels), str(out),
                         json.dumps([str(f) for f in files])], capture_output=True, text=True)
     if r.returncode != 0:
         raise SystemExit(f"labelme reference failed:\n{r.stderr[-2000:]}")
-    return json.loads(r.stdout.strip().splitlines()[-1])["seconds"]
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    return res["seconds"], res["cpu"]
 
 
-def run_ours(src: Path, labels: Path, out: Path, workers: int) -> float:
+def run_ours(src: Path, labels: Path, out: Path, workers: int) -> tuple[float, float]:
     from segstudio.core.export import convert
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu()
     report = convert(src, labels, out, "masks", workers=workers, options={"images": False})
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, _cpu() - c0
     if not report.ok:
         raise SystemExit(f"ours failed on {report.n_failed} files, e.g. {report.failures[:3]}")
-    return seconds
+    return seconds, cpu
 
 
 def compare(files: list[Path], ours: Path, ref: Path) -> int:
@@ -115,12 +123,16 @@ def main() -> int:
             t_ours.append(run_ours(src, labels, tmp / f"ours{i}", args.workers))
         n_diff = compare(files, tmp / "ours0", tmp / "ref0")
         n = len(files)
-        ref_fps, ours_fps = n / min(t_ref), n / min(t_ours)
+        (ref_s, ref_cpu), (ours_s, ours_cpu) = min(t_ref), min(t_ours)
+        ref_fps, ours_fps = n / ref_s, n / ours_s
         print(f"date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; machine: {platform.machine()}, "
               f"{os.cpu_count()} CPU(s), python {platform.python_version()}")
         print(f"files: {n} ({src}); PNGs pixel-identical: {n - n_diff}/{n}")
-        print(f"labelme 6.3.1 (1 process): {min(t_ref):.2f} s  {ref_fps:.1f} files/s")
-        print(f"segstudio ({args.workers} worker(s)): {min(t_ours):.2f} s  {ours_fps:.1f} files/s")
+        print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (other work on the machine)")
+        print(f"labelme 6.3.1 (1 process): {ref_s:.2f} s  {ref_fps:.1f} files/s  (CPU {ref_cpu:.2f} s)")
+        print(f"segstudio ({args.workers} worker(s)): {ours_s:.2f} s  {ours_fps:.1f} files/s  "
+              f"(CPU {ours_cpu:.2f} s, all processes)")
+        print(f"CPU-time ratio (labelme CPU / ours CPU): {ref_cpu / ours_cpu:.2f}")
         if n_diff:
             print(f"ERROR: {n_diff} PNGs differ", file=sys.stderr)
         print(f"ratio={ours_fps / ref_fps:.2f}")
