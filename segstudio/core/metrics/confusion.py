@@ -45,26 +45,29 @@ class ConfusionMatrix:
         self.matrix.zero_()
 
     def update(self, pred, target) -> None:
+        if isinstance(pred, np.ndarray) and isinstance(target, np.ndarray):
+            self.matrix += torch.from_numpy(confusion_counts(pred, target, self.num_classes, self.ignore_index))
+            return
         p, t = _as_tensor(pred), _as_tensor(target)
         if p.dim() == t.dim() + 1:
             p = p.argmax(1)
         if p.shape != t.shape:
             raise ConfigError(f"prediction shape {tuple(p.shape)} does not match target shape {tuple(t.shape)}")
-        p = p.reshape(-1).to(torch.int64).cpu()
-        t = t.reshape(-1).to(torch.int64).cpu()
+        p = p.reshape(-1).to(torch.int64)
+        t = t.reshape(-1).to(torch.int64).to(p.device)
         keep = t != self.ignore_index
         if not bool(keep.all()):
             p, t = p[keep], t[keep]
         if t.numel() == 0:
             return
         n = self.num_classes
-        if int(t.min()) < 0 or int(t.max()) >= n:
-            raise DatasetError(f"target has class id {int(t.max()) if int(t.max()) >= n else int(t.min())}"
-                               f" outside 0..{n - 1}")
-        if int(p.min()) < 0 or int(p.max()) >= n:
-            raise DatasetError(f"prediction has class id {int(p.max()) if int(p.max()) >= n else int(p.min())}"
-                               f" outside 0..{n - 1}")
-        self.matrix += torch.bincount(t * n + p, minlength=n * n).reshape(n, n)
+        _check_range("target", *(int(v) for v in torch.aminmax(t)), n)
+        _check_range("prediction", *(int(v) for v in torch.aminmax(p)), n)
+        self.matrix += torch.bincount(t * n + p, minlength=n * n).reshape(n, n).cpu()
+
+    def add(self, counts) -> None:
+        """Add a ``num_classes`` x ``num_classes`` count matrix (e.g. from :func:`confusion_counts`)."""
+        self.matrix += torch.as_tensor(np.asarray(counts), dtype=torch.int64)
 
     def __iadd__(self, other: "ConfusionMatrix") -> "ConfusionMatrix":
         if other.num_classes != self.num_classes:
@@ -77,6 +80,32 @@ class ConfusionMatrix:
         out = metrics_from_matrix(self.matrix.numpy())
         out["matrix"] = self.matrix.tolist()
         return out
+
+
+def _check_range(what: str, lo: int, hi: int, n: int) -> None:
+    if lo < 0 or hi >= n:
+        raise DatasetError(f"{what} has class id {hi if hi >= n else lo} outside 0..{n - 1}")
+
+
+def confusion_counts(pred: np.ndarray, target: np.ndarray, num_classes: int, ignore_index: int = -1) -> np.ndarray:
+    """int64 (num_classes, num_classes) counts of one prediction/target pair (numpy; rows = target)."""
+    pred, target = np.asarray(pred), np.asarray(target)
+    if pred.ndim == target.ndim + 1:
+        pred = pred.argmax(0 if pred.ndim == 3 else 1)
+    if pred.shape != target.shape:
+        raise ConfigError(f"prediction shape {pred.shape} does not match target shape {target.shape}")
+    n = int(num_classes)
+    t = target.reshape(-1)
+    p = pred.reshape(-1)
+    keep = t != ignore_index
+    if not keep.all():
+        t, p = t[keep], p[keep]
+    if t.size == 0:
+        return np.zeros((n, n), np.int64)
+    _check_range("target", int(t.min()), int(t.max()), n)
+    _check_range("prediction", int(p.min()), int(p.max()), n)
+    idx = t.astype(np.int64) * n + p
+    return np.bincount(idx, minlength=n * n).reshape(n, n).astype(np.int64)
 
 
 def _ratio(num: np.ndarray, den: np.ndarray, present: np.ndarray) -> np.ndarray:

@@ -1,0 +1,132 @@
+"""evaluate_masks / evaluate_dirs and the `segstudio evaluate` command, end to end."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from segstudio.cli import main
+from segstudio.core.errors import DatasetError, MaskError
+from segstudio.core.metrics import ConfusionMatrix, evaluate_dirs, evaluate_masks, image_scores, result_to_json
+
+NAMES = ["_background_", "a", "b"]
+
+
+def _pair():
+    gt = np.zeros((4, 4), np.int64)
+    gt[0, :2] = 1          # class a: 2 px
+    gt[3, 3] = -1          # ignore
+    pred = np.zeros((4, 4), np.int64)
+    pred[0, 0] = 1         # a: TP 1, FN 1
+    pred[2, 2] = 2         # b: FP only (absent from gt)
+    pred[3, 3] = 2         # on an ignore pixel: not counted anywhere
+    return pred, gt
+
+
+def test_image_scores_hand_worked():
+    pred, gt = _pair()
+    s = image_scores(pred, gt, 3)
+    assert s["ious"][1] == 0.5 and s["ious"][2] == 0.0
+    assert s["ious"][0] == pytest.approx(12 / 14)  # bg: TP 12 (15 valid - 3), union 12 + 1 (FN) + 1 (FP)
+    assert s["iou"] == 0.25  # mean over foreground classes present in pred or gt: (0.5 + 0) / 2
+    # a: surfaces {(0,0)} vs {(0,0),(0,1)} -> distances [0] + [0, 1]; 95th percentile (linear) = 0.9
+    assert s["hd95"][1] == pytest.approx(0.9) and math.isnan(s["hd95"][2]) and math.isnan(s["hd95"][0])
+    assert image_scores(np.zeros((3, 3), int), np.zeros((3, 3), int), 2)["iou"] == 1.0
+
+
+def test_evaluate_masks_schema_and_values():
+    pred, gt = _pair()
+    perfect = (np.eye(4, dtype=np.int64), np.eye(4, dtype=np.int64))
+    r = evaluate_masks([("x", pred, gt), ("y", *perfect)], NAMES)
+    cm = ConfusionMatrix(3)
+    cm.update(pred, gt)
+    cm.update(*perfect)
+    ref = cm.compute()
+    assert r["classes"] == NAMES and r["n_images"] == 2
+    for c, n in enumerate(NAMES):
+        assert set(r["per_class"][n]) == {"iou", "dice", "precision", "recall", "pa", "hd95"}
+        assert r["per_class"][n]["iou"] == pytest.approx(ref["iou"][c])
+    assert r["per_class"]["a"]["hd95"] == pytest.approx((0.9 + 0.0) / 2)
+    assert math.isnan(r["per_class"]["b"]["hd95"])  # only image x has b, where it is undefined (gt empty)
+    assert r["mean"]["miou"] == pytest.approx(ref["miou"])
+    assert r["accuracy"] == pytest.approx(ref["accuracy"])
+    assert r["ap"] == {"50": 0.5, "70": 0.5, "90": 0.5}
+    assert [im["image"] for im in r["per_image"]] == ["x", "y"]
+    assert r["per_image"][0]["ious"]["a"] == 0.5
+    doc = json.loads(result_to_json(r))  # strict JSON: nan -> null
+    assert doc["per_class"]["b"]["hd95"] is None and doc["per_class"]["_background_"]["hd95"] is None
+
+
+def test_errors():
+    with pytest.raises(MaskError, match="size"):
+        evaluate_masks([("x", np.zeros((2, 3), int), np.zeros((3, 2), int))], NAMES)
+    with pytest.raises(MaskError, match="outside"):
+        evaluate_masks([("x", np.full((2, 2), 3), np.zeros((2, 2), int))], NAMES)
+    with pytest.raises(DatasetError):
+        evaluate_masks([], NAMES)
+
+
+def _write(folder, stem, arr, mode="P"):
+    folder.mkdir(parents=True, exist_ok=True)
+    a = np.where(arr < 0, 255, arr).astype(np.uint8)
+    im = Image.fromarray(a, mode="L")
+    if mode == "P":
+        im = im.convert("P")
+    im.save(folder / f"{stem}.png")
+
+
+def test_evaluate_dirs_pairs_by_stem_and_lists_missing(tmp_path):
+    pred, gt = _pair()
+    _write(tmp_path / "gt", "one", gt)
+    _write(tmp_path / "gt", "two", gt)
+    _write(tmp_path / "pred", "one", pred)
+    with pytest.raises(DatasetError, match="two"):
+        evaluate_dirs(tmp_path / "pred", tmp_path / "gt", NAMES)
+    _write(tmp_path / "pred", "two", gt)
+    _write(tmp_path / "pred", "extra", gt)
+    r = evaluate_dirs(tmp_path / "pred", tmp_path / "gt", NAMES)
+    assert [im["image"] for im in r["per_image"]] == ["one", "two"]
+    assert r["unmatched_predictions"] == ["extra"]
+    assert r["per_image"][0]["ious"]["a"] == 0.5 and r["per_image"][1]["iou"] == 1.0
+
+
+def test_cli_end_to_end(tmp_path, capsys):
+    pred, gt = _pair()
+    _write(tmp_path / "gt", "one", gt)
+    _write(tmp_path / "pred", "one", pred)
+    (tmp_path / "classes.txt").write_text("_background_\na\nb\n")
+    out = tmp_path / "res.json"
+    rc = main(["evaluate", "--pred", str(tmp_path / "pred"), "--gt", str(tmp_path / "gt"), "--json", str(out),
+               "-q", "--per-image"])  # classes.txt found beside the gt folder
+    text = capsys.readouterr().out
+    assert rc == 0
+    assert "a " in text and "0.5000" in text and "AP50" in text and "one: iou 0.2500" in text
+    doc = json.loads(out.read_text())
+    assert doc["per_class"]["a"]["iou"] == 0.5 and doc["per_image"][0]["image"] == "one"
+    # a bad mask value is an error naming the file, exit 2
+    bad = np.full((4, 4), 7)
+    _write(tmp_path / "pred", "one", bad)
+    rc = main(["evaluate", "--pred", str(tmp_path / "pred"), "--gt", str(tmp_path / "gt"), "-q"])
+    assert rc == 2
+    assert "one.png" in capsys.readouterr().err
+
+
+def test_cli_missing_classes_file(tmp_path, capsys):
+    _write(tmp_path / "g" / "gt", "one", np.zeros((2, 2), int))
+    rc = main(["evaluate", "--pred", str(tmp_path / "g" / "gt"), "--gt", str(tmp_path / "g" / "gt"), "-q"])
+    assert rc == 2 and "--classes" in capsys.readouterr().err
+
+
+def test_ph2_masks_against_themselves(shared_data, tmp_path, capsys):
+    ph2 = shared_data / "ph2"
+    out = tmp_path / "ph2.json"
+    rc = main(["evaluate", "--pred", str(ph2 / "masks"), "--gt", str(ph2 / "masks"),
+               "--classes", str(ph2 / "classes.txt"), "--json", str(out), "-q"])
+    assert rc == 0
+    doc = json.loads(out.read_text())
+    assert doc["n_images"] == 160
+    assert doc["mean"]["miou"] == 1.0 and doc["per_class"]["lesion"]["hd95"] == 0.0
+    assert doc["ap"] == {"50": 1.0, "70": 1.0, "90": 1.0}
