@@ -101,6 +101,11 @@ def test_checkpoint_errors(tmp_path, threshold_ckpt):
     bad = make_checkpoint(tmp_path / "bad.pt", class_names=("bg", "a", "b"), model=Threshold(3, 2))
     with pytest.raises(CheckpointError, match="bad.pt"):
         Predictor.from_checkpoint(bad)
+    ck = torch.load(threshold_ckpt, weights_only=True)
+    ck["model"]["name"] = "no_such_model"
+    torch.save(ck, tmp_path / "unknown.pt")
+    with pytest.raises(CheckpointError, match="unknown.pt.*no_such_model.*unet"):
+        Predictor.from_checkpoint(tmp_path / "unknown.pt")
 
 
 def test_devices():

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from segstudio.core.data.transforms import RESIZE_MODES, fit_to_size, to_float_chw, unletterbox
-from segstudio.core.errors import CheckpointError, ConfigError
+from segstudio.core.errors import CheckpointError, ConfigError, SegStudioError
 from segstudio.core.inference.tiling import BLENDS, sliding_window
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -84,6 +84,7 @@ class Predictor:
         self.tile, self.tile_overlap, self.blend, self.tta = bool(tile), float(tile_overlap), blend, bool(tta)
         self.batch_size = max(1, int(batch_size))
         self.checkpoint_path = None
+        self.checkpoint_info: Optional[dict] = None
         if self.device.type == "cuda":
             self.model.to(memory_format=torch.channels_last)
 
@@ -123,6 +124,8 @@ class Predictor:
         try:
             model = build_model(name, in_channels=int(spec["in_channels"]), num_classes=int(spec["num_classes"]),
                                 **kwargs)
+        except SegStudioError as exc:  # unknown model name (plugin missing?), options this version lacks
+            raise CheckpointError(f"cannot rebuild the model: {exc}", path) from None
         except (TypeError, ValueError) as exc:
             raise CheckpointError(f"cannot rebuild model {name!r}: {exc}", path) from None
         try:
