@@ -131,3 +131,12 @@ def test_size_check_does_not_decode_pixels(tmp_path, monkeypatch):
 
 def test_errors_are_segstudio_errors():
     assert issubclass(AnnotationError, SegStudioError)
+
+
+def test_huge_numbers(tmp_path):
+    write_image(tmp_path / "img.png")
+    text = json.dumps(doc([shape(points=[(1, 1), (10**400, 2), (3, 3)])]))
+    with pytest.raises(AnnotationError, match=r"\(shape 0\): non-finite coordinate"):
+        load_annotation(write_json(tmp_path / "img.json", text))
+    with pytest.raises(AnnotationError, match="imageWidth .* is larger than"):
+        load_annotation(write_json(tmp_path / "img.json", doc([], width=10**12)), check_image=False)

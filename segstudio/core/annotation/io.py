@@ -28,6 +28,7 @@ from .images import _open, apply_orientation, exif_orientation, load_image, prob
 TOP_KEYS = ("version", "flags", "shapes", "imagePath", "imageData", "imageHeight", "imageWidth")
 SHAPE_KEYS = ("label", "points", "group_id", "description", "shape_type", "flags", "mask")
 DEFAULT_VERSION = "5.5.0"
+MAX_SIDE = 2**31 - 1  # PIL's limit for an image side
 
 __all__ = [
     "load_annotation", "save_annotation", "load_image", "annotation_image", "resolve_image_path",
@@ -116,28 +117,47 @@ def _decode_mask(b64, path, index) -> np.ndarray:
     return arr.astype(bool)
 
 
+_NUMBER_TYPES = {int, float}
+
+
 def _parse_points(points, shape_type, path, index) -> list[list[float]]:
     if not isinstance(points, list):
         raise AnnotationError("points must be a list of [x, y]", path, index)
+    # fast path (one C-level pass per check): JSON gives lists of [int | float, int | float]
+    if all(type(p) is list and len(p) == 2 for p in points) and {type(v) for p in points for v in p} <= _NUMBER_TYPES:
+        try:
+            finite = all(map(math.isfinite, (v for p in points for v in p)))
+        except OverflowError:  # an integer too large for a float
+            finite = False
+        if finite:
+            out = [[float(x), float(y)] for x, y in points]
+            _check_count(len(out), shape_type, path, index)
+            return out
     out = []
-    for p in points:
+    for p in points:  # slow path: find the offending point for the message
         if not (isinstance(p, list) and len(p) == 2):
             raise AnnotationError(f"points must be a list of [x, y], found {str(p)[:40]}", path, index)
         x, y = p
         if not (_is_number(x) and _is_number(y)):
             raise AnnotationError(f"non-numeric coordinate in point {str(p)[:40]}", path, index)
-        x, y = float(x), float(y)
+        try:
+            x, y = float(x), float(y)
+        except OverflowError:
+            x = y = math.inf
         if not (math.isfinite(x) and math.isfinite(y)):
-            raise AnnotationError(f"non-finite coordinate (NaN or inf) in point {p}", path, index)
+            raise AnnotationError(f"non-finite coordinate (NaN, inf or huge) in point {str(p)[:60]}", path, index)
         out.append([x, y])
-    n = len(out)
+    _check_count(len(out), shape_type, path, index)
+    return out
+
+
+def _check_count(n: int, shape_type: str, path, index) -> None:
     need = POINT_COUNT.get(shape_type)
     if need is not None and n != need:
         raise AnnotationError(f"{shape_type} needs {need} point{'s' * (need > 1)}, found {n}", path, index)
     least = MIN_POINTS.get(shape_type)
     if least is not None and n < least:
         raise AnnotationError(f"{shape_type} needs at least {least} points, found {n}", path, index)
-    return out
 
 
 def _parse_shape(obj, path, index) -> Shape:
@@ -192,6 +212,8 @@ def _dimension(raw, key, path):
         v = int(v)
     if type(v) is not int or v <= 0:
         raise AnnotationError(f"{key} must be a positive integer, found {str(v)[:40]!r}", path)
+    if v > MAX_SIDE:
+        raise AnnotationError(f"{key} {str(v)[:40]} is larger than {MAX_SIDE}", path)
     return v
 
 
