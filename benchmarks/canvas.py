@@ -74,6 +74,29 @@ def run(view: CanvasView, steps) -> list[float]:
     return times
 
 
+def edit_latencies(view: CanvasView, doc: DocumentModel, size: int) -> dict[str, float]:
+    """Milliseconds from an edit to the canvas being up to date (items, overview), zoomed out and in."""
+    from segstudio.gui.canvas import ops
+
+    out = {}
+    for where in ("fit", "zoom x4"):
+        view.fit()
+        if where != "fit":
+            view.zoom_by(4.0)
+        t0 = time.perf_counter()
+        doc.move_shapes([1], 3, 3)
+        out[f"move one shape ({where})"] = (time.perf_counter() - t0) * 1000.0
+        pts = [[size / 2 + 3 * k, size / 2 + 2 * k] for k in range(100)]
+        t0 = time.perf_counter()
+        stroke = ops.stroke_region(pts, 25, size, size)
+        new, index = ops.paint_stroke(doc.shapes(), stroke, "lesion")
+        doc.set_shapes(new, "Brush", [index])
+        out[f"brush stroke, 100 points ({where})"] = (time.perf_counter() - t0) * 1000.0
+        doc.undo_stack.undo()
+        doc.undo_stack.undo()
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shapes", type=int, default=1000)
@@ -108,6 +131,7 @@ def main(argv=None) -> int:
     ours = run(view, steps)
     view.fit()
     overview_at_fit = view.overview_active
+    edits = edit_latencies(view, doc, args.size)
 
     def stats(xs):
         xs = sorted(xs)
@@ -121,6 +145,7 @@ def main(argv=None) -> int:
           f"{args.vertices} vertices, {len(steps)} pan/zoom steps, Qt platform {app.platformName()}")
     print(f"load (items built): {load_ms:.0f} ms")
     print(f"lod overview used at fit zoom: {overview_at_fit}")
+    print("edit latency (wall): " + ", ".join(f"{k} {v:.0f} ms" for k, v in edits.items()))
     print(f"cpu time of the process, all threads (robust on a loaded machine): reference median_ms={rcm:.2f} "
           f"p95_ms={rcp:.2f}; with shapes median_ms={ocm:.2f} p95_ms={ocp:.2f}")
     print(f"wall time, reference (image only): median_ms={rm:.2f} p95_ms={rp:.2f}")

@@ -39,7 +39,7 @@ def test_overview_replaces_items_when_zoomed_out_and_stays_interactive(qtbot):
     view.zoom_1to1()
     view.centerOn(150, 150)
     assert view.overview_active                      # zoom 1 <= overview scale 1 for a 1024 px image
-    pix = view._overview.item.pixmap().toImage()
+    pix = view._overview.picture()
     assert pix.pixelColor(24, 24).alpha() > 0 and pix.pixelColor(2, 2).alpha() == 0
     assert all(view.item_at_index(i).opacity() == 0 for i in range(len(doc.shapes())))
     click(view, 24, 24)                                # hit testing still works
@@ -71,3 +71,33 @@ def test_none_refcount_guard_keeps_long_sessions_alive():
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "alive" in r.stdout, r.stderr[-1000:]
+
+
+def test_overview_partial_repaint_matches_full_render(qtbot):
+    """After edits, the incrementally repainted overview equals a full render of the same shapes."""
+    import numpy as np
+
+    from segstudio.gui.canvas.view import CanvasView
+    from segstudio.gui.document import DocumentModel
+
+    doc = DocumentModel()
+    view = CanvasView(doc)
+    qtbot.addWidget(view)
+    view.resize(300, 300)
+    doc.open_annotation(grid_doc(MIN_SHAPES + 20), np.zeros((1024, 1024, 3), np.uint8))
+    view.fit()
+    assert view.overview_active
+    doc.move_shapes([3], 30, 20)                     # overlaps its neighbour now
+    doc.remove_shapes([50])
+    doc.reorder([3], -1)
+    s = doc.shapes()[7].copy()
+    s.label = "cyst"
+    doc.replace_shapes([7], [s])
+    assert not view._overview.dirty and not view._overview.dirty_rects
+    partial = view._overview.picture()
+    view._overview.render(view._by_index, 1024, 1024)
+    full = view._overview.picture()
+    assert partial.size() == full.size()
+    assert partial == full
+    doc.undo_stack.undo()
+    assert view._overview.picture() != full

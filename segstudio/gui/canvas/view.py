@@ -262,6 +262,7 @@ class CanvasView(QGraphicsView):
         else:
             self._image_item.setPixmap(QPixmap())
         self.setSceneRect(self._image_rect())
+        self._overview.dirty = True
         self._sync_items()
         self.fit()
 
@@ -273,6 +274,7 @@ class CanvasView(QGraphicsView):
         new_items: dict[int, PathShapeItem | MaskShapeItem] = {}
         by_index = []
         scene = self.scene()
+        added, moved = [], []
         for i, s in enumerate(shapes):
             item = old.pop(id(s), None)
             if item is None:
@@ -280,16 +282,23 @@ class CanvasView(QGraphicsView):
                 item = cls(s, self.label_color(s.label))
                 item.setVisible(s.label not in self._hidden)
                 scene.addItem(item)
+                added.append(item)
+            elif item.index != i:
+                moved.append(item)
             if item.index != i:
                 item.index = i
                 item.setZValue(i)
             item.setPos(0, 0)
             new_items[id(s)] = item
             by_index.append(item)
-        for item in old.values():
+        removed = list(old.values())
+        for item in removed:
             scene.removeItem(item)
         self._items, self._by_index = new_items, by_index
-        self._overview.dirty = True
+        # overview: repaint only where shapes appeared, vanished or (pure reorder) changed paint order;
+        # index shifts caused by an insertion or removal keep the relative order of the other shapes
+        changed = added + removed if (added or removed) else moved
+        self._overview.invalidate([it.sceneBoundingRect() for it in changed])
         self._on_selection(self.document.selected())
         self._update_lod()
 
@@ -310,6 +319,8 @@ class CanvasView(QGraphicsView):
         want = self._overview.wanted(len(self._by_index), self.zoom(), w, h)
         if want and self._overview.dirty:
             self._overview.render(self._by_index, w, h)
+        elif want and self._overview.dirty_rects:
+            self._overview.update(self._by_index)
         if want != self._overview.active:
             self._overview.active = want
             self._overview.item.setVisible(want)
