@@ -198,6 +198,9 @@ def test_cli_subprocess_no_traceback(sample_project, tmp_path):
                         str(tmp_path / "y"), "-f", "yolo", "-q"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 1, r.stderr
     assert "broken.json" in r.stderr and "Traceback" not in r.stderr
-    r = subprocess.run([sys.executable, "-m", "segstudio", "convert", str(tmp_path / "missing"), "--out",
-                        str(tmp_path / "z"), "-f", "yolo"], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 2 and r.stderr.startswith("error: ") and "Traceback" not in r.stderr
+
+
+def test_cli_missing_source_is_an_error(tmp_path, capsys):
+    rc = main(["convert", str(tmp_path / "missing"), "--out", str(tmp_path / "z"), "-f", "yolo"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith("error: ") and "missing: source folder does not exist" in err
