@@ -140,3 +140,20 @@ def test_resize_keeps_fit_until_the_user_zooms(canvas, qtbot):
     z = canvas.zoom()
     canvas.resize(500, 500)
     assert canvas.zoom() == z
+
+
+def test_display_image_gray_16bit_and_replacement(qtbot):
+    from segstudio.core.annotation import Annotation
+
+    doc = DocumentModel()
+    view = CanvasView(doc)
+    qtbot.addWidget(view)
+    img16 = (np.arange(64 * 32, dtype=np.uint16).reshape(32, 64) * 30)
+    doc.open_annotation(Annotation(shapes=[], image_path="a.png", image_height=32, image_width=64), img16)
+    shown = view._image_item.pixmap().toImage()
+    assert (shown.width(), shown.height()) == (64, 32)
+    assert shown.pixelColor(0, 0).red() == 0 and shown.pixelColor(63, 31).red() == 255   # min-max scaled
+    rgb = np.zeros((32, 64, 3), np.uint8)
+    rgb[..., 1] = 200
+    view.set_display_image(rgb)
+    assert view._image_item.pixmap().toImage().pixelColor(5, 5).green() == 200
