@@ -157,3 +157,18 @@ def test_display_image_gray_16bit_and_replacement(qtbot):
     rgb[..., 1] = 200
     view.set_display_image(rgb)
     assert view._image_item.pixmap().toImage().pixelColor(5, 5).green() == 200
+
+
+def test_clicks_without_an_open_image_do_nothing(qtbot):
+    doc = DocumentModel()
+    view = CanvasView(doc)
+    qtbot.addWidget(view)
+    view.resize(200, 200)
+    view.show()
+    qtbot.waitExposed(view)
+    for tool in ("polygon", "rectangle", "point", "brush", "edit"):
+        view.set_tool(tool)
+        for _ in range(3):
+            QTest.mouseClick(view.viewport(), Qt.LeftButton, Qt.NoModifier, QPoint(50, 50))
+        QTest.keyClick(view.viewport(), Qt.Key_Return)
+    assert doc.annotation is None and doc.undo_stack.count() == 0

@@ -370,7 +370,8 @@ class CanvasView(QGraphicsView):
             self._pan_last = event.position()
             self.viewport().setCursor(Qt.ClosedHandCursor)
             return
-        self._tool.press(self.mapToScene(event.position().toPoint()), event)
+        if self.document.annotation is not None:   # no image open: nothing to draw on
+            self._tool.press(self.mapToScene(event.position().toPoint()), event)
 
     def mouseMoveEvent(self, event) -> None:
         if self._pan_last is not None:
@@ -380,7 +381,8 @@ class CanvasView(QGraphicsView):
             return
         pos = self.mapToScene(event.position().toPoint())
         self.cursorMoved.emit(pos.x(), pos.y())
-        self._tool.move(pos, event)
+        if self.document.annotation is not None:   # no image open: nothing to draw on
+            self._tool.move(pos, event)
 
     def mouseReleaseEvent(self, event) -> None:
         if self._pan_last is not None and event.button() in (Qt.MiddleButton, Qt.LeftButton):
@@ -388,10 +390,11 @@ class CanvasView(QGraphicsView):
             self.viewport().setCursor(Qt.OpenHandCursor if self._space else
                                       (Qt.ArrowCursor if self.tool == "edit" else Qt.CrossCursor))
             return
-        self._tool.release(self.mapToScene(event.position().toPoint()), event)
+        if self.document.annotation is not None:   # no image open: nothing to draw on
+            self._tool.release(self.mapToScene(event.position().toPoint()), event)
 
     def mouseDoubleClickEvent(self, event) -> None:
-        if event.button() == Qt.LeftButton and not self._space:
+        if event.button() == Qt.LeftButton and not self._space and self.document.annotation is not None:
             self._tool.double_click(self.mapToScene(event.position().toPoint()), event)
 
     def resizeEvent(self, event) -> None:
