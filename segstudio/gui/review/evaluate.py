@@ -1,0 +1,169 @@
+"""Glue between the review view and core: predict images, read masks, and gather per-image / whole-set
+metrics.  Everything here is Qt-free (the work functions run in a :class:`~segstudio.gui.workers.Worker`);
+the metrics themselves are core's (``ConfusionMatrix``, ``hd95``).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+from segstudio.core.errors import AnnotationError, Cancelled, SegStudioError
+
+METRIC_KEYS = ("iou", "dice", "precision", "recall", "pa", "hd95")
+
+
+def prediction_path(project, entry) -> Path:
+    return project.predictions_dir / f"{entry.stem}.png"
+
+
+def read_prediction(project, entry) -> Optional[np.ndarray]:
+    """The predicted class mask of ``entry`` (int64, -1 ignore), or None when it was not predicted."""
+    from segstudio.core.annotation.masks import read_label_mask
+
+    path = prediction_path(project, entry)
+    if not path.is_file():
+        return None
+    return read_label_mask(path, project.label_set.num_classes)
+
+
+def ground_truth(project, entry, annotation=None) -> Optional[np.ndarray]:
+    """The annotation of ``entry`` rasterized with the project's class ids (None when it has no JSON).
+
+    ``annotation``: an in-memory Annotation to use instead of the file (the open document, unsaved edits
+    included).  An unknown label raises AnnotationError naming the JSON file.
+    """
+    from segstudio.core.annotation.io import load_annotation
+    from segstudio.core.annotation.rasterize import annotation_to_label
+
+    if annotation is None:
+        if not entry.json_path.is_file():
+            return None
+        annotation = load_annotation(entry.json_path, check_image=False)
+    try:
+        cls, _ins = annotation_to_label(annotation, project.label_set)
+    except KeyError as exc:
+        raise AnnotationError(f"label {exc.args[0] if exc.args else exc} is not in the project's class list",
+                              entry.json_path) from None
+    return np.asarray(cls, dtype=np.int64)
+
+
+def image_metrics(pred: np.ndarray, gt: np.ndarray, num_classes: int, *, with_hd95: bool = True) -> dict:
+    """Per-class lists (``iou dice precision recall pa hd95``) and means (``miou`` ...) of one image."""
+    from segstudio.core.metrics import ConfusionMatrix
+
+    if pred.shape != gt.shape:
+        raise SegStudioError(f"prediction {pred.shape[1]}x{pred.shape[0]} and annotation "
+                             f"{gt.shape[1]}x{gt.shape[0]} differ in size")
+    cm = ConfusionMatrix(num_classes)
+    cm.update(pred, gt)
+    out = cm.compute()
+    out["hd95"] = hd95_per_class(pred, gt, num_classes) if with_hd95 else [math.nan] * num_classes
+    return out
+
+
+def hd95_per_class(pred: np.ndarray, gt: np.ndarray, num_classes: int) -> list[float]:
+    """HD95 (pixels) of every class present in prediction or annotation; nan otherwise (and for background)."""
+    from segstudio.core.metrics import hd95
+
+    valid = gt >= 0
+    out = [math.nan]
+    for c in range(1, num_classes):
+        p, g = (pred == c) & valid, gt == c
+        out.append(float(hd95(p, g)) if (p.any() or g.any()) else math.nan)
+    return out
+
+
+def _nanmean(values) -> float:
+    v = [float(x) for x in values if x is not None and not math.isnan(float(x))]
+    return sum(v) / len(v) if v else math.nan
+
+
+@dataclass
+class Evaluation:
+    """Metrics of the predicted images that have an annotation."""
+
+    class_names: list[str]
+    per_image: dict[str, dict] = field(default_factory=dict)   # stem -> image_metrics()
+    overall: dict = field(default_factory=dict)                # whole set: pooled confusion matrix
+    problems: dict[str, str] = field(default_factory=dict)     # stem -> "path: reason"
+
+    def miou(self, stem: str) -> float:
+        m = self.per_image.get(stem)
+        return math.nan if m is None else float(m.get("miou", math.nan))
+
+
+def evaluate_project(project, entries=None, *, annotations: Optional[dict] = None,
+                     progress: Optional[Callable[[int, int, str], None]] = None,
+                     cancel: Optional[Callable[[], bool]] = None) -> Evaluation:
+    """Compare every predicted mask with its annotation.  The whole-set row pools all pixels (one confusion
+    matrix); its HD95 is the mean of the per-image values.  ``annotations``: stem -> in-memory Annotation."""
+    from segstudio.core.metrics import ConfusionMatrix
+
+    names = list(project.label_set.names)
+    n = len(names)
+    entries = list(project.images if entries is None else entries)
+    ev = Evaluation(class_names=names)
+    pooled = ConfusionMatrix(n)
+    hd: list[list[float]] = []
+    for i, entry in enumerate(entries):
+        if cancel is not None and cancel():
+            raise Cancelled()
+        try:
+            pred = read_prediction(project, entry)
+            gt = ground_truth(project, entry, (annotations or {}).get(entry.stem)) if pred is not None else None
+            if pred is not None and gt is not None:
+                m = image_metrics(pred, gt, n)
+                ev.per_image[entry.stem] = m
+                pooled.update(pred, gt)
+                hd.append(m["hd95"])
+        except SegStudioError as exc:
+            ev.problems[entry.stem] = str(exc) if exc.path else f"{entry.json_path}: {exc}"
+        if progress is not None:
+            progress(i + 1, len(entries), entry.stem)
+    if ev.per_image:
+        ev.overall = pooled.compute()
+        ev.overall["hd95"] = [_nanmean(col) for col in zip(*hd)]
+    return ev
+
+
+def predict_entries(checkpoint, project, entries, *, device: str = "auto",
+                    progress: Optional[Callable[[int, int, str], None]] = None,
+                    cancel: Optional[Callable[[], bool]] = None) -> dict:
+    """Predict ``entries`` with ``checkpoint`` and write ``predictions/<stem>.png`` (atomic palette PNGs).
+
+    The checkpoint's classes must be the project's (same names, same order), else the masks would mean
+    something else: CheckpointError.  Returns ``{"ok": [stems], "failures": [(path, reason)]}``.
+    """
+    from segstudio.core.annotation.io import load_image
+    from segstudio.core.annotation.masks import write_label_png
+    from segstudio.core.errors import CheckpointError
+    from segstudio.core.inference import Predictor
+
+    predictor = Predictor.from_checkpoint(checkpoint, device=device)
+    ck_names = list(getattr(predictor, "class_names", []) or [])
+    if ck_names and ck_names != list(project.label_set.names):
+        raise CheckpointError(f"its classes {ck_names} are not the project's {list(project.label_set.names)}",
+                              checkpoint)
+    out_dir = project.predictions_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ok, failures = [], []
+    entries = list(entries)
+    for i, entry in enumerate(entries):
+        if cancel is not None and cancel():
+            raise Cancelled()
+        try:
+            image = load_image(entry.image_path)
+            result = predictor.predict(image)
+            write_label_png(out_dir / f"{entry.stem}.png", np.asarray(result.label))
+            ok.append(entry.stem)
+        except SegStudioError as exc:
+            failures.append((str(entry.image_path), exc.reason if exc.path else str(exc)))
+        except (OSError, ValueError) as exc:
+            failures.append((str(entry.image_path), str(exc)))
+        if progress is not None:
+            progress(i + 1, len(entries), entry.stem)
+    return {"ok": ok, "failures": failures}

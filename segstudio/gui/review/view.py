@@ -1,0 +1,99 @@
+"""The overlay view: image + prediction / ground truth, opacity, filled or contour, error colouring, and a
+side-by-side mode (ground truth left, prediction right, zoomed and panned together)."""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QSplitter, QVBoxLayout,
+                               QWidget)
+
+from segstudio.gui.review.compose import OverlayOptions, compose
+from segstudio.gui.review.image_pane import ImagePane
+
+
+class OverlayView(QWidget):
+    optionsChanged = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        self.opacity = QSlider(Qt.Horizontal, minimum=0, maximum=100, value=50)
+        self.opacity.setToolTip("Overlay opacity")
+        self.opacity.setMaximumWidth(140)
+        self.mode = QComboBox()
+        self.mode.addItem("Filled", "fill")
+        self.mode.addItem("Contour", "contour")
+        self.show_pred = QCheckBox("Prediction", checked=True)
+        self.show_gt = QCheckBox("Annotation", checked=False)
+        self.errors = QCheckBox("Errors (FP red / FN blue)")
+        self.errors.setToolTip("Colour the prediction against the annotation: true positive green, false "
+                               "positive red, false negative blue")
+        self.side_by_side = QCheckBox("Side by side")
+        row.addWidget(QLabel("Opacity"))
+        for w in (self.opacity, self.mode, self.show_pred, self.show_gt, self.errors, self.side_by_side):
+            row.addWidget(w)
+        row.addStretch(1)
+        lay.addLayout(row)
+        self.split = QSplitter(Qt.Horizontal)
+        self.left = ImagePane("annotation / overlay")
+        self.right = ImagePane("prediction")
+        self.left.link(self.right)
+        self.split.addWidget(self.left)
+        self.split.addWidget(self.right)
+        self.right.hide()
+        lay.addWidget(self.split, 1)
+        self.caption = QLabel("")
+        lay.addWidget(self.caption)
+        for sig in (self.opacity.valueChanged, self.mode.currentIndexChanged, self.show_pred.toggled,
+                    self.show_gt.toggled, self.errors.toggled, self.side_by_side.toggled):
+            sig.connect(self._options_changed)
+        self.image: Optional[np.ndarray] = None
+        self.pred: Optional[np.ndarray] = None
+        self.gt: Optional[np.ndarray] = None
+        self.palette: Optional[np.ndarray] = None
+        self.pictures: list[np.ndarray] = []
+
+    def options(self) -> OverlayOptions:
+        return OverlayOptions(alpha=self.opacity.value() / 100.0, mode=self.mode.currentData(),
+                              show_pred=self.show_pred.isChecked(), show_gt=self.show_gt.isChecked(),
+                              errors=self.errors.isChecked(), side_by_side=self.side_by_side.isChecked())
+
+    def set_data(self, image, pred, gt, palette) -> None:
+        self.image, self.pred, self.gt, self.palette = image, pred, gt, palette
+        self.redraw()
+
+    def _options_changed(self, *_):
+        self.redraw()
+        self.optionsChanged.emit()
+
+    def redraw(self) -> None:
+        if self.image is None:
+            self.pictures = []
+            self.left.set_image(None)
+            self.right.set_image(None)
+            self.caption.setText("No image")
+            return
+        opts = self.options()
+        pred, gt = self.pred, self.gt
+        if pred is not None and pred.shape != self.image.shape[:2]:
+            pred = None
+        if gt is not None and gt.shape != self.image.shape[:2]:
+            gt = None
+        self.pictures = compose(self.image, pred, gt, self.palette, opts)
+        self.left.set_image(self.pictures[0])
+        self.right.setVisible(len(self.pictures) > 1)
+        self.right.set_image(self.pictures[1] if len(self.pictures) > 1 else None)
+        parts = []
+        if pred is None:
+            parts.append("not predicted")
+        if gt is None:
+            parts.append("no annotation")
+        if opts.side_by_side:
+            parts.insert(0, "left: annotation, right: prediction")
+        if opts.errors and pred is not None and gt is not None:
+            parts.append("green: correct, red: false positive, blue: false negative")
+        self.caption.setText(" · ".join(parts))

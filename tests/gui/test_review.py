@@ -1,0 +1,208 @@
+"""Review dock: predict (worker, progress, cancel), overlays (opacity, filled/contour, FP/FN, side by side),
+metrics table and bar chart for the whole set and the current image, images sorted by IoU, reviewed state,
+and "Accept prediction" as one undoable edit."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from segstudio.core.annotation.masks import write_label_png  # noqa: E402
+from segstudio.core.project import Project  # noqa: E402
+from segstudio.gui.document import DocumentModel  # noqa: E402
+from segstudio.gui.review import ReviewDock  # noqa: E402
+from segstudio.gui.review.compose import OverlayOptions, compose, error_map, paint_errors  # noqa: E402
+from segstudio.gui.review.evaluate import ground_truth  # noqa: E402
+
+TIMEOUT = 120_000
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(sample_project_ro, tmp_path_factory):
+    """A 1-epoch tiny U-Net trained on (a copy of) the sample project: best.pt."""
+    import shutil
+
+    from segstudio.core.training import TrainConfig, train
+
+    src = tmp_path_factory.mktemp("ckpt") / "project"
+    shutil.copytree(sample_project_ro, src)
+    cfg = TrainConfig(data=str(src), out=str(src / "runs" / "tiny"), labels=str(src / "labels.txt"), epochs=1,
+                      batch_size=8, img_size=64, device="cpu", model_kwargs={"base": 4, "depth": 2})
+    events = list(train(cfg))
+    assert type(events[-1]).__name__ == "Finished", events[-1]
+    return src / "runs" / "tiny" / "best.pt"
+
+
+@pytest.fixture
+def review(qtbot, sample_project):
+    project = Project(sample_project)
+    doc = DocumentModel()
+    dock = ReviewDock(project, doc)
+    qtbot.addWidget(dock)
+    dock.resize(900, 800)
+    yield dock
+    dock.shutdown()
+
+
+def open_entry(dock, entry):
+    dock.document.open(entry.image_path, entry.json_path)
+    dock.set_entry(entry)
+
+
+# ---------------------------------------------------------------------- pure compositing
+def test_error_map_and_colours():
+    gt = np.array([[0, 1, 1, -1], [0, 2, 0, 1]])
+    pred = np.array([[1, 1, 0, 2], [0, 1, 0, 1]])
+    m = error_map(pred, gt)
+    assert m["tp"].tolist() == [[False, True, False, False], [False, False, False, True]]
+    assert m["fp"].tolist() == [[True, False, False, False], [False, True, False, False]]   # ignore is skipped
+    assert m["fn"].tolist() == [[False, False, True, False], [False, False, False, False]]
+    img = np.zeros((2, 4, 3), np.uint8)
+    out = paint_errors(img, pred, gt, alpha=1.0)
+    assert tuple(out[0, 0]) == (230, 30, 30) and tuple(out[0, 1]) == (0, 200, 0)
+    assert tuple(out[0, 2]) == (30, 90, 255) and tuple(out[1, 0]) == (0, 0, 0) and tuple(out[0, 3]) == (0, 0, 0)
+    with pytest.raises(ValueError, match="differ in size"):
+        error_map(pred, gt[:1])
+
+
+def test_compose_modes():
+    from segstudio.core.annotation.labels import voc_palette
+
+    img = np.full((16, 16), 100, np.uint8)          # grey images are shown as RGB
+    pred = np.zeros((16, 16), np.int64)
+    pred[2:12, 2:12] = 1
+    gt = np.zeros((16, 16), np.int64)
+    gt[5:15, 5:15] = 1
+    pal = voc_palette(4)
+    plain = compose(img, None, None, pal, OverlayOptions())
+    assert len(plain) == 1 and plain[0].shape == (16, 16, 3) and (plain[0] == 100).all()
+    filled = compose(img, pred, None, pal, OverlayOptions(alpha=1.0))[0]
+    assert tuple(filled[7, 7]) == tuple(pal[1]) and tuple(filled[0, 0]) == (100, 100, 100)
+    faint = compose(img, pred, None, pal, OverlayOptions(alpha=0.2))[0]
+    assert not np.array_equal(faint, filled)
+    contour = compose(img, pred, None, pal, OverlayOptions(alpha=1.0, mode="contour"))[0]
+    assert tuple(contour[7, 7]) == (100, 100, 100) and tuple(contour[2, 7]) == tuple(pal[1])
+    side = compose(img, pred, gt, pal, OverlayOptions(side_by_side=True, alpha=1.0))
+    assert len(side) == 2 and tuple(side[0][13, 13]) == tuple(pal[1]) and tuple(side[1][13, 13]) == (100,) * 3
+    errs = compose(img, pred, gt, pal, OverlayOptions(errors=True, alpha=1.0))[0]
+    assert tuple(errs[2, 2]) == (230, 30, 30) and tuple(errs[14, 14]) == (30, 90, 255)
+    assert tuple(errs[7, 7]) == (0, 200, 0)
+
+
+# ---------------------------------------------------------------------- the dock
+def test_predict_all_fills_overlay_metrics_and_sorted_list(qtbot, review, tiny_checkpoint):
+    dock = review
+    p = dock.project
+    # one image without its annotation: its status must become "predicted"
+    p.images[5].json_path.unlink()
+    p.rescan()
+    open_entry(dock, p.images[0])
+    assert not dock.predict_all_button.isEnabled()          # no model chosen yet
+    dock.set_checkpoint(tiny_checkpoint)
+    assert dock.predict_all_button.isEnabled()
+    with qtbot.waitSignal(dock.evaluated, timeout=TIMEOUT) as blocker:
+        assert dock.predict(all_images=True)
+        assert dock.cancel_button.isEnabled()
+    ev = blocker.args[0]
+    assert dock.last_report["failures"] == [] and len(dock.last_report["ok"]) == 24
+    assert sorted(x.stem for x in p.predictions_dir.glob("*.png")) == [e.stem for e in p.images]
+    assert p.status(p.images[5]) == "predicted"
+    assert len(ev.per_image) == 23 and ev.overall["iou"]
+    qtbot.waitUntil(lambda: dock.worker is None, timeout=30_000)
+    # overlay shows the prediction on the current image
+    assert dock.view.pred is not None and dock.view.gt is not None
+    base = dock.view.pictures[0].copy()
+    dock.view.opacity.setValue(100)
+    assert not np.array_equal(base, dock.view.pictures[0])
+    dock.view.side_by_side.setChecked(True)
+    assert len(dock.view.pictures) == 2 and not dock.view.right.isHidden()
+    dock.view.errors.setChecked(True)
+    assert "false positive" in dock.view.caption.text()
+    # metrics: whole set, then the current image
+    for name in ("lesion", "cyst"):
+        v = dock.metrics.value(name, "IoU")
+        assert v is not None and 0.0 <= v <= 1.0
+        assert dock.metrics.value(name, "Dice") is not None
+    assert dock.metrics.table.rowCount() == 2 and dock.metrics.iou_bars is not None
+    assert "23 images" in dock.metrics.summary.text()
+    dock.metrics.scope.setCurrentText("Current image")
+    assert p.images[0].stem in dock.metrics.summary.text()
+    assert dock.metrics.value("lesion", "Recall") is not None
+    # images sorted by IoU, worst first (not-annotated ones, without a score, last)
+    stems = dock.sorted_stems()
+    scores = [ev.miou(s) for s in stems]
+    finite = [s for s in scores if not math.isnan(s)]
+    assert finite == sorted(finite) and math.isnan(scores[-1]) and stems[-1] == p.images[5].stem
+
+
+def test_predict_current_then_cancel_all(qtbot, review, tiny_checkpoint):
+    dock = review
+    p = dock.project
+    open_entry(dock, p.images[2])
+    dock.set_checkpoint(tiny_checkpoint)
+    with qtbot.waitSignal(dock.predictionsChanged, timeout=TIMEOUT):
+        assert dock.predict(all_images=False)
+    assert [x.stem for x in p.predictions_dir.glob("*.png")] == [p.images[2].stem]
+    qtbot.waitUntil(lambda: dock.worker is None, timeout=TIMEOUT)
+    with qtbot.waitSignal(dock.workDone, timeout=TIMEOUT) as blocker:
+        assert dock.predict(all_images=True)
+        dock.cancel()
+    assert blocker.args == ["cancelled"] and dock.worker is None
+    assert "cancelled" in dock.progress.format()
+    assert len(list(p.predictions_dir.glob("*.png"))) < 24
+
+
+def test_checkpoint_of_other_classes_is_refused(qtbot, review, tiny_checkpoint):
+    dock = review
+    p = dock.project
+    p.label_set.add("extra")
+    open_entry(dock, p.images[0])
+    dock.set_checkpoint(tiny_checkpoint)
+    with qtbot.waitSignal(dock.workDone, timeout=TIMEOUT) as blocker:
+        assert dock.predict(all_images=True)
+    assert blocker.args == ["failed"]
+    assert dock.error_box is not None and "not the project's" in dock.error_box.text()
+    assert str(tiny_checkpoint) in dock.error_box.text()
+
+
+def test_accept_prediction_is_one_undoable_edit(qtbot, review):
+    dock = review
+    p = dock.project
+    entry = p.images[1]
+    open_entry(dock, entry)
+    before = [s.copy() for s in dock.document.shapes()]
+    label = np.zeros((256, 256), np.int64)
+    label[20:80, 30:100] = 1       # lesion
+    label[150:200, 150:230] = 2    # cyst
+    p.predictions_dir.mkdir()
+    write_label_png(p.predictions_dir / f"{entry.stem}.png", label)
+    dock.refresh_current()
+    assert dock.accept_button.isEnabled()
+    count = dock.document.undo_stack.count()
+    n = dock.accept_prediction()
+    assert n == 2
+    shapes = dock.document.shapes()
+    added = shapes[len(before):]
+    assert sorted(s.label for s in added) == ["cyst", "lesion"]
+    assert all(s.shape_type == "polygon" for s in added)
+    assert dock.document.undo_stack.count() == count + 1
+    # the accepted polygons rasterize back to the predicted regions
+    gt = ground_truth(p, entry, dock.document.annotation.__class__(
+        shapes=added, image_path="x.png", image_height=256, image_width=256))
+    assert (gt == label).mean() > 0.99
+    dock.document.undo_stack.undo()
+    assert dock.document.shapes() == before
+
+
+def test_mark_reviewed_is_saved(review):
+    dock = review
+    p = dock.project
+    open_entry(dock, p.images[3])
+    dock.reviewed_button.click()
+    assert p.images[3].stem in Project(p.folder).reviewed()
+    assert p.status(p.images[3]) == "reviewed"
+    dock.reviewed_button.click()
+    assert p.images[3].stem not in Project(p.folder).reviewed()
