@@ -23,6 +23,11 @@ from segstudio.gui.canvas import pyside_fix
 pyside_fix.apply()  # PySide6 6.12 drops references to None: see pyside_fix.py
 
 
+#: undo depth per image. Each brush stroke keeps its merged mask patch alive in the history, so the memory
+#: held is at most UNDO_LIMIT mask patches (e.g. 200 x 430 kB for full-image masks of a 768x560 image).
+UNDO_LIMIT = 200
+
+
 class DocumentModel(QObject):
     """The annotation of the open image, its pixels, and the undo stack of its edits."""
 
@@ -33,6 +38,7 @@ class DocumentModel(QObject):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.undo_stack = QUndoStack(self)
+        self.undo_stack.setUndoLimit(UNDO_LIMIT)
         self.annotation: Annotation | None = None
         self.image: np.ndarray | None = None
         self.json_path: Path | None = None

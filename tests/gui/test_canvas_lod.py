@@ -63,10 +63,15 @@ def test_none_refcount_guard_keeps_long_sessions_alive():
         "os.environ['QT_QPA_PLATFORM'] = 'offscreen'\n"
         f"sys.path.insert(0, {str(ROOT)!r})\n"
         "import segstudio.gui.canvas.view\n"
-        "from PySide6.QtCore import QPointF\n"
+        "from PySide6.QtCore import QObject, QPointF, Signal\n"
+        "class O(QObject):\n"
+        "    sig = Signal(list)\n"
+        "o = O()\n"
+        "o.sig.connect(lambda x: None)\n"
         "p = QPointF()\n"
         "for _ in range(300000):\n"
         "    p.setX(1.0)\n"
+        "    o.sig.emit([1])\n"
         "print('alive')\n"
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

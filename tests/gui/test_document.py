@@ -130,3 +130,14 @@ def test_image_size_mismatch_is_refused(qtbot, sample_project):
     with pytest.raises(AnnotationError, match=r"img_002.json.*256x256 differs"):
         d.open(sample_project / "img_002.png", sample_project / "img_002.json")
     assert d.annotation is None
+
+
+def test_undo_depth_is_limited(doc):
+    from segstudio.gui.document import UNDO_LIMIT
+
+    for k in range(UNDO_LIMIT + 5):
+        doc.add_shapes([poly("lesion", 1, 1, 2 + k % 50, 5)])
+    assert doc.undo_stack.count() == UNDO_LIMIT
+    while doc.undo_stack.canUndo():
+        doc.undo_stack.undo()
+    assert len(doc.shapes()) == 5
