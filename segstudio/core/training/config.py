@@ -36,7 +36,7 @@ class TrainConfig:
     model_kwargs: dict = field(default_factory=lambda: {"base": 16})
     in_channels: Optional[int] = None    # None: 1 for grayscale datasets, else 3
     # data
-    img_size: int = 256
+    img_size: int = 128
     resize_mode: str = "letterbox"
     val_fraction: float = 0.2
     augment: str = "light"               # data module's transform preset
@@ -45,7 +45,7 @@ class TrainConfig:
     num_workers: int = 0
     # optimisation
     epochs: int = 60
-    batch_size: int = 8
+    batch_size: int = 4
     loss: str = "dice_ce"
     class_weights: Optional[list] = None
     optimizer: str = "adamw"

@@ -1,0 +1,175 @@
+"""``segstudio train``: train a segmentation model on a dataset folder, headless.
+
+Prints a progress bar within each epoch (stderr) and one line per epoch (stdout): losses, val mIoU,
+per-class IoU and the epoch time.  Writes RUN_DIR/best.pt, last.pt, metrics.csv, curves.png, config.json,
+config.yaml and split.json.  Exit status: 0 finished (completed, early stop, time budget), 1 failed (e.g.
+CUDA out of memory), 2 bad input, 130 cancelled with Ctrl-C (last.pt is saved; resume with --resume).
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+#: flag -> TrainConfig field, for flags that override a --config file / resumed checkpoint only when given
+FLAG_FIELDS = {"data": "data", "labels": "labels", "out": "out", "model": "model", "epochs": "epochs",
+               "batch_size": "batch_size", "img_size": "img_size", "loss": "loss", "lr": "lr",
+               "device": "device", "max_minutes": "max_minutes", "val_fraction": "val_fraction",
+               "seed": "seed", "workers": "num_workers", "augment": "augment", "patience": "patience",
+               "freeze_epochs": "freeze_epochs", "optimizer": "optimizer", "scheduler": "scheduler"}
+
+
+def register(sub) -> None:
+    from segstudio.core.training.config import TrainConfig
+
+    d = TrainConfig()
+    p = sub.add_parser("train", help="train a segmentation model (writes RUN_DIR/best.pt and last.pt)",
+                       description="Train a U-Net-family model. Flags override --config (JSON/YAML) values; "
+                                   "with --resume and no --config the checkpoint's own settings are reused.")
+    p.add_argument("--data", help="labelme folder, images/+masks/ folder (classes.txt) or VOC folder")
+    p.add_argument("--labels", help="labels.txt (default: the one in the data folder)")
+    p.add_argument("--out", help="run folder to write")
+    p.add_argument("--model", help=f"model name (default {d.model}; see `segstudio models`)")
+    p.add_argument("--epochs", type=int, help=f"number of epochs (default {d.epochs})")
+    p.add_argument("--batch-size", type=int, help=f"batch size (default {d.batch_size})")
+    p.add_argument("--img-size", type=int, help=f"training image size, multiple of 32 (default {d.img_size})")
+    p.add_argument("--loss", help=f"loss name (default {d.loss})")
+    p.add_argument("--lr", type=float, help=f"peak learning rate (default {d.lr})")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="auto (default), cpu or cuda")
+    p.add_argument("--max-minutes", type=float, help="time budget: stop cleanly once exceeded (default none)")
+    p.add_argument("--config", type=Path, help="TrainConfig as .json or .yaml (e.g. a run's config.yaml)")
+    p.add_argument("--resume", type=Path, help="continue from a last.pt or epoch_NNN.pt")
+    p.add_argument("--val-fraction", type=float, help=f"held-out fraction (default {d.val_fraction})")
+    p.add_argument("--seed", type=int, help=f"random seed (default {d.seed})")
+    p.add_argument("--workers", type=int, help="DataLoader worker processes (default 0)")
+    p.add_argument("--augment", help=f"augmentation preset none|light|strong (default {d.augment})")
+    p.add_argument("--patience", type=int, help=f"early-stopping patience in epochs, 0 = off (default {d.patience})")
+    p.add_argument("--freeze-epochs", type=int, help="epochs with the pretrained encoder frozen (default 0)")
+    p.add_argument("--optimizer", help=f"adam | adamw | sgd (default {d.optimizer})")
+    p.add_argument("--scheduler", help=f"cosine | step | plateau | constant (default {d.scheduler})")
+    p.add_argument("--threads", type=int,
+                   help="torch CPU threads (default: the cores idle at start = cores minus the 1-minute load "
+                        "average, at least 1; oversubscribed cores make PyTorch several times slower)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, epoch lines only")
+    p.set_defaults(func=run)
+
+
+def build_config(args):
+    """TrainConfig from --config / --resume's checkpoint and the flags given."""
+    from segstudio.core.errors import ConfigError
+    from segstudio.core.training.config import TrainConfig
+
+    if args.config is not None:
+        cfg = TrainConfig.from_file(args.config)
+    elif args.resume is not None:
+        from segstudio.core.training.checkpoints import load_checkpoint
+
+        ckpt = load_checkpoint(args.resume)
+        cfg = TrainConfig.from_dict(ckpt["config"], args.resume)
+    else:
+        cfg = TrainConfig()
+    changes = {field: getattr(args, flag) for flag, field in FLAG_FIELDS.items() if getattr(args, flag) is not None}
+    if args.resume is not None:
+        changes["resume"] = str(args.resume)
+        if args.out is None and args.config is None:
+            changes["out"] = str(Path(args.resume).parent)
+    cfg = cfg.replace(**changes)
+    if not cfg.data:
+        raise ConfigError("--data: no dataset folder given")
+    if not cfg.out:
+        raise ConfigError("--out: no run folder given")
+    return cfg.validate(args.config)
+
+
+def default_threads() -> int:
+    """Idle cores at start: ``cores - round(1-minute load average)``, at least 1.
+
+    PyTorch's CPU kernels spin-wait on their threads; on a machine that is already busy, using every core
+    makes training several times slower than using the idle ones.
+    """
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # pragma: no cover - Windows
+        return cores
+    return max(1, min(cores, cores - int(round(load))))
+
+
+def format_epoch(ev, epochs: int) -> str:
+    m = ev.metrics
+    per = " ".join(f"{k}={v:.3f}" for k, v in m.get("iou", {}).items() if k != "_background_")
+    star = " *" if ev.best else ""
+    return (f"epoch {ev.epoch:>3}/{epochs}  loss {ev.train_loss:.4f}  val_loss {ev.val_loss:.4f}  "
+            f"val_mIoU {m.get('miou', float('nan')):.4f}  IoU {per}  lr {ev.lr:.2e}  {ev.seconds:.1f}s{star}")
+
+
+class EventPrinter:
+    """Turns engine events into the CLI's output; ``failed`` is set by a Failed event."""
+
+    def __init__(self, cfg, quiet: bool = False, out=None, err=None):
+        self.cfg, self.quiet = cfg, quiet
+        self.out, self.err = out or sys.stdout, err or sys.stderr
+        self.bar = None
+        self.failed = False
+        self.finished = None
+
+    def __call__(self, ev) -> None:
+        from segstudio.core.progress import ProgressPrinter
+        from segstudio.core.training import BatchEnd, EpochEnd, Failed, Finished, Log, Started
+
+        cfg = self.cfg
+        if isinstance(ev, Started):
+            print(f"training {cfg.model} on {ev.n_train} images (val {ev.n_val}), classes "
+                  f"{', '.join(ev.class_names[1:])}, device {ev.device}, img {cfg.img_size}, batch "
+                  f"{cfg.batch_size}, run folder {ev.run_dir}", file=self.out, flush=True)
+            self.bar = ProgressPrinter(f"epoch {ev.start_epoch}", stream=self.err)
+        elif isinstance(ev, BatchEnd):
+            if not self.quiet:
+                if self.bar is None:
+                    self.bar = ProgressPrinter(f"epoch {ev.epoch}", stream=self.err)
+                self.bar(ev.batch, ev.n_batches, f"loss {ev.loss:.4f} {ev.images_per_s:.1f} img/s")
+        elif isinstance(ev, EpochEnd):
+            print(format_epoch(ev, cfg.epochs), file=self.out, flush=True)
+            self.bar = ProgressPrinter(f"epoch {ev.epoch + 1}", stream=self.err)
+        elif isinstance(ev, Log):
+            print(f"{ev.level}: {ev.message}", file=self.err, flush=True)
+        elif isinstance(ev, Finished):
+            self.finished = ev
+            print(f"finished ({ev.reason}) after {ev.epochs_done} epochs: best val mIoU {ev.best_miou:.4f} "
+                  f"(epoch {ev.best_epoch}); checkpoints in {ev.run_dir}", file=self.out, flush=True)
+        elif isinstance(ev, Failed):
+            self.failed = True
+            print(f"error: {ev.message}" + (f"\nadvice: {ev.advice}" if ev.advice else ""), file=self.err,
+                  flush=True)
+
+
+def run(args) -> int:
+    import torch
+
+    from segstudio.core.training import train
+
+    cfg = build_config(args)
+    torch.set_num_threads(args.threads or default_threads())
+    stop = threading.Event()
+
+    def on_sigint(signum, frame):  # first Ctrl-C: stop cleanly between batches; second: abort
+        if stop.is_set():
+            raise KeyboardInterrupt
+        print("\ninterrupted: stopping after this batch and saving last.pt (Ctrl-C again to abort)",
+              file=sys.stderr)
+        stop.set()
+
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, on_sigint) if in_main else None
+    show = EventPrinter(cfg, quiet=args.quiet)
+    try:
+        for ev in train(cfg, cancel=stop):
+            show(ev)
+    finally:
+        if in_main:
+            signal.signal(signal.SIGINT, previous)
+    if show.failed:
+        return 1
+    return 130 if stop.is_set() else 0
