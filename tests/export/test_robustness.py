@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from segstudio.cli import main
-from segstudio.core.errors import Cancelled, DatasetError
+from segstudio.core.errors import Cancelled, DatasetError, SegStudioError
 from segstudio.core.export import EXPORTERS, Exporter, convert
 
 
@@ -133,6 +133,32 @@ def test_progress_and_cancel(sample_project_ro, tmp_path):
         convert(sample_project_ro, None, tmp_path / "b", "masks",
                 progress=lambda d, t, m: seen.append(d), cancel=lambda: len(seen) > 3)
     assert max(seen) < 24
+
+
+def test_cancel_with_workers(sample_project_ro, tmp_path):
+    seen = []
+    with pytest.raises(Cancelled):
+        convert(sample_project_ro, None, tmp_path / "c", "masks", workers=2,
+                progress=lambda d, t, m: seen.append(d), cancel=lambda: len(seen) > 1)
+    assert max(seen) < 24
+
+
+class _CrashingFormat(Exporter):
+    """Kills its worker process, as the OOM killer would."""
+
+    name = "crash-test"
+
+    def export_item(self, item):
+        os._exit(9)
+
+
+def test_dead_worker_is_a_clear_error(sample_project_ro, tmp_path):
+    EXPORTERS.register("crash-test")(_CrashingFormat)
+    try:
+        with pytest.raises(SegStudioError, match="worker process stopped unexpectedly"):
+            convert(sample_project_ro, None, tmp_path / "o", "crash-test", workers=2)
+    finally:
+        EXPORTERS.entries.pop("crash-test", None)
 
 
 class _PluginFormat(Exporter):

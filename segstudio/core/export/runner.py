@@ -9,6 +9,7 @@ import multiprocessing
 import sys
 import threading
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Optional
 
@@ -97,6 +98,9 @@ def _run_pool(exporter, files, workers, progress, cancel):
             if cancel is not None and cancel():
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise Cancelled()
+    except BrokenProcessPool as exc:
+        raise SegStudioError(f"a worker process stopped unexpectedly ({exc}); "
+                             "out of memory? run again with fewer workers (--workers 1)") from None
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     results.sort(key=lambda r: r[0])
