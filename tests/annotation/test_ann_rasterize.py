@@ -82,3 +82,13 @@ def test_annotation_to_label_and_u8_fast_path():
     assert cls.shape == (10, 12)
     u8 = annotation_to_class_u8(ann, LS)
     assert u8.dtype == np.uint8 and np.array_equal(u8, np.where(cls < 0, 255, cls))
+
+
+def test_huge_circle_and_partly_outside_mask():
+    # a circle far larger than the image is painted analytically (PIL's ellipse would take minutes)
+    cls, _ = shapes_to_label((20, 30), [Shape("a", [[-1e6 + 5, 5], [5, 5]], "circle")], LS.label_name_to_value)
+    assert cls[:, :5].all() and not cls[:, 6:].any() and cls[5, 5] == 1
+    m = shape_to_mask((6, 6), [[-1, 4], [2, 7]], "mask", mask=np.ones((4, 4), bool))
+    exp = np.zeros((6, 6), bool)
+    exp[4:, :3] = True
+    assert np.array_equal(m, exp)

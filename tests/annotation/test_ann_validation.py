@@ -140,3 +140,9 @@ def test_huge_numbers(tmp_path):
         load_annotation(write_json(tmp_path / "img.json", text))
     with pytest.raises(AnnotationError, match="imageWidth .* is larger than"):
         load_annotation(write_json(tmp_path / "img.json", doc([], width=10**12)), check_image=False)
+
+
+def test_coordinate_range(tmp_path):
+    path = project(tmp_path, [shape(points=[(1, 1), (2e7, 2), (3, 3)])])
+    with pytest.raises(AnnotationError, match=r"\(shape 0\): coordinate out of range"):
+        load_annotation(path)

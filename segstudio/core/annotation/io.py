@@ -29,6 +29,7 @@ TOP_KEYS = ("version", "flags", "shapes", "imagePath", "imageData", "imageHeight
 SHAPE_KEYS = ("label", "points", "group_id", "description", "shape_type", "flags", "mask")
 DEFAULT_VERSION = "5.5.0"
 MAX_SIDE = 2**31 - 1  # PIL's limit for an image side
+MAX_COORD = 1e7  # |x|, |y| beyond this are refused: no image is that large, and PIL would overflow
 
 __all__ = [
     "load_annotation", "save_annotation", "load_image", "annotation_image", "resolve_image_path",
@@ -129,7 +130,7 @@ def _parse_points(points, shape_type, path, index) -> list[list[float]]:
             finite = all(map(math.isfinite, (v for p in points for v in p)))
         except OverflowError:  # an integer too large for a float
             finite = False
-        if finite:
+        if finite and all(-MAX_COORD <= v <= MAX_COORD for p in points for v in p):
             out = [[float(x), float(y)] for x, y in points]
             _check_count(len(out), shape_type, path, index)
             return out
@@ -146,6 +147,9 @@ def _parse_points(points, shape_type, path, index) -> list[list[float]]:
             x = y = math.inf
         if not (math.isfinite(x) and math.isfinite(y)):
             raise AnnotationError(f"non-finite coordinate (NaN, inf or huge) in point {str(p)[:60]}", path, index)
+        if abs(x) > MAX_COORD or abs(y) > MAX_COORD:
+            raise AnnotationError(f"coordinate out of range (beyond +-{MAX_COORD:g}) in point {str(p)[:60]}",
+                                  path, index)
         out.append([x, y])
     _check_count(len(out), shape_type, path, index)
     return out
@@ -360,10 +364,9 @@ def annotation_to_json(ann: Annotation, image_data: bytes | None = None) -> str:
     for k, v in ann.extra.items():
         if k not in doc:
             doc[k] = v
-    try:
-        return json.dumps(doc, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
-    except ValueError as e:
-        raise AnnotationError(f"cannot write non-finite numbers ({e})") from e
+    # shape coordinates are finite (validated); NaN/Infinity can only come from unknown keys that were read
+    # that way, and are written back the same way (Python's json and labelme read them)
+    return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
 
 
 def save_annotation(ann: Annotation, path, *, with_image_data: bool = False) -> None:

@@ -17,6 +17,7 @@ from .labels import UnknownLabelError
 
 LINE_WIDTH = 10
 POINT_SIZE = 5
+HUGE_CIRCLE_FACTOR = 4  # circles with a radius above 4x (width + height) are painted analytically
 
 _LUT_L = np.arange(256, dtype=np.int32)
 _LUT_L[255] = -1
@@ -60,13 +61,37 @@ def _draw(draw: ImageDraw.ImageDraw, xy, shape_type, value, line_width, point_si
 
 
 def _paste_mask(image: Image.Image, points, patch, value) -> None:
-    """labelme: ``mask[y1:y2+1, x1:x2+1] = patch`` with the bbox corners truncated to int."""
+    """labelme: ``mask[y1:y2+1, x1:x2+1] = patch`` with the bbox corners truncated to int.
+
+    The part of the patch outside the image is cut off (labelme raises there).
+    """
     if patch is None:
         raise ValueError("shape['mask'] must be numpy.ndarray")
     patch = np.asarray(patch, dtype=bool)
-    (x1, y1) = (int(points[0][0]), int(points[0][1]))
-    h, w = patch.shape
-    image.paste(value, (x1, y1, x1 + w, y1 + h), Image.fromarray(patch))
+    x1, y1 = int(points[0][0]), int(points[0][1])
+    w, h = image.size
+    cx0, cy0 = max(0, -x1), max(0, -y1)
+    cx1, cy1 = min(patch.shape[1], w - x1), min(patch.shape[0], h - y1)
+    if cx1 <= cx0 or cy1 <= cy0:
+        return
+    visible = np.ascontiguousarray(patch[cy0:cy1, cx0:cx1])
+    image.paste(value, (x1 + cx0, y1 + cy0, x1 + cx1, y1 + cy1), Image.fromarray(visible))
+
+
+def _huge_circle(image: Image.Image, xy, value) -> bool:
+    """Paint a circle much larger than the image analytically (PIL's ellipse time grows with the radius:
+    a stray point far away would take minutes).  Such a circle crosses the image almost as a straight
+    line; pixels are inside when their centre is within the radius.  Returns False for normal circles."""
+    (cx, cy), (px, py) = xy
+    d = math.sqrt((cx - px) ** 2 + (cy - py) ** 2)
+    w, h = image.size
+    if d <= HUGE_CIRCLE_FACTOR * (w + h):
+        return False
+    yy, xx = np.ogrid[:h, :w]
+    inside = (xx - cx) ** 2 + (yy - cy) ** 2 <= d * d
+    if inside.any():
+        image.paste(value, (0, 0, w, h), Image.fromarray(inside))
+    return True
 
 
 def shape_to_mask(img_shape, points, shape_type=None, line_width=LINE_WIDTH, point_size=POINT_SIZE, mask=None):
@@ -75,7 +100,7 @@ def shape_to_mask(img_shape, points, shape_type=None, line_width=LINE_WIDTH, poi
     image = Image.new("L", (w, h), 0)
     if shape_type == "mask":
         _paste_mask(image, points, mask, 1)
-    else:
+    elif not (shape_type == "circle" and len(points) == 2 and _huge_circle(image, points, 1)):
         _draw(ImageDraw.Draw(image), [tuple(p) for p in points], shape_type, 1, line_width, point_size)
     return np.asarray(image, dtype=bool)
 
@@ -131,7 +156,7 @@ def _render(h: int, w: int, mode: str, items) -> Image.Image:
         points = _field(shape, "points")
         if shape_type == "mask":
             _paste_mask(image, points, _field(shape, "mask"), value)
-        else:
+        elif not (shape_type == "circle" and len(points) == 2 and _huge_circle(image, points, value)):
             _draw(draw, [tuple(p) for p in points], shape_type, value, LINE_WIDTH, POINT_SIZE)
     return image
 
