@@ -62,3 +62,41 @@ def test_coco_matches_labelme2coco(shared_data, tmp_path):
         b = [{k: v for k, v in x.items() if k not in ("id", "image_id")}
              for x in ours["annotations"] if x["image_id"] == im["id"]]
         assert b == a  # category, segmentation, area, bbox, iscrowd all equal, in the same order
+
+
+_LABELME_SCRIPT = r"""
+import json, sys
+import numpy as np
+from labelme import utils
+from labelme._label_file import _load_shape_json_obj
+mapping = json.loads(sys.argv[1])
+for path, out in zip(sys.argv[2::2], sys.argv[3::2]):
+    raw = json.load(open(path, encoding="utf-8"))
+    shapes = [_load_shape_json_obj(s) for s in raw["shapes"]]
+    cls, ins = utils.shapes_to_label((raw["imageHeight"], raw["imageWidth"]), shapes, mapping)
+    ins[cls == -1] = 0  # as labelme2voc does
+    np.savez(out, cls=cls, ins=ins)
+"""
+
+
+@pytest.mark.labelme_ref
+def test_voc_arrays_match_labelme_for_every_shape_type(edge_project, labelme_python, tmp_path):
+    """Rectangles, circles, lines, linestrips, points, mask shapes, groups and __ignore__ (labelme 6.3.1)."""
+    import subprocess
+
+    from segstudio.core.annotation import LabelSet
+
+    out = tmp_path / "voc"
+    assert convert(edge_project, None, out, "voc", options={"viz": False}).ok
+    mapping = LabelSet.from_file(edge_project / "labels.txt").label_name_to_value
+    stems = sorted(p.stem for p in edge_project.glob("*.json"))
+    args = [a for s in stems for a in (str(edge_project / f"{s}.json"), str(tmp_path / f"{s}.npz"))]
+    r = subprocess.run([str(labelme_python), "-c", _LABELME_SCRIPT, json.dumps(mapping), *args],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    for s in stems:
+        ref = np.load(tmp_path / f"{s}.npz")
+        np.testing.assert_array_equal(np.load(out / "SegmentationClassNpy" / f"{s}.npy"), ref["cls"])
+        np.testing.assert_array_equal(np.load(out / "SegmentationObjectNpy" / f"{s}.npy"), ref["ins"])
+        np.testing.assert_array_equal(np.asarray(Image.open(out / "SegmentationClass" / f"{s}.png")),
+                                      ref["cls"].astype(np.uint8))
