@@ -305,7 +305,8 @@ def open_dataset(path, labels=None, *, img_size=None, kind: str = "auto", resize
     ``labels``: LabelSet, labels.txt/classes.txt path or list of names (default: the folder's own file).
     ``img_size``: int or (h, w) to fit every item to (``resize_mode`` "letterbox" keeps the aspect ratio,
     padding the mask with ignore; "resize" stretches); None keeps the native size.
-    Extra keyword arguments go to the kind's constructor (``cache_dir`` for labelme, ``image_set`` for voc).
+    Extra keyword arguments go to the kind's constructor (``cache_dir`` / ``cache`` for labelme, ignored by the
+    other kinds; ``image_set`` for voc).
     """
     root = Path(path)
     if kind == "auto":
@@ -319,6 +320,8 @@ def open_dataset(path, labels=None, *, img_size=None, kind: str = "auto", resize
         from segstudio.core.data.labelme import labelme_dataset
 
         return labelme_dataset(root, labels, **options, **kwargs)
+    kwargs.pop("cache_dir", None)  # only labelme folders rasterize (mask folders have nothing to cache)
+    kwargs.pop("cache", None)
     if kind == "masks":
         return masks_dataset(root, labels, **options, **kwargs)
     return voc_dataset(root, labels, **options, **kwargs)
