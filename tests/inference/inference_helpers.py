@@ -1,4 +1,9 @@
-"""Helpers for the inference tests (imported by name: unique module name): a fixed-weight 1x1-conv model whose labels are known exactly."""
+"""Helpers for the inference tests (a unique module name, imported by name).
+
+A fixed-weight 1x1-conv model whose labels are known exactly.
+"""
+import contextlib
+
 import numpy as np
 import torch
 from torch import nn
@@ -22,8 +27,14 @@ class Threshold(nn.Module):
         return self.conv(x)
 
 
-if "test_threshold" not in MODELS.entries:
-    MODELS.register("test_threshold")(lambda in_channels=3, num_classes=2: Threshold(in_channels, num_classes))
+@contextlib.contextmanager
+def threshold_registered():
+    """``test_threshold`` in the model registry for the duration (never left behind for other tests)."""
+    MODELS.entries["test_threshold"] = lambda in_channels=3, num_classes=2: Threshold(in_channels, num_classes)
+    try:
+        yield
+    finally:
+        MODELS.entries.pop("test_threshold", None)
 
 
 def expected_label(img_u8: np.ndarray) -> np.ndarray:
