@@ -276,12 +276,11 @@ def _check_image(ann: Annotation, json_path, height, width) -> None:
     except AnnotationError as e:
         what = "imageData" if embedded else f"image {source}"
         raise AnnotationError(f"{what}: {e.reason}", json_path) from e
-    if height is not None and width is not None and (height, width) != (h, w):
+    if (height is not None and height != h) or (width is not None and width != w):
+        declared = f"{width if width is not None else '?'}x{height if height is not None else '?'}"
         raise AnnotationError(
-            f"image size {w}x{h} differs from imageWidth x imageHeight {width}x{height} in the JSON", json_path
+            f"image size {w}x{h} differs from imageWidth x imageHeight {declared} in the JSON", json_path
         )
-    if height is not None and height != h or width is not None and width != w:
-        raise AnnotationError(f"image size {w}x{h} differs from the JSON's imageWidth/imageHeight", json_path)
     ann.image_height, ann.image_width = h, w
 
 
