@@ -103,6 +103,10 @@ def test_import_never_overwrites(masks_export, tmp_path):
     assert rep.n_ok == 23 and [Path(p).name for p, _ in rep.failures] == ["img_005.json"]
     assert (proj / "img_005.json").read_text() == "my work"
     assert not (proj / "img_005.png").exists()
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(DatasetError, match="cannot write the output"):
+        import_masks(masks_export / "images", masks_export / "masks", masks_export / "classes.txt",
+                     tmp_path / "a_file" / "proj")
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "labels.txt").write_text("_background_\nsomething\n")
     with pytest.raises(DatasetError, match="labels.txt"):

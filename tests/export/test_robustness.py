@@ -83,6 +83,14 @@ def test_output_inside_source_or_not_empty_is_refused(sample_project_ro, tmp_pat
     assert (full / "keep.txt").read_text() == "mine"
 
 
+def test_unwritable_output_is_a_clear_error(sample_project_ro, tmp_path, capsys):
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(DatasetError, match="cannot write the output"):
+        convert(sample_project_ro, None, tmp_path / "a_file" / "out", "voc")
+    rc = main(["convert", str(sample_project_ro), "--out", str(tmp_path / "a_file" / "o"), "-f", "masks", "-q"])
+    assert rc == 2 and "cannot write the output" in capsys.readouterr().err
+
+
 def test_missing_or_empty_source(tmp_path):
     with pytest.raises(DatasetError, match="does not exist"):
         convert(tmp_path / "nope", None, tmp_path / "out", "voc")

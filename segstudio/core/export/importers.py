@@ -18,7 +18,7 @@ from PIL import Image
 from segstudio.core.annotation import Annotation, LabelSet, read_label_mask, save_annotation
 from segstudio.core.errors import DatasetError, MaskError
 from segstudio.core.export.base import ConvertReport
-from segstudio.core.export.runner import describe_failure
+from segstudio.core.export.runner import describe_failure, output_errors
 from segstudio.core.progress import CancelFn, ProgressFn, check_cancel
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
@@ -105,8 +105,9 @@ def import_pairs(
         raise DatasetError(f"unknown shape mode {shape!r}; known: {', '.join(SHAPE_MODES)}")
     out = Path(out)
     failures = list(failures or [])
-    out.mkdir(parents=True, exist_ok=True)
-    _write_labels(out, label_set)
+    with output_errors(out):
+        out.mkdir(parents=True, exist_ok=True)
+        _write_labels(out, label_set)
     n_ok = 0
     for i, (image, mask) in enumerate(pairs):
         check_cancel(cancel)

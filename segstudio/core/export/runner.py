@@ -6,6 +6,7 @@ Results are gathered by source index, so ``workers=N`` writes exactly what ``wor
 from __future__ import annotations
 
 import multiprocessing
+from contextlib import contextmanager
 import sys
 import threading
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -13,7 +14,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Optional
 
-from segstudio.core.errors import AnnotationError, Cancelled, ConfigError, SegStudioError
+from segstudio.core.errors import AnnotationError, Cancelled, ConfigError, DatasetError, SegStudioError
 from segstudio.core.export.base import (
     EXPORTERS,
     ConvertReport,
@@ -33,6 +34,17 @@ _WORKER_EXPORTER: Optional[Exporter] = None
 def _init_worker(exporter: Exporter) -> None:
     global _WORKER_EXPORTER
     _WORKER_EXPORTER = exporter
+
+
+@contextmanager
+def output_errors(out: Path):
+    """Turn an OSError while writing the output (no space, no permission, a file in the way) into a
+    DatasetError naming the file, so the CLI reports it without a traceback."""
+    try:
+        yield
+    except OSError as exc:
+        where = exc.filename or out
+        raise DatasetError(f"cannot write the output: {exc.strerror or exc}", where) from None
 
 
 def describe_failure(exc: BaseException, path: Path) -> tuple[str, str]:
@@ -134,8 +146,9 @@ def convert(
     out = check_output_folder(Path(out), src)
     exporter = exporter_cls(out, label_set, options)
     check_cancel(cancel)
-    out.mkdir(parents=True, exist_ok=True)
-    exporter.prepare(files)
+    with output_errors(out):
+        out.mkdir(parents=True, exist_ok=True)
+        exporter.prepare(files)
     if progress:
         progress(0, len(files), "")
     workers = min(workers, len(files))
@@ -145,5 +158,6 @@ def convert(
         results = _run_serial(exporter, files, progress, cancel)
     records = [(ItemInfo(i, files[i], files[i].stem), payload) for i, ok, payload in results if ok]
     failures = [tuple(payload) for _i, ok, payload in results if not ok]
-    exporter.finish(records)
+    with output_errors(out):
+        exporter.finish(records)
     return ConvertReport(n_ok=len(records), failures=failures, out=out, fmt=fmt)

@@ -55,6 +55,10 @@ class YoloExporter(Exporter):
         "seed": (0, "random seed of the split"),
     }
 
+    def __init__(self, out, label_set, options=None):
+        super().__init__(out, label_set, options)
+        split_assignment(2, float(self.options["val_fraction"]), 0)  # refuse a bad fraction before any output
+
     def prepare(self, json_files: list[Path]) -> None:
         self.subset = split_assignment(len(json_files), float(self.options["val_fraction"]), int(self.options["seed"]))
         self.split = float(self.options["val_fraction"]) > 0
