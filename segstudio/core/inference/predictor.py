@@ -165,9 +165,12 @@ class Predictor:
         x = x.to(self.device, non_blocking=True)
         if not self.tta:
             return self._probs(x)
-        total = self._probs(x)
-        for dims in ((3,), (2,), (2, 3)):
-            total += torch.flip(self._probs(torch.flip(x, dims)), dims)
+        flips = ((), (3,), (2,), (2, 3))
+        n = x.shape[0]
+        probs = self._probs(torch.cat([torch.flip(x, d) if d else x for d in flips]))  # one batch of 4 N
+        total = probs[:n].clone()
+        for k, d in enumerate(flips[1:], start=1):
+            total += torch.flip(probs[k * n : (k + 1) * n], d)
         return total / 4
 
     def predict_probs(self, image: np.ndarray, cancel: Optional[Callable[[], bool]] = None) -> torch.Tensor:
