@@ -88,6 +88,9 @@ def test_not_a_dataset_and_no_pairs(tmp_path):
     with pytest.raises(DatasetError, match="not a dataset") as e:
         open_dataset(tmp_path / "empty")
     assert str(tmp_path / "empty") in str(e.value)
+    _png(tmp_path / "unannotated" / "a.png", np.zeros((4, 4), np.uint8))
+    with pytest.raises(DatasetError, match="no annotations: 1 image"):
+        open_dataset(tmp_path / "unannotated")
     (tmp_path / "nopairs" / "images").mkdir(parents=True)
     (tmp_path / "nopairs" / "masks").mkdir()
     (tmp_path / "nopairs" / "classes.txt").write_text("_background_\nx\n")

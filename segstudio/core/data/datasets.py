@@ -293,6 +293,10 @@ def detect_kind(root: Path) -> str:
         return "masks"
     if any(p.suffix.lower() == ".json" and p.name != "segstudio.json" for p in root.iterdir()):
         return "labelme"
+    n_images = len(list_images(root))
+    if n_images:
+        raise DatasetError(f"no annotations: {n_images} image(s) but no labelme JSON beside them (annotate some "
+                           "first), and no images/ + masks/ or VOC folders", root)
     raise DatasetError(
         "not a dataset: expected labelme JSON files (beside images), images/ + masks/ folders, "
         "or a VOC folder (JPEGImages/ + SegmentationClass/)", root)
