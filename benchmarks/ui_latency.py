@@ -74,6 +74,8 @@ def main(argv=None) -> int:
     ap.add_argument("--img-size", type=int, default=128)
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--model", default="unet")
+    ap.add_argument("--nice", type=int, default=None,
+                    help="nice increment of the training thread (default: the app's, TrainingController.NICE)")
     args = ap.parse_args(argv)
 
     pin_singletons()
@@ -96,6 +98,8 @@ def main(argv=None) -> int:
     if dock is None:
         print(f"error: the training extension is not installed ({win.extension_errors})", file=sys.stderr)
         return 2
+    if args.nice is not None:
+        dock.controller.nice = args.nice
     run_loop(app, 1.0)
 
     probe = Probe()
@@ -138,7 +142,8 @@ def main(argv=None) -> int:
 
     i50, i99, imax = stats(idle)
     t50, t99, tmax = stats(training)
-    print(f"machine: {os.cpu_count()} CPU cores, torch threads in the worker: {dock.controller.torch_threads or 'default'}")
+    print(f"machine: {os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f}; training thread: torch "
+          f"threads {dock.controller.torch_threads or 'default (cores - 1)'}, nice +{dock.controller.nice}")
     print(f"idle     ({len(idle)} ticks): p50={i50:.1f} ms p99={i99:.1f} ms max={imax:.1f} ms")
     print(f"training ({len(training)} ticks over {elapsed:.1f} s): p50={t50:.1f} ms p99={t99:.1f} ms max={tmax:.1f} ms")
     print(f"training throughput: {n_images / elapsed:.1f} img/s ({args.model}, {args.img_size} px, batch "

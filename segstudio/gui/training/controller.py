@@ -77,6 +77,11 @@ def engine_train():
     return train
 
 
+#: nice increment of the training thread (Linux): on a busy CPU the GUI thread is scheduled first; on an idle
+#: machine it costs the training nothing.  See docs/adr/0002-training-worker.md.
+NICE = 5
+
+
 class TrainingController(QObject):
     """Start/stop one training run at a time; re-emits the engine's events by kind."""
 
@@ -93,6 +98,7 @@ class TrainingController(QObject):
         super().__init__(parent)
         self.worker: Optional[Worker] = None
         self.torch_threads = torch_threads
+        self.nice = NICE
         self.config = None
         self.run_dir: Optional[Path] = None
         self.last_finished = None
@@ -120,7 +126,7 @@ class TrainingController(QObject):
             for ev in train(config, cancel=cancel):
                 emit(ev)
 
-        worker = Worker(work, torch_threads=self.torch_threads, name="training", parent=self)
+        worker = Worker(work, torch_threads=self.torch_threads, name="training", parent=self, nice=self.nice)
         worker.event.connect(self._on_event)
         worker.failed.connect(self._on_exception)
         worker.done.connect(self._on_done)
