@@ -193,3 +193,22 @@ def test_load_image_modes(tmp_path):
     (tmp_path / "bad.png").write_bytes(b"not an image")
     with pytest.raises(AnnotationError, match="bad.png: unreadable image"):
         load_image(tmp_path / "bad.png")
+
+
+def test_write_errors_name_the_file_and_symlinks_stay_links(tmp_path):
+    from segstudio.core.annotation import LabelSet, write_label_png
+    from segstudio.core.errors import ConfigError, MaskError
+
+    ann = Annotation([], "x.png", 2, 2)
+    missing = tmp_path / "no" / "such" / "dir"
+    with pytest.raises(AnnotationError, match=r"dir/a.json: cannot write \(No such file or directory\)"):
+        save_annotation(ann, missing / "a.json")
+    with pytest.raises(MaskError, match="cannot write"):
+        write_label_png(missing / "m.png", np.zeros((2, 2), int))
+    with pytest.raises(ConfigError, match="cannot write"):
+        LabelSet.from_names(["a"]).to_file(missing / "labels.txt")
+    (tmp_path / "real.json").write_text("{}")
+    (tmp_path / "link.json").symlink_to("real.json")
+    save_annotation(ann, tmp_path / "link.json")
+    assert (tmp_path / "link.json").is_symlink()
+    assert json.loads((tmp_path / "real.json").read_text())["imageHeight"] == 2

@@ -42,9 +42,12 @@ def atomic_write_bytes(path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temp file in the same folder and ``os.replace``.
 
     A failure at any point leaves an existing ``path`` untouched and removes the temp file.  The new file
-    keeps the permission bits of the file it replaces (or gets the umask default).
+    keeps the permission bits of the file it replaces (or gets the umask default); a symlink stays a link
+    (its target is replaced).  Errors are the OSError of the failing step.
     """
     path = Path(path)
+    if path.is_symlink():  # replace the file the link points to, keep the link
+        path = Path(os.path.realpath(path))
     folder = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
@@ -386,7 +389,10 @@ def save_annotation(ann: Annotation, path, *, with_image_data: bool = False) -> 
     elif ann.image_data is not None and not has_file:
         data = ann.image_data
     text = annotation_to_json(ann, data)  # serialize fully before touching the file
-    atomic_write_text(path, text)
+    try:
+        atomic_write_text(path, text)
+    except OSError as e:
+        raise AnnotationError(f"cannot write ({e.strerror or e})", path) from e
 
 
 def annotation_image(ann: Annotation, json_path) -> np.ndarray:

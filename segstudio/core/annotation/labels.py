@@ -95,7 +95,10 @@ class LabelSet:
         from .io import atomic_write_text
 
         lines = ([IGNORE_LABEL] if self.has_ignore else []) + self.names
-        atomic_write_text(path, "\n".join(lines) + "\n")
+        try:
+            atomic_write_text(path, "\n".join(lines) + "\n")
+        except OSError as e:
+            raise ConfigError(f"cannot write ({e.strerror or e})", path) from e
 
     # ------------------------------------------------------------------------------------ queries
     @property

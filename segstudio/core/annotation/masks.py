@@ -157,7 +157,11 @@ def label_png_bytes(label: np.ndarray, *, compress_level: int = 1, path=None) ->
 
 def write_label_png(path, label: np.ndarray) -> None:
     """Write a class/instance label array as a VOC-palette PNG (atomic); -1 (ignore) is stored as 255."""
-    atomic_write_bytes(path, label_png_bytes(label, path=path))
+    data = label_png_bytes(label, path=path)
+    try:
+        atomic_write_bytes(path, data)
+    except OSError as e:
+        raise MaskError(f"cannot write ({e.strerror or e})", path) from e
 
 
 def label_to_color(label: np.ndarray, palette=None) -> np.ndarray:
