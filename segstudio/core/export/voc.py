@@ -19,7 +19,7 @@ import numpy as np
 
 from segstudio.core.annotation import atomic_write_text, label_png_bytes, label_to_color, voc_palette
 from segstudio.core.export.base import EXPORTERS, Exporter, Item
-from segstudio.core.export.images import export_image, image_array, save_array
+from segstudio.core.export.images import export_image, image_array, save_array, to_8bit
 
 FOLDERS = (
     "JPEGImages",
@@ -33,8 +33,6 @@ VIZ_FOLDERS = ("SegmentationClassVisualization", "SegmentationObjectVisualizatio
 
 def visualize(image: np.ndarray, cls: np.ndarray, colors: np.ndarray, alpha: float = 0.5) -> np.ndarray:
     """Class colours blended over the grey version of ``image``; background and ignore stay grey."""
-    from segstudio.core.export.images import to_8bit
-
     img = to_8bit(image)
     gray = img if img.ndim == 2 else (img[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32))
     gray3 = np.repeat(np.asarray(gray, np.float32)[..., None], 3, axis=2)
@@ -52,8 +50,8 @@ class VocExporter(Exporter):
     def prepare(self, json_files: list[Path]) -> None:
         for sub in FOLDERS + (VIZ_FOLDERS if self.options["viz"] else ()):
             (self.out / sub).mkdir(parents=True, exist_ok=True)
-        names = [n for n in self.label_set.names]
-        atomic_write_text(self.out / "class_names.txt", "\n".join(names))
+        # labelme2voc's file: no __ignore__, no final newline
+        atomic_write_text(self.out / "class_names.txt", "\n".join(self.label_set.names))
 
     def export_item(self, item: Item) -> dict:
         out, stem = self.out, item.stem
