@@ -11,6 +11,7 @@ Mask conventions (docs/annotation.md "Mask conventions"):
 """
 from __future__ import annotations
 
+import functools
 import struct
 import zlib
 
@@ -133,9 +134,57 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
 _PNG_PLTE = _png_chunk(b"PLTE", _PALETTE_BYTES)
 
 
-def label_png_bytes(label: np.ndarray, *, compress_level: int = 1, path=None) -> bytes:
+_ZERO_CHUNK = 1 << 16
+_ADLER_MOD = 65521
+
+
+@functools.lru_cache(maxsize=64)
+def _deflated_zeros(n: int) -> bytes:
+    """Raw deflate blocks (byte-aligned, not final, no back-reference before their start) for n zeros."""
+    z = zlib.compressobj(1, zlib.DEFLATED, -15, 9, zlib.Z_RLE)
+    return z.compress(bytes(n)) + z.flush(zlib.Z_SYNC_FLUSH)
+
+
+def _zero_run(n: int, parts: list, adler: int) -> int:
+    """Append the deflate data of n zero bytes to ``parts``; returns the updated adler32."""
+    full, rest = divmod(n, _ZERO_CHUNK)
+    if full:
+        parts.append(_deflated_zeros(_ZERO_CHUNK) * full)
+    if rest:
+        parts.append(_deflated_zeros(rest) if rest % 4096 == 0 else _deflate_raw(bytes(rest)))
+    a, b = adler & 0xFFFF, adler >> 16
+    return (((b + n * a) % _ADLER_MOD) << 16) | a  # zeros leave a unchanged and add n * a to b
+
+
+def _deflate_raw(data) -> bytes:
+    z = zlib.compressobj(1, zlib.DEFLATED, -15, 9, zlib.Z_RLE)
+    return z.compress(data) + z.flush(zlib.Z_SYNC_FLUSH)
+
+
+def _png_idat(label: np.ndarray) -> bytes:
+    """zlib stream of the unfiltered rows.  The all-zero rows above and below the labelled band (most of
+    a typical mask) are emitted from cached deflate blocks instead of being compressed every time."""
+    h, w = label.shape
+    rows_used = np.flatnonzero(label.any(axis=1))
+    y0, y1 = (int(rows_used[0]), int(rows_used[-1]) + 1) if rows_used.size else (h, h)
+    parts: list = []
+    adler = 1
+    if y0:
+        adler = _zero_run(y0 * (w + 1), parts, adler)
+    if y1 > y0:
+        band = np.zeros((y1 - y0, w + 1), np.uint8)  # column 0: filter type "none"
+        band[:, 1:] = label[y0:y1]
+        adler = zlib.adler32(band, adler)
+        parts.append(_deflate_raw(band))
+    if h - y1:
+        adler = _zero_run((h - y1) * (w + 1), parts, adler)
+    parts.append(b"\x03\x00")  # an empty final block
+    return b"\x78\x01" + b"".join(parts) + struct.pack(">I", adler)
+
+
+def label_png_bytes(label: np.ndarray, *, path=None) -> bytes:
     """Encode a label array as an 8-bit palette PNG (VOC palette, -1 -> 255): imgviz.lblsave's pixels and
-    palette, written directly (rows unfiltered, zlib run-length strategy: masks compress fast and small)."""
+    palette, written directly (rows unfiltered, zlib level 1 run-length strategy, zero rows from a cache)."""
     label = np.asarray(label)
     if label.ndim != 2 or 0 in label.shape:
         raise MaskError(f"label must be a non-empty 2-D array, found shape {label.shape}", path)
@@ -146,13 +195,9 @@ def label_png_bytes(label: np.ndarray, *, compress_level: int = 1, path=None) ->
             )
         label = np.where(label < 0, IGNORE_VALUE, label).astype(np.uint8)
     h, w = label.shape
-    rows = np.empty((h, w + 1), np.uint8)
-    rows[:, 0] = 0  # filter type "none" for every row
-    rows[:, 1:] = label
-    z = zlib.compressobj(compress_level, zlib.DEFLATED, 15, 9, zlib.Z_RLE)
-    data = z.compress(rows) + z.flush()
     ihdr = struct.pack(">IIBBBBB", w, h, 8, 3, 0, 0, 0)  # 8-bit, colour type 3 (palette)
-    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _PNG_PLTE + _png_chunk(b"IDAT", data) + _png_chunk(b"IEND", b"")
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _PNG_PLTE + _png_chunk(b"IDAT", _png_idat(label))
+            + _png_chunk(b"IEND", b""))
 
 
 def write_label_png(path, label: np.ndarray) -> None:
