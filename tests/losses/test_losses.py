@@ -150,3 +150,15 @@ def test_custom_ignore_index_and_errors():
         build_loss("focal", 2, gama=2)
     with pytest.raises(ConfigError, match="alpha"):
         build_loss("tversky", 2, alpha=-1)
+
+
+@pytest.mark.parametrize("name", ["dice", "dice_ce", "tversky"])
+def test_half_precision_logits_do_not_overflow(name):
+    # soft counts over 4 x 200 x 200 = 160k pixels exceed float16's 65504: computed in float32
+    torch.manual_seed(3)
+    logits = torch.randn(4, 2, 200, 200)
+    target = torch.randint(0, 2, (4, 200, 200))
+    loss_fn = build_loss(name, 2)
+    ref = loss_fn(logits.half().float(), target)
+    half = loss_fn(logits.half(), target)
+    assert torch.isfinite(half) and half.item() == pytest.approx(ref.item(), rel=1e-5)

@@ -46,6 +46,8 @@ class SegLoss(nn.Module):
             if not logits:
                 raise ConfigError("empty list of logits")
             return torch.stack([self.forward(o, target) for o in logits]).mean()
+        if logits.dtype in (torch.float16, torch.bfloat16):
+            logits = logits.float()  # soft counts over many pixels overflow float16; the loss is cheap in float32
         valid, t = self._check(logits, target)
         return self.compute(logits, t, valid)
 
