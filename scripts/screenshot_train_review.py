@@ -21,7 +21,7 @@ from segstudio.gui.workers import pin_singletons  # noqa: E402
 
 pin_singletons()
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, QSettings, QTimer  # noqa: E402
+from PySide6.QtCore import QCoreApplication, QEventLoop, QSettings, Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 
@@ -51,7 +51,7 @@ def settle(ms: int = 400) -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
-    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--epochs", type=int, default=14)
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="segstudio-shots-"))
@@ -70,7 +70,7 @@ def main(argv=None) -> int:
     win.open_project(project)
     train, review = win.training_dock, win.review_dock
     train.raise_()
-    train.form.set_values(model="unet", epochs=args.epochs, batch_size=8, img_size=96, device="cpu",
+    train.form.set_values(model="unet", epochs=args.epochs, batch_size=4, img_size=96, device="cpu",
                           max_minutes=0)
     settle()
     if not train.start_training(model_kwargs={"base": 8, "depth": 3}):
@@ -92,6 +92,7 @@ def main(argv=None) -> int:
     train.runs.table.selectRow(0)
     train.runs.use_button.click()
     review.raise_()
+    win.resizeDocks([review], [470], Qt.Vertical)
     if not review.predict(all_images=True) or not wait_for(review.evaluated, 600):
         print("error: prediction failed", file=sys.stderr)
         return 2

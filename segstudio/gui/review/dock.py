@@ -51,8 +51,10 @@ class ReviewDock(QDockWidget):
         self.error_box: Optional[QMessageBox] = None
         self.last_report: Optional[dict] = None
 
+        # a bottom dock: overlay view (with its controls) | metrics and the images list
         body = QWidget()
         lay = QVBoxLayout(body)
+        lay.setContentsMargins(4, 4, 4, 4)
         row = QHBoxLayout()
         self.checkpoint_label = QLabel("No model chosen")
         self.checkpoint_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -70,9 +72,8 @@ class ReviewDock(QDockWidget):
         self.progress.setFormat("%v/%m")
         lay.addWidget(self.progress)
 
-        split = QSplitter(Qt.Vertical)
         self.view = OverlayView()
-        split.addWidget(self.view)
+        lay.addWidget(self.view, 1)
         tabs = QTabWidget()
         self.metrics = MetricsPanel()
         tabs.addTab(self.metrics, "Metrics")
@@ -89,9 +90,6 @@ class ReviewDock(QDockWidget):
         il.addWidget(self.images_table)
         tabs.addTab(images, "Images by IoU")
         self.tabs = tabs
-        split.addWidget(tabs)
-        split.setSizes([420, 260])
-        lay.addWidget(split, 1)
         actions = QHBoxLayout()
         self.accept_button = QPushButton("Accept prediction")
         self.accept_button.setToolTip("Turn the predicted mask of this image into editable polygons "
@@ -102,7 +100,13 @@ class ReviewDock(QDockWidget):
             actions.addWidget(b)
         actions.addStretch(1)
         lay.addLayout(actions)
-        self.setWidget(body)
+        split = QSplitter(Qt.Horizontal)
+        split.addWidget(body)
+        split.addWidget(tabs)
+        split.setStretchFactor(0, 1)
+        split.setSizes([800, 560])
+        self.splitter = split
+        self.setWidget(split)
 
         self.choose_button.clicked.connect(self.choose_checkpoint)
         self.predict_button.clicked.connect(lambda: self.predict(all_images=False))

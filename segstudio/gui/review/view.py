@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Optional
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QSplitter, QVBoxLayout,
                                QWidget)
 
@@ -84,9 +84,16 @@ class OverlayView(QWidget):
         if gt is not None and gt.shape != self.image.shape[:2]:
             gt = None
         self.pictures = compose(self.image, pred, gt, self.palette, opts)
+        two = len(self.pictures) > 1
+        if two and self.right.isHidden():
+            self.right.show()
+            self.split.setSizes([1, 1])   # half and half (sizes are scaled to the splitter's width)
+            QTimer.singleShot(0, self.left.fit)
+        elif not two and not self.right.isHidden():
+            self.right.hide()
+            QTimer.singleShot(0, self.left.fit)
         self.left.set_image(self.pictures[0])
-        self.right.setVisible(len(self.pictures) > 1)
-        self.right.set_image(self.pictures[1] if len(self.pictures) > 1 else None)
+        self.right.set_image(self.pictures[1] if two else None)
         parts = []
         if pred is None:
             parts.append("not predicted")

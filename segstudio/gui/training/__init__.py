@@ -61,7 +61,9 @@ def _sync_project(window, dock: TrainingDock) -> None:
 def install(window) -> TrainingDock:
     """Add the training dock (right side), a Training menu and the close guard to the main window."""
     dock = TrainingDock(getattr(window, "project", None), getattr(window, "document", None), window)
-    window.addDockWidget(Qt.RightDockWidgetArea, dock)
+    # bottom: the dock is wide (settings | curves | runs); the window keeps the right side for its panels
+    window.addDockWidget(Qt.BottomDockWidgetArea, dock)
+    window.resizeDocks([dock], [340], Qt.Vertical)
     window.training_dock = dock
     autosaver = getattr(window, "autosaver", None)
     if autosaver is not None:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QBoxLayout, QWidget
 
 CLASS_COLORS = [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48), (145, 30, 180),
                 (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212)]
@@ -16,9 +17,9 @@ CLASS_COLORS = [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (24
 class CurvesWidget(QWidget):
     """Two plots: losses (per-batch train loss, per-epoch train and val loss) and IoU (val mIoU, per class)."""
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, orientation=Qt.Horizontal):
         super().__init__(parent)
-        lay = QVBoxLayout(self)
+        lay = QBoxLayout(QBoxLayout.LeftToRight if orientation == Qt.Horizontal else QBoxLayout.TopToBottom, self)
         lay.setContentsMargins(0, 0, 0, 0)
         self.loss_plot = pg.PlotWidget(title="Loss")
         self.iou_plot = pg.PlotWidget(title="Validation IoU")
@@ -71,7 +72,7 @@ class CurvesWidget(QWidget):
         self.train_loss.append(float(train_loss))
         self.val_loss.append(float(val_loss) if val_loss is not None else float("nan"))
         self.miou.append(float(metrics.get("miou", float("nan"))))
-        per_class = metrics.get("iou") or {}
+        per_class = {k: v for k, v in (metrics.get("iou") or {}).items() if k != "_background_"}
         for name in per_class:
             if name not in self.class_iou:
                 self.class_iou[name] = [float("nan")] * (len(self.epochs) - 1)

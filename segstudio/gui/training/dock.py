@@ -6,7 +6,7 @@ from typing import Optional
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QMessageBox, QPlainTextEdit, QProgressBar,
-                               QPushButton, QSplitter, QVBoxLayout, QWidget)
+                               QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from segstudio.core.errors import SegStudioError
 from segstudio.gui.training.controller import TrainingController, format_seconds, resume_config
@@ -33,8 +33,10 @@ class TrainingDock(QDockWidget):
         self._last_batch = None
         self.flush = None  # callable saving unsaved edits (the window's autosaver); default: document.save
 
-        body = QWidget()
-        lay = QVBoxLayout(body)
+        # a bottom dock: settings | curves | runs and log, side by side
+        left = QWidget()
+        lay = QVBoxLayout(left)
+        lay.setContentsMargins(4, 4, 4, 4)
         self.form = TrainForm()
         lay.addWidget(self.form)
         buttons = QHBoxLayout()
@@ -50,22 +52,28 @@ class TrainingDock(QDockWidget):
         self.progress = QProgressBar()
         self.progress.setFormat("%p%")
         self.status = QLabel("Idle")
+        self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextSelectableByMouse)
         lay.addWidget(self.progress)
         lay.addWidget(self.status)
+        lay.addStretch(1)
 
-        split = QSplitter(Qt.Vertical)
         self.curves = CurvesWidget()
         self.runs = RunsList()
         self.log = QPlainTextEdit(readOnly=True)
         self.log.setMaximumBlockCount(500)
         self.log.setPlaceholderText("Training messages")
+        self.lower_tabs = QTabWidget()
+        self.lower_tabs.addTab(self.runs, "Runs")
+        self.lower_tabs.addTab(self.log, "Log")
+        split = QSplitter(Qt.Horizontal)
+        split.addWidget(left)
         split.addWidget(self.curves)
-        split.addWidget(self.runs)
-        split.addWidget(self.log)
-        split.setSizes([360, 140, 60])
-        lay.addWidget(split, 1)
-        self.setWidget(body)
+        split.addWidget(self.lower_tabs)
+        split.setStretchFactor(1, 1)
+        split.setSizes([380, 640, 380])
+        self.splitter = split
+        self.setWidget(split)
 
         self.train_button.clicked.connect(self.start_training)
         self.stop_button.clicked.connect(self.stop_training)
@@ -195,6 +203,7 @@ class TrainingDock(QDockWidget):
         self._log(f"epoch {ev.epoch}: train loss {ev.train_loss:.4f}, val loss {ev.val_loss:.4f}"
                   + (f", val mIoU {m:.3f}" if m is not None else "") + (" (best)" if ev.best else ""))
         self._status_dirty = True
+        self.runs.refresh()   # epochs done and best mIoU of the running run
 
     def _on_finished(self, ev) -> None:
         self._refresh()

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Optional
 
 from PySide6.QtCore import QSettings, Signal
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QSpinBox, QWidget)
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QGridLayout, QLabel, QSpinBox, QWidget
 
 SETTINGS_PREFIX = "training/"
 
@@ -71,22 +71,28 @@ class TrainForm(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        lay = QFormLayout(self)
+        from segstudio.core.training.config import TrainConfig
+
+        d = TrainConfig()  # the engine's defaults are the form's defaults
+        lay = QGridLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
+        lay.setHorizontalSpacing(6)
+        lay.setVerticalSpacing(3)
 
         self.model = QComboBox(editable=True)
         self.model.addItems(model_names())
         self.model.setToolTip("Architecture (registry name, or smp:<arch>:<encoder>)")
         self.loss = QComboBox()
         self.loss.addItems(loss_names())
-        self.epochs = QSpinBox(minimum=1, maximum=10000, value=30)
-        self.batch_size = QSpinBox(minimum=1, maximum=512, value=8)
-        self.img_size = QSpinBox(minimum=32, maximum=4096, singleStep=32, value=256)
+        self.epochs = QSpinBox(minimum=1, maximum=10000, value=d.epochs)
+        self.batch_size = QSpinBox(minimum=1, maximum=512, value=d.batch_size)
+        self.img_size = QSpinBox(minimum=32, maximum=4096, singleStep=32, value=d.img_size)
         self.img_size.setSuffix(" px")
         self.img_size.setToolTip("Longest side the images are letterboxed to (multiple of 32)")
         self.augment = QComboBox()
         self.augment.addItems(augment_presets())
-        self.val_fraction = QDoubleSpinBox(minimum=0.05, maximum=0.5, singleStep=0.05, decimals=2, value=0.2)
+        self.val_fraction = QDoubleSpinBox(minimum=0.05, maximum=0.5, singleStep=0.05, decimals=2,
+                                           value=d.val_fraction)
         self.device = QComboBox()
         for value, text in device_choices():
             self.device.addItem(text, value)
@@ -95,15 +101,19 @@ class TrainForm(QWidget):
         self.max_minutes.setSuffix(" min")
         self.max_minutes.setToolTip("Time budget: training stops cleanly after the batch that exceeds it")
 
-        for label, w in (("Model", self.model), ("Loss", self.loss), ("Epochs", self.epochs),
-                         ("Batch size", self.batch_size), ("Image size", self.img_size),
-                         ("Augmentation", self.augment), ("Validation share", self.val_fraction),
-                         ("Device", self.device), ("Time budget", self.max_minutes)):
-            lay.addRow(label, w)
-        for i in ("light",):
-            idx = self.augment.findText(i)
-            if idx >= 0:
-                self.augment.setCurrentIndex(idx)
+        rows = (("Model", self.model), ("Loss", self.loss), ("Epochs", self.epochs),
+                ("Batch size", self.batch_size), ("Image size", self.img_size), ("Augmentation", self.augment),
+                ("Validation", self.val_fraction), ("Time budget", self.max_minutes))
+        for i, (label, w) in enumerate(rows):   # two columns of label + field: the dock stays short
+            r, c = divmod(i, 2)
+            lay.addWidget(QLabel(label), r, 2 * c)
+            lay.addWidget(w, r, 2 * c + 1)
+        lay.addWidget(QLabel("Device"), len(rows) // 2, 0)
+        lay.addWidget(self.device, len(rows) // 2, 1, 1, 3)
+        lay.setColumnStretch(1, 1)
+        lay.setColumnStretch(3, 1)
+        self.val_fraction.setToolTip("Share of the annotated images kept for validation")
+        self.set_values(model=d.model, loss=d.loss, augment=d.augment)
         self.load_settings()
 
     # ------------------------------------------------------------------ values
