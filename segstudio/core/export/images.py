@@ -74,7 +74,8 @@ def save_array(arr: np.ndarray, dst: Path, fmt: str, quality: int = 95) -> None:
         img = Image.fromarray(arr.astype(np.uint16), mode="I;16")
     else:
         img = Image.fromarray(np.ascontiguousarray(arr))
-    kwargs = {"quality": quality} if fmt == "JPEG" else {}
+    # PNG: zlib level 1 is ~3x faster than Pillow's default 6 on photos and about as small
+    kwargs = {"quality": quality} if fmt == "JPEG" else {"compress_level": 1} if fmt == "PNG" else {}
     img.save(dst, format=fmt, **kwargs)
 
 
