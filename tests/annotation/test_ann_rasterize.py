@@ -92,3 +92,20 @@ def test_huge_circle_and_partly_outside_mask():
     exp = np.zeros((6, 6), bool)
     exp[4:, :3] = True
     assert np.array_equal(m, exp)
+
+
+def test_mapped_canvas_matches_a_plain_pil_image(monkeypatch):
+    """Painting into the numpy-mapped canvas gives what a plain PIL image gives (and the fallback works)."""
+    from segstudio.core.annotation import rasterize
+
+    assert rasterize._MAPPED_CANVAS  # with this Pillow the zero-copy path is the one in use
+    shapes = [Shape("a", [[1, 1], [30, 4], [12, 25]]), Shape("b", [[5, 5], [9, 9]], "circle"),
+              Shape("__ignore__", [[0, 20], [39, 22]], "line"),
+              Shape("b", [[20, 2], [22, 3]], "mask", mask=np.array([[1, 0, 1], [0, 1, 0]], bool))]
+    fast = shapes_to_label((30, 40), shapes, LS.label_name_to_value)
+    single = shape_to_mask((30, 40), [[1, 1], [30, 4], [12, 25]])
+    monkeypatch.setattr(rasterize, "_MAPPED_CANVAS", False)
+    slow = shapes_to_label((30, 40), shapes, LS.label_name_to_value)
+    assert np.array_equal(fast[0], slow[0]) and np.array_equal(fast[1], slow[1])
+    assert np.array_equal(single, shape_to_mask((30, 40), [[1, 1], [30, 4], [12, 25]]))
+    assert single.dtype == bool and single.sum() > 50 and (fast[0] == -1).any() and (fast[0] == 2).any()

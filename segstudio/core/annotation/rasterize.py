@@ -96,13 +96,13 @@ def _huge_circle(image: Image.Image, xy, value) -> bool:
 
 def shape_to_mask(img_shape, points, shape_type=None, line_width=LINE_WIDTH, point_size=POINT_SIZE, mask=None):
     """Bool HxW mask of one shape (labelme's ``shape_to_mask``; ``mask`` is the patch of a mask shape)."""
-    h, w = img_shape[:2]
-    image = Image.new("L", (w, h), 0)
+    h, w = int(img_shape[0]), int(img_shape[1])
+    image, arr = _canvas(h, w, "L")
     if shape_type == "mask":
         _paste_mask(image, points, mask, 1)
     elif not (shape_type == "circle" and len(points) == 2 and _huge_circle(image, points, 1)):
         _draw(ImageDraw.Draw(image), [tuple(p) for p in points], shape_type, 1, line_width, point_size)
-    return np.asarray(image, dtype=bool)
+    return (arr if arr is not None else np.asarray(image)).view(bool)
 
 
 def _field(shape, name, default=None):
@@ -145,9 +145,37 @@ def shapes_to_label(img_shape, shapes, label_name_to_value):
     return _to_int32(cls_img), _to_int32(ins_img)
 
 
-def _render(h: int, w: int, mode: str, items) -> Image.Image:
-    """Paint ``(shape, value)`` items in order into one image; value -1 is stored as 255 in mode "L"."""
-    image = Image.new(mode, (w, h), 0)
+def _canvas(h: int, w: int, mode: str) -> tuple[Image.Image, np.ndarray | None]:
+    """A zero image to paint on.  For mode "L" the image is mapped onto a numpy array (no copy when
+    converting at the end: PIL's array export costs more than all the drawing of a typical file)."""
+    if mode == "L" and _MAPPED_CANVAS:
+        arr = np.zeros((h, w), np.uint8)
+        image = Image.frombuffer("L", (w, h), arr, "raw", "L", 0, 1)
+        image.readonly = 0  # draw into the numpy buffer itself
+        return image, arr
+    return Image.new(mode, (w, h), 0), None
+
+
+def _mapped_canvas_works() -> bool:
+    """Check once that drawing on a frombuffer image writes the numpy array (Pillow internals)."""
+    try:
+        arr = np.zeros((3, 4), np.uint8)
+        image = Image.frombuffer("L", (4, 3), arr, "raw", "L", 0, 1)
+        image.readonly = 0
+        ImageDraw.Draw(image).point((2, 1), fill=7)
+        image.paste(5, (0, 2, 1, 3), Image.fromarray(np.ones((1, 1), bool)))
+        return int(arr[1, 2]) == 7 and int(arr[2, 0]) == 5 and int(arr.sum()) == 12
+    except Exception:
+        return False
+
+
+_MAPPED_CANVAS = _mapped_canvas_works()
+
+
+def _render(h: int, w: int, mode: str, items) -> np.ndarray:
+    """Paint ``(shape, value)`` items in order into one image; value -1 is stored as 255 in mode "L".
+    Returns the image as an array (uint8 for "L", int32 for "I")."""
+    image, arr = _canvas(h, w, mode)
     draw = ImageDraw.Draw(image)
     for shape, value in items:
         if value == -1 and mode == "L":
@@ -158,12 +186,11 @@ def _render(h: int, w: int, mode: str, items) -> Image.Image:
             _paste_mask(image, points, _field(shape, "mask"), value)
         elif not (shape_type == "circle" and len(points) == 2 and _huge_circle(image, points, value)):
             _draw(draw, [tuple(p) for p in points], shape_type, value, LINE_WIDTH, POINT_SIZE)
-    return image
+    return arr if arr is not None else np.asarray(image)
 
 
-def _to_int32(image: Image.Image) -> np.ndarray:
-    arr = np.asarray(image)
-    if image.mode == "L":
+def _to_int32(arr: np.ndarray) -> np.ndarray:
+    if arr.dtype == np.uint8:
         return _LUT_L[arr]
     return arr.astype(np.int32, copy=True)
 
@@ -182,4 +209,4 @@ def annotation_to_class_u8(ann, label_set) -> np.ndarray:
             items.append((shape, mapping[shape.label]))
         except KeyError:
             raise UnknownLabelError(shape.label, label_set.names) from None
-    return np.asarray(_render(ann.image_height, ann.image_width, "L", items))
+    return _render(ann.image_height, ann.image_width, "L", items)
