@@ -52,8 +52,12 @@ def model_rows(in_channels: int = 3, num_classes: int = 2) -> list[dict]:
     rows = []
     for name in MODELS.names():
         kwargs = {"encoder_weights": None} if "encoder_weights" in _params(MODELS.get(name)) else {}
-        model = build_model(name, in_channels, num_classes, **kwargs)
-        rows.append({"name": name, "parameters": count_parameters(model), "description": describe(name)})
+        try:
+            n = count_parameters(build_model(name, in_channels, num_classes, **kwargs))
+            rows.append({"name": name, "parameters": n, "description": describe(name)})
+        except Exception as exc:  # noqa: BLE001 - a broken plugin model must not hide the others
+            rows.append({"name": name, "parameters": None,
+                         "description": f"cannot be built: {type(exc).__name__}: {exc}"})
     return rows
 
 
@@ -93,7 +97,8 @@ def run(args) -> int:
     w = max(len(r["name"]) for r in rows) + 2
     print(f"{'model'.ljust(w)}{'parameters':>14}  description")
     for r in rows:
-        print(f"{r['name'].ljust(w)}{r['parameters']:>14,}  {r['description']}")
+        count = f"{r['parameters']:,}" if r["parameters"] is not None else "-"
+        print(f"{r['name'].ljust(w)}{count:>14}  {r['description']}")
     print(f"(default options, {args.in_channels} input channels, {args.classes} classes; "
           "also smp:<arch>:<encoder>, see --smp)")
     return 0

@@ -80,3 +80,9 @@ def test_against_torchmetrics(n_cls):
     assert np.allclose(r["dice"], ref_f1.numpy(), atol=1e-6)
     assert r["accuracy"] == pytest.approx(ref_acc.item(), abs=1e-6)
     assert r["miou"] == pytest.approx(ref_iou.mean().item(), abs=1e-6)
+
+
+def test_numpy_float_label_maps_and_bool():
+    cm = ConfusionMatrix(2)
+    cm.update(np.array([[0.0, 1.0]]), np.array([[True, True]]))
+    assert cm.matrix.tolist() == [[0, 0], [1, 1]]

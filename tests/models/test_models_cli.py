@@ -30,3 +30,18 @@ def test_smp_listing(capsys):
     assert main(["models", "--smp", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert "Unet" in doc["architectures"] and "resnet18" in doc["encoders"]
+
+
+def test_broken_plugin_model_does_not_hide_the_others(capsys, monkeypatch):
+    from segstudio.core.models import MODELS
+
+    def broken(in_channels=3, num_classes=2):
+        raise RuntimeError("plugin bug")
+
+    monkeypatch.setattr(MODELS, "entries", {"unet": MODELS.get("unet"), "zz_broken": broken})
+    monkeypatch.setattr("segstudio.commands.models.describe", lambda name: "")
+    from segstudio.commands.models import model_rows
+
+    rows = {r["name"]: r for r in model_rows()}
+    assert rows["zz_broken"]["parameters"] is None and "plugin bug" in rows["zz_broken"]["description"]
+    assert rows["unet"]["parameters"] == 1_811_794

@@ -95,8 +95,8 @@ def confusion_counts(pred: np.ndarray, target: np.ndarray, num_classes: int, ign
     if pred.shape != target.shape:
         raise ConfigError(f"prediction shape {pred.shape} does not match target shape {target.shape}")
     n = int(num_classes)
-    t = target.reshape(-1)
-    p = pred.reshape(-1)
+    t = target.reshape(-1).astype(np.int64, copy=False)
+    p = pred.reshape(-1).astype(np.int64, copy=False)
     keep = t != ignore_index
     if not keep.all():
         t, p = t[keep], p[keep]
@@ -104,7 +104,7 @@ def confusion_counts(pred: np.ndarray, target: np.ndarray, num_classes: int, ign
         return np.zeros((n, n), np.int64)
     _check_range("target", int(t.min()), int(t.max()), n)
     _check_range("prediction", int(p.min()), int(p.max()), n)
-    idx = t.astype(np.int64) * n + p
+    idx = t * n + p
     return np.bincount(idx, minlength=n * n).reshape(n, n).astype(np.int64)
 
 
