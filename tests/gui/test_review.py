@@ -206,3 +206,24 @@ def test_mark_reviewed_is_saved(review):
     assert p.status(p.images[3]) == "reviewed"
     dock.reviewed_button.click()
     assert p.images[3].stem not in Project(p.folder).reviewed()
+
+
+def test_unknown_label_is_reported_and_skipped(qtbot, review):
+    import json
+
+    dock = review
+    p = dock.project
+    a, b = p.images[0], p.images[1]
+    p.predictions_dir.mkdir()
+    for e in (a, b):
+        write_label_png(p.predictions_dir / f"{e.stem}.png", np.zeros((256, 256), np.int64))
+    data = json.loads(b.json_path.read_text())
+    data["shapes"][0]["label"] = "tumour"
+    b.json_path.write_text(json.dumps(data))
+    with qtbot.waitSignal(dock.evaluated, timeout=TIMEOUT) as blocker:
+        assert dock.evaluate()
+    ev = blocker.args[0]
+    assert list(ev.per_image) == [a.stem]
+    assert "tumour" in ev.problems[b.stem] and str(b.json_path) in ev.problems[b.stem]
+    assert "1 skipped" in dock.metrics.summary.text() and "tumour" in dock.metrics.summary.toolTip()
+    assert dock.metrics.value("lesion", "Recall") == 0.0

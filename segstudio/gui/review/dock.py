@@ -239,6 +239,12 @@ class ReviewDock(QDockWidget):
             ev = self.evaluation
             m = ev.overall if ev is not None and ev.per_image else None
             self.metrics.show_metrics(m, names, f"{len(ev.per_image)} images:" if m else "")
+            if ev is not None and ev.problems:
+                self.metrics.summary.setText(self.metrics.summary.text() + f"  ({len(ev.problems)} skipped:"
+                                             " see the tooltip)")
+                self.metrics.summary.setToolTip("\n".join(ev.problems.values()))
+            else:
+                self.metrics.summary.setToolTip("")
 
     # ------------------------------------------------------------------ images table
     def refresh_images_table(self) -> None:
