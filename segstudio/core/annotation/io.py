@@ -127,14 +127,16 @@ _NUMBER_TYPES = {int, float}
 def _parse_points(points, shape_type, path, index) -> list[list[float]]:
     if not isinstance(points, list):
         raise AnnotationError("points must be a list of [x, y]", path, index)
-    # fast path (one C-level pass per check): JSON gives lists of [int | float, int | float]
-    if all(type(p) is list and len(p) == 2 for p in points) and {type(v) for p in points for v in p} <= _NUMBER_TYPES:
+    # fast path: JSON gives lists of [int | float, int | float]; types checked in C-level comprehensions,
+    # finiteness and range by numpy (NaN fails the comparison)
+    if {type(p) for p in points} == {list} and {len(p) for p in points} == {2} and \
+            {type(v) for p in points for v in p} <= _NUMBER_TYPES:
         try:
-            finite = all(map(math.isfinite, (v for p in points for v in p)))
+            arr = np.array(points, dtype=np.float64)
         except OverflowError:  # an integer too large for a float
-            finite = False
-        if finite and all(-MAX_COORD <= v <= MAX_COORD for p in points for v in p):
-            out = [[float(x), float(y)] for x, y in points]
+            arr = None
+        if arr is not None and np.abs(arr).max() <= MAX_COORD:
+            out = arr.tolist()
             _check_count(len(out), shape_type, path, index)
             return out
     out = []
