@@ -20,6 +20,19 @@ from segstudio.core.export import EXPORTERS, convert
 from segstudio.core.export.geometry import group_instances, instance_mask
 
 
+PROJECTS = ["sample_project_ro", "edge_project", "labelme_example"]
+
+
+@pytest.fixture
+def labelme_example(shared_data):
+    """labelme's instance-segmentation example folder (JPEG images, groups, __ignore__); labels one level up."""
+    return shared_data / "labelme_examples" / "instance_segmentation" / "data_annotated"
+
+
+def _labels(src):
+    return src / "labels.txt" if (src / "labels.txt").is_file() else src.parent / "labels.txt"
+
+
 def _expected(src, stem, label_set):
     return annotation_to_label(load_annotation(src / f"{stem}.json"), label_set)
 
@@ -35,11 +48,11 @@ def test_registry_lists_the_five_formats():
     assert "voc" in str(e.value) and "nnunet" in str(e.value)
 
 
-@pytest.mark.parametrize("project", ["sample_project_ro", "edge_project"])
+@pytest.mark.parametrize("project", PROJECTS)
 def test_masks_export_reads_back(project, request, tmp_path):
     src = request.getfixturevalue(project)
-    ls = LabelSet.from_file(src / "labels.txt")
-    rep = convert(src, None, tmp_path / "out", "masks")
+    ls = LabelSet.from_file(_labels(src))
+    rep = convert(src, _labels(src), tmp_path / "out", "masks")
     assert rep.ok and rep.n_ok == len(_json_stems(src))
     assert LabelSet.from_file(tmp_path / "out" / "classes.txt").names == ls.names
     for stem in _json_stems(src):
@@ -63,12 +76,12 @@ def test_unknown_option_is_refused(sample_project_ro, tmp_path):
         convert(sample_project_ro, None, tmp_path / "out", "masks", options={"viz": False})
 
 
-@pytest.mark.parametrize("project", ["sample_project_ro", "edge_project"])
+@pytest.mark.parametrize("project", PROJECTS)
 def test_voc_export_reads_back(project, request, tmp_path):
     src = request.getfixturevalue(project)
-    ls = LabelSet.from_file(src / "labels.txt")
+    ls = LabelSet.from_file(_labels(src))
     out = tmp_path / "voc"
-    assert convert(src, src / "labels.txt", out, "voc").ok
+    assert convert(src, _labels(src), out, "voc").ok
     assert (out / "class_names.txt").read_text() == "\n".join(ls.names)
     for stem in _json_stems(src):
         cls, ins = _expected(src, stem, ls)
@@ -87,12 +100,12 @@ def test_voc_without_viz(sample_project_ro, tmp_path):
     assert not (tmp_path / "voc" / "SegmentationClassVisualization").exists()
 
 
-@pytest.mark.parametrize("project", ["sample_project_ro", "edge_project"])
+@pytest.mark.parametrize("project", PROJECTS)
 def test_coco_export_reads_back(project, request, tmp_path):
     src = request.getfixturevalue(project)
-    ls = LabelSet.from_file(src / "labels.txt")
+    ls = LabelSet.from_file(_labels(src))
     out = tmp_path / "coco"
-    assert convert(src, None, out, "coco").ok
+    assert convert(src, _labels(src), out, "coco").ok
     data = json.loads((out / "annotations.json").read_text())
     assert [c["name"] for c in data["categories"]] == ls.names
     assert [c["id"] for c in data["categories"]] == list(range(ls.num_classes))
@@ -128,12 +141,12 @@ def _yolo_mask(line, h, w):
     return int(vals[0]), shape_to_mask((h, w), xy.tolist(), "polygon")
 
 
-@pytest.mark.parametrize("project", ["sample_project_ro", "edge_project"])
+@pytest.mark.parametrize("project", PROJECTS)
 def test_yolo_export_reads_back(project, request, tmp_path):
     src = request.getfixturevalue(project)
-    ls = LabelSet.from_file(src / "labels.txt")
+    ls = LabelSet.from_file(_labels(src))
     out = tmp_path / "yolo"
-    assert convert(src, None, out, "yolo").ok
+    assert convert(src, _labels(src), out, "yolo").ok
     meta = yaml.safe_load((out / "data.yaml").read_text())
     assert meta["names"] == {i - 1: n for i, n in enumerate(ls.names) if i} and meta["train"] == "images"
     for stem in _json_stems(src):
@@ -174,12 +187,12 @@ def test_yolo_bad_fraction(sample_project_ro, tmp_path):
         convert(sample_project_ro, None, tmp_path / "y", "yolo", options={"val_fraction": 1.5})
 
 
-@pytest.mark.parametrize("project", ["sample_project_ro", "edge_project"])
+@pytest.mark.parametrize("project", PROJECTS)
 def test_nnunet_export_reads_back(project, request, tmp_path):
     src = request.getfixturevalue(project)
-    ls = LabelSet.from_file(src / "labels.txt")
+    ls = LabelSet.from_file(_labels(src))
     out = tmp_path / "Dataset001_Test"
-    assert convert(src, None, out, "nnunet").ok
+    assert convert(src, _labels(src), out, "nnunet").ok
     meta = json.loads((out / "dataset.json").read_text())
     assert meta["file_ending"] == ".png" and meta["numTraining"] == len(_json_stems(src))
     assert meta["name"] == "Dataset001_Test"
@@ -196,5 +209,7 @@ def test_nnunet_export_reads_back(project, request, tmp_path):
         assert img.shape[:2] == cls.shape and (img.shape[2] if img.ndim == 3 else 1) == n_channels
     if project == "edge_project":  # grey + RGB cases: all made RGB; the ignore shape declares "ignore"
         assert n_channels == 3 and ignore == ls.num_classes
+    elif project == "labelme_example":  # RGB JPEGs with __ignore__ shapes
+        assert ignore == ls.num_classes and meta["channel_names"] == {"0": "R", "1": "G", "2": "B"}
     else:
         assert ignore is None and meta["channel_names"] == {"0": "R", "1": "G", "2": "B"}
