@@ -86,3 +86,16 @@ def test_numpy_float_label_maps_and_bool():
     cm = ConfusionMatrix(2)
     cm.update(np.array([[0.0, 1.0]]), np.array([[True, True]]))
     assert cm.matrix.tolist() == [[0, 0], [1, 1]]
+
+
+def test_torch_counts_path_matches_numpy():
+    # the tensor path serves GPU tensors; run it on CPU tensors here
+    from segstudio.core.metrics.confusion import confusion_counts, torch_confusion_counts
+
+    g = torch.Generator().manual_seed(5)
+    t = torch.randint(-1, 4, (2, 9, 11), generator=g)
+    p = torch.randint(0, 4, (2, 9, 11), generator=g)
+    assert torch_confusion_counts(p, t, 4).tolist() == confusion_counts(p.numpy(), t.numpy(), 4).tolist()
+    assert torch_confusion_counts(p, torch.full_like(t, -1), 4).sum() == 0
+    with pytest.raises(DatasetError, match="prediction has class id 4"):
+        torch_confusion_counts(torch.full_like(t, 4), t.clamp_min(0), 4)

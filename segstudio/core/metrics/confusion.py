@@ -51,19 +51,11 @@ class ConfusionMatrix:
         p, t = _as_tensor(pred), _as_tensor(target)
         if p.dim() == t.dim() + 1:
             p = p.argmax(1)
-        if p.shape != t.shape:
-            raise ConfigError(f"prediction shape {tuple(p.shape)} does not match target shape {tuple(t.shape)}")
-        p = p.reshape(-1).to(torch.int64)
-        t = t.reshape(-1).to(torch.int64).to(p.device)
-        keep = t != self.ignore_index
-        if not bool(keep.all()):
-            p, t = p[keep], t[keep]
-        if t.numel() == 0:
+        if p.device.type == "cpu" and t.device.type == "cpu":  # numpy's bincount is faster on the CPU
+            self.matrix += torch.from_numpy(confusion_counts(p.numpy(), t.numpy(), self.num_classes,
+                                                             self.ignore_index))
             return
-        n = self.num_classes
-        _check_range("target", *(int(v) for v in torch.aminmax(t)), n)
-        _check_range("prediction", *(int(v) for v in torch.aminmax(p)), n)
-        self.matrix += torch.bincount(t * n + p, minlength=n * n).reshape(n, n).cpu()
+        self.matrix += torch_confusion_counts(p, t, self.num_classes, self.ignore_index)
 
     def add(self, counts) -> None:
         """Add a ``num_classes`` x ``num_classes`` count matrix (e.g. from :func:`confusion_counts`)."""
@@ -106,6 +98,24 @@ def confusion_counts(pred: np.ndarray, target: np.ndarray, num_classes: int, ign
     _check_range("prediction", int(p.min()), int(p.max()), n)
     idx = t * n + p
     return np.bincount(idx, minlength=n * n).reshape(n, n).astype(np.int64)
+
+
+def torch_confusion_counts(pred: torch.Tensor, target: torch.Tensor, num_classes: int,
+                           ignore_index: int = -1) -> torch.Tensor:
+    """Like :func:`confusion_counts` for tensors on any device (used for GPU tensors); returns CPU int64."""
+    if pred.shape != target.shape:
+        raise ConfigError(f"prediction shape {tuple(pred.shape)} does not match target shape {tuple(target.shape)}")
+    n = int(num_classes)
+    p = pred.reshape(-1).to(torch.int64)
+    t = target.reshape(-1).to(torch.int64).to(p.device)
+    keep = t != ignore_index
+    if not bool(keep.all()):
+        p, t = p[keep], t[keep]
+    if t.numel() == 0:
+        return torch.zeros(n, n, dtype=torch.int64)
+    _check_range("target", *(int(v) for v in torch.aminmax(t)), n)
+    _check_range("prediction", *(int(v) for v in torch.aminmax(p)), n)
+    return torch.bincount(t * n + p, minlength=n * n).reshape(n, n).cpu()
 
 
 def _ratio(num: np.ndarray, den: np.ndarray, present: np.ndarray) -> np.ndarray:
