@@ -130,3 +130,13 @@ def test_ph2_masks_against_themselves(shared_data, tmp_path, capsys):
     assert doc["n_images"] == 160
     assert doc["mean"]["miou"] == 1.0 and doc["per_class"]["lesion"]["hd95"] == 0.0
     assert doc["ap"] == {"50": 1.0, "70": 1.0, "90": 1.0}
+
+
+def test_custom_ignore_index_in_arrays():
+    pred, gt = _pair()
+    gt255 = np.where(gt < 0, 255, gt)
+    a = evaluate_masks([("x", pred, gt)], NAMES)
+    b = evaluate_masks([("x", pred, gt255)], NAMES, ignore_index=255)
+    assert a["confusion"] == b["confusion"]
+    with pytest.raises(MaskError, match=r"\[255\]"):
+        evaluate_masks([("x", pred, gt255)], NAMES)

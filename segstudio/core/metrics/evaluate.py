@@ -38,7 +38,7 @@ MASK_EXTENSIONS = (".png", ".bmp", ".tif", ".tiff", ".gif", ".pgm", ".ppm", ".jp
 AP_THRESHOLDS = (50, 70, 90)
 
 
-def _load(mask, num_classes: int, name: str) -> tuple[np.ndarray, str]:
+def _load(mask, num_classes: int, name: str, ignore_index: int = -1) -> tuple[np.ndarray, str]:
     if isinstance(mask, (str, os.PathLike)):
         from segstudio.core.annotation.masks import read_label_mask
 
@@ -47,8 +47,10 @@ def _load(mask, num_classes: int, name: str) -> tuple[np.ndarray, str]:
     if arr.ndim != 2 or arr.dtype.kind not in "iub":
         raise MaskError(f"mask must be a 2-D integer array, got {arr.dtype} {arr.shape}", name)
     arr = arr.astype(np.int64)
-    if arr.size and (arr.max() >= num_classes or arr.min() < -1):
-        raise MaskError(f"mask values outside -1..{num_classes - 1}", name)
+    bad = ((arr < 0) | (arr >= num_classes)) & (arr != -1) & (arr != ignore_index)
+    if bad.any():
+        raise MaskError(f"mask values {sorted(set(np.unique(arr[bad]).tolist()))[:8]} outside the "
+                        f"{num_classes} classes (0..{num_classes - 1}, ignore {ignore_index})", name)
     return arr, name
 
 
@@ -96,8 +98,8 @@ def evaluate_masks(pairs: Iterable, class_names: Sequence[str], *, ignore_index:
     hd_values = [[] for _ in range(n_cls)]
     for i, (name, pred, gt) in enumerate(pairs):
         check_cancel(cancel)
-        g, _ = _load(gt, n_cls, str(name))
-        p, p_where = _load(pred, n_cls, str(name))
+        g, _ = _load(gt, n_cls, str(name), ignore_index)
+        p, p_where = _load(pred, n_cls, str(name), ignore_index)
         if p.shape != g.shape:
             raise MaskError(f"prediction size {p.shape[1]}x{p.shape[0]} differs from the ground truth's "
                             f"{g.shape[1]}x{g.shape[0]}", p_where)
