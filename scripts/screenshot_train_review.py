@@ -4,7 +4,7 @@ Run under a virtual display (the offscreen platform draws no window decorations 
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/screenshot_train_review.py
 
-Writes docs/screenshots/train_dock.png, train_window.png, review_overlay.png, review_side_by_side.png and
+Writes docs/screenshots/train_column.png, train_dock.png, train_window.png, review_overlay.png, review_side_by_side.png and
 review_metrics.png, training a small U-Net for a few epochs on a fresh sample project (CPU, about a minute).
 """
 from __future__ import annotations
@@ -82,9 +82,18 @@ def main(argv=None) -> int:
         return 2
     wait_for(train.controller.batchEnded, 60)      # mid-epoch: progress bar and ETA are live
     settle(300)
+    win.grab().save(str(args.out / "train_column.png"))   # the default place: a tab beside the panels
+    # dragged to the bottom, the docks lay themselves out side by side
+    for dock in (train, review):
+        win.addDockWidget(Qt.BottomDockWidgetArea, dock)
+    win.tabifyDockWidget(train, review)
+    train.raise_()
+    win.resizeDocks([train], [340], Qt.Vertical)
+    wait_for(train.controller.batchEnded, 60)
+    settle(300)
     train.grab().save(str(args.out / "train_dock.png"))
     win.grab().save(str(args.out / "train_window.png"))
-    print("wrote train_dock.png, train_window.png")
+    print("wrote train_column.png, train_dock.png, train_window.png")
     if train.running:
         wait_for(train.controller.finished, 900)
     settle()

@@ -14,8 +14,7 @@ __all__ = ["ReviewDock", "install"]
 
 def install(window) -> ReviewDock:
     dock = ReviewDock(getattr(window, "project", None), getattr(window, "document", None), window)
-    window.addDockWidget(Qt.BottomDockWidgetArea, dock)
-    window.resizeDocks([dock], [380], Qt.Vertical)
+    window.addDockWidget(Qt.RightDockWidgetArea, dock)   # see training.install: column or wide layout
     window.review_dock = dock
     training = getattr(window, "training_dock", None)
     if training is not None:

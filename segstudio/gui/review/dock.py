@@ -58,13 +58,16 @@ class ReviewDock(QDockWidget):
         row = QHBoxLayout()
         self.checkpoint_label = QLabel("No model chosen")
         self.checkpoint_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.checkpoint_label.setWordWrap(True)
         self.choose_button = QPushButton("Model...")
         self.choose_button.setToolTip("Choose a checkpoint (.pt) to predict with (or 'Use for prediction' in "
                                       "the Training dock's runs list)")
-        self.predict_button = QPushButton("Predict image")
-        self.predict_all_button = QPushButton("Predict all")
+        self.predict_button = QPushButton("Predict")
+        self.predict_button.setToolTip("Predict the current image")
+        self.predict_all_button = QPushButton("All")
+        self.predict_all_button.setToolTip("Predict every image of the project")
         self.cancel_button = QPushButton("Cancel")
-        row.addWidget(self.checkpoint_label, 1)
+        lay.addWidget(self.checkpoint_label)
         for b in (self.choose_button, self.predict_button, self.predict_all_button, self.cancel_button):
             row.addWidget(b)
         lay.addLayout(row)
@@ -387,6 +390,17 @@ class ReviewDock(QDockWidget):
         self.predictionsChanged.emit()
         self.refresh_images_table()
         self._update_buttons()
+
+    # ------------------------------------------------------------------ layout
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self.orient()
+
+    def orient(self) -> None:
+        """Side by side when the dock is wide (bottom area, floating), in a column when it is narrow."""
+        o = Qt.Horizontal if self.width() > 1.4 * self.height() else Qt.Vertical
+        if self.splitter.orientation() != o:
+            self.splitter.setOrientation(o)
 
     def show_error(self, title: str, message: str) -> None:
         if self.error_box is not None:

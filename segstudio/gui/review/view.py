@@ -6,8 +6,8 @@ from typing import Optional
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QSplitter, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel, QSlider, QSplitter,
+                               QVBoxLayout, QWidget)
 
 from segstudio.gui.review.compose import OverlayOptions, compose
 from segstudio.gui.review.image_pane import ImagePane
@@ -20,7 +20,6 @@ class OverlayView(QWidget):
         super().__init__(parent)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        row = QHBoxLayout()
         self.opacity = QSlider(Qt.Horizontal, minimum=0, maximum=100, value=50)
         self.opacity.setToolTip("Overlay opacity")
         self.opacity.setMaximumWidth(140)
@@ -33,11 +32,18 @@ class OverlayView(QWidget):
         self.errors.setToolTip("Colour the prediction against the annotation: true positive green, false "
                                "positive red, false negative blue")
         self.side_by_side = QCheckBox("Side by side")
-        row.addWidget(QLabel("Opacity"))
-        for w in (self.opacity, self.mode, self.show_pred, self.show_gt, self.errors, self.side_by_side):
-            row.addWidget(w)
-        row.addStretch(1)
-        lay.addLayout(row)
+        grid = QGridLayout()   # 3 x 2 controls: fits a narrow dock too
+        opacity = QHBoxLayout()
+        opacity.addWidget(QLabel("Opacity"))
+        opacity.addWidget(self.opacity)
+        grid.addLayout(opacity, 0, 0)
+        grid.addWidget(self.mode, 0, 1)
+        grid.addWidget(self.show_pred, 1, 0)
+        grid.addWidget(self.show_gt, 1, 1)
+        grid.addWidget(self.errors, 2, 0)
+        grid.addWidget(self.side_by_side, 2, 1)
+        grid.setColumnStretch(2, 1)
+        lay.addLayout(grid)
         self.split = QSplitter(Qt.Horizontal)
         self.left = ImagePane("annotation / overlay")
         self.right = ImagePane("prediction")

@@ -61,9 +61,9 @@ def _sync_project(window, dock: TrainingDock) -> None:
 def install(window) -> TrainingDock:
     """Add the training dock (right side), a Training menu and the close guard to the main window."""
     dock = TrainingDock(getattr(window, "project", None), getattr(window, "document", None), window)
-    # bottom: the dock is wide (settings | curves | runs); the window keeps the right side for its panels
-    window.addDockWidget(Qt.BottomDockWidgetArea, dock)
-    window.resizeDocks([dock], [340], Qt.Vertical)
+    # the window tabs extension docks beside its own on the right; the dock lays itself out in a column
+    # there and side by side when the user drags it to the bottom or floats it wide
+    window.addDockWidget(Qt.RightDockWidgetArea, dock)
     window.training_dock = dock
     autosaver = getattr(window, "autosaver", None)
     if autosaver is not None:

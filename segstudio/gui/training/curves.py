@@ -42,6 +42,11 @@ class CurvesWidget(QWidget):
         self.class_curves: dict[str, pg.PlotDataItem] = {}
         self.clear()
 
+    def set_orientation(self, orientation) -> None:
+        """Plots side by side (Qt.Horizontal) or one above the other (Qt.Vertical)."""
+        self.layout().setDirection(QBoxLayout.LeftToRight if orientation == Qt.Horizontal
+                                   else QBoxLayout.TopToBottom)
+
     # ------------------------------------------------------------------ data
     def clear(self) -> None:
         self.batch_x: list[float] = []

@@ -237,6 +237,19 @@ class TrainingDock(QDockWidget):
         self.status.setText(f"Epoch {ev.epoch}/{epochs} · batch {ev.batch}/{ev.n_batches} · "
                             f"{ev.images_per_s:.1f} img/s · loss {ev.loss:.4f} · ETA {format_seconds(eta)}")
 
+    # ------------------------------------------------------------------ layout
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self.orient()
+
+    def orient(self) -> None:
+        """Side by side when the dock is wide (bottom area, floating), in a column when it is narrow."""
+        o = Qt.Horizontal if self.width() > 1.4 * self.height() else Qt.Vertical
+        if self.splitter.orientation() != o:
+            self.splitter.setOrientation(o)
+            self.curves.set_orientation(o)
+            self.form.set_columns(2 if o == Qt.Horizontal else 1)
+
     # ------------------------------------------------------------------ helpers
     def _log(self, text: str) -> None:
         self.log.appendPlainText(text)

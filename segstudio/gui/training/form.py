@@ -101,20 +101,34 @@ class TrainForm(QWidget):
         self.max_minutes.setSuffix(" min")
         self.max_minutes.setToolTip("Time budget: training stops cleanly after the batch that exceeds it")
 
-        rows = (("Model", self.model), ("Loss", self.loss), ("Epochs", self.epochs),
-                ("Batch size", self.batch_size), ("Image size", self.img_size), ("Augmentation", self.augment),
-                ("Validation", self.val_fraction), ("Time budget", self.max_minutes))
-        for i, (label, w) in enumerate(rows):   # two columns of label + field: the dock stays short
-            r, c = divmod(i, 2)
-            lay.addWidget(QLabel(label), r, 2 * c)
-            lay.addWidget(w, r, 2 * c + 1)
-        lay.addWidget(QLabel("Device"), len(rows) // 2, 0)
-        lay.addWidget(self.device, len(rows) // 2, 1, 1, 3)
-        lay.setColumnStretch(1, 1)
-        lay.setColumnStretch(3, 1)
+        self._rows = (("Model", self.model), ("Loss", self.loss), ("Epochs", self.epochs),
+                      ("Batch size", self.batch_size), ("Image size", self.img_size),
+                      ("Augmentation", self.augment), ("Validation", self.val_fraction),
+                      ("Time budget", self.max_minutes), ("Device", self.device))
+        self._labels = [QLabel(text) for text, _w in self._rows]
+        self.columns = 0
+        self.set_columns(2)
         self.val_fraction.setToolTip("Share of the annotated images kept for validation")
         self.set_values(model=d.model, loss=d.loss, augment=d.augment)
         self.load_settings()
+
+    def set_columns(self, n: int) -> None:
+        """Lay the fields out in ``n`` columns of label + field (2 in a wide dock, 1 in a narrow one)."""
+        if n == self.columns:
+            return
+        self.columns = n
+        lay = self.layout()
+        for (text, w), label in zip(self._rows, self._labels):
+            lay.removeWidget(label)
+            lay.removeWidget(w)
+        last = len(self._rows) - 1
+        for i, ((text, w), label) in enumerate(zip(self._rows, self._labels)):
+            r, c = divmod(i, n)
+            lay.addWidget(label, r, 2 * c)
+            span = 2 * n - 1 if i == last else 1   # the device name may be long: full width
+            lay.addWidget(w, r, 2 * c + 1, 1, span)
+        for c in range(4):
+            lay.setColumnStretch(c, 1 if c % 2 and c < 2 * n else 0)
 
     # ------------------------------------------------------------------ values
     def values(self) -> dict:

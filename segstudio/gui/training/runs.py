@@ -15,7 +15,7 @@ from typing import Optional
 
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QPushButton, QTableWidget,
+from PySide6.QtWidgets import (QAbstractItemView, QGridLayout, QHeaderView, QPushButton, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
 MIOU_KEYS = ("val_miou", "miou", "val_mIoU", "mIoU")
@@ -115,13 +115,13 @@ class RunsList(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
         lay.addWidget(self.table)
-        row = QHBoxLayout()
+        row = QGridLayout()   # 2 x 2: fits a narrow dock
         self.open_button = QPushButton("Open folder")
         self.use_button = QPushButton("Use for prediction")
         self.resume_button = QPushButton("Resume")
         self.refresh_button = QPushButton("Refresh")
-        for b in (self.open_button, self.use_button, self.resume_button, self.refresh_button):
-            row.addWidget(b)
+        for i, b in enumerate((self.use_button, self.open_button, self.resume_button, self.refresh_button)):
+            row.addWidget(b, i // 2, i % 2)
         lay.addLayout(row)
         self.open_button.clicked.connect(self.open_selected)
         self.use_button.clicked.connect(self.use_selected)
