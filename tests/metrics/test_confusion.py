@@ -6,6 +6,8 @@ import math
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from segstudio.core.errors import DatasetError
 from segstudio.core.metrics import ConfusionMatrix
@@ -99,3 +101,31 @@ def test_torch_counts_path_matches_numpy():
     assert torch_confusion_counts(p, torch.full_like(t, -1), 4).sum() == 0
     with pytest.raises(DatasetError, match="prediction has class id 4"):
         torch_confusion_counts(torch.full_like(t, 4), t.clamp_min(0), 4)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 5), st.lists(st.tuples(st.integers(-1, 4), st.integers(0, 4)), min_size=0, max_size=60))
+def test_matches_brute_force_counting(n_cls, pixels):
+    pixels = [(t % (n_cls + 1) - 1 if t >= 0 else -1, p % n_cls) for t, p in pixels]
+    t = np.array([t for t, _ in pixels], dtype=np.int64)
+    p = np.array([p for _, p in pixels], dtype=np.int64)
+    cm = ConfusionMatrix(n_cls)
+    half = len(pixels) // 2
+    cm.update(p[:half], t[:half])
+    cm.update(torch.from_numpy(p[half:]), torch.from_numpy(t[half:]))
+    r = cm.compute()
+    for c in range(n_cls):
+        tp = sum(1 for a, b in pixels if a == c and b == c)
+        fp = sum(1 for a, b in pixels if a != c and a != -1 and b == c)
+        fn = sum(1 for a, b in pixels if a == c and b != c)
+        if tp + fp + fn == 0:
+            assert math.isnan(r["iou"][c]) and math.isnan(r["precision"][c])
+        else:
+            assert r["iou"][c] == pytest.approx(tp / (tp + fp + fn))
+            assert r["precision"][c] == pytest.approx(tp / (tp + fp) if tp + fp else 0.0)
+            assert r["recall"][c] == pytest.approx(tp / (tp + fn) if tp + fn else 0.0)
+    valid = [(a, b) for a, b in pixels if a != -1]
+    if valid:
+        assert r["accuracy"] == pytest.approx(sum(a == b for a, b in valid) / len(valid))
+    else:
+        assert math.isnan(r["accuracy"])
