@@ -11,6 +11,7 @@ def _common(p) -> None:
                    help="trace masks into polygons (default) or keep them as labelme mask shapes")
     p.add_argument("--reference-images", action="store_true",
                    help="do not copy the images: the JSON's imagePath points to the original files")
+    p.add_argument("--workers", "-j", type=int, default=1, help="worker processes (default 1)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
@@ -51,7 +52,7 @@ def run_masks(args) -> int:
 
     progress = None if args.quiet else ProgressPrinter("import")
     report = import_masks(args.images, args.masks, args.classes, args.out, shape=args.shape,
-                          copy_images=not args.reference_images, progress=progress)
+                          copy_images=not args.reference_images, workers=args.workers, progress=progress)
     return _finish(report)
 
 
@@ -61,5 +62,5 @@ def run_voc(args) -> int:
 
     progress = None if args.quiet else ProgressPrinter("import")
     report = import_voc(args.voc_root, args.out, shape=args.shape, copy_images=not args.reference_images,
-                        progress=progress)
+                        workers=args.workers, progress=progress)
     return _finish(report)

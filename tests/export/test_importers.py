@@ -95,6 +95,15 @@ def test_import_masks_bad_pairs_are_named(masks_export, tmp_path):
     assert _digest(src) == before
 
 
+def test_import_two_workers_write_what_one_writes(masks_export, tmp_path):
+    src = _bad_dataset(masks_export, tmp_path / "ds")
+    reports = [import_masks(src / "images", src / "masks", src / "classes.txt", tmp_path / f"w{w}", workers=w)
+               for w in (1, 2)]
+    assert reports[0].n_ok == reports[1].n_ok == 20
+    assert reports[0].failures == reports[1].failures
+    assert _digest(tmp_path / "w1") == _digest(tmp_path / "w2")
+
+
 def test_import_never_overwrites(masks_export, tmp_path):
     proj = tmp_path / "proj"
     proj.mkdir()
@@ -204,7 +213,8 @@ def test_cli_import_masks(masks_export, tmp_path, capsys):
 def test_cli_import_bad_files_exit_1(masks_export, tmp_path, capsys):
     src = _bad_dataset(masks_export, tmp_path / "ds")
     rc = main(["import-masks", "--images", str(src / "images"), "--masks", str(src / "masks"),
-               "--classes", str(src / "classes.txt"), "--out", str(tmp_path / "p"), "--shape", "mask", "-q"])
+               "--classes", str(src / "classes.txt"), "--out", str(tmp_path / "p"), "--shape", "mask", "-q",
+               "--workers", "2"])
     err = capsys.readouterr().err
     assert rc == 1 and err.count("failed: ") == 4 and "Traceback" not in err
 

@@ -11,15 +11,15 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Any, Iterable, Optional
 
 from PIL import Image
 
 from segstudio.core.annotation import Annotation, LabelSet, read_label_mask, save_annotation
 from segstudio.core.errors import DatasetError, MaskError
 from segstudio.core.export.base import ConvertReport
-from segstudio.core.export.runner import describe_failure, output_errors
-from segstudio.core.progress import CancelFn, ProgressFn, check_cancel
+from segstudio.core.export.runner import describe_failure, output_errors, run_tasks
+from segstudio.core.progress import CancelFn, ProgressFn
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 MASK_EXTS = (".png", ".bmp", ".tif", ".tiff", ".gif")
@@ -97,6 +97,7 @@ def import_pairs(
     shape: str = "polygon",
     copy_images: bool = True,
     failures: Optional[list[tuple[str, str]]] = None,
+    workers: int = 1,
     progress: Optional[ProgressFn] = None,
     cancel: Optional[CancelFn] = None,
 ) -> ConvertReport:
@@ -108,18 +109,21 @@ def import_pairs(
     with output_errors(out):
         out.mkdir(parents=True, exist_ok=True)
         _write_labels(out, label_set)
-    n_ok = 0
-    for i, (image, mask) in enumerate(pairs):
-        check_cancel(cancel)
-        try:
-            _import_one(image, mask, label_set, out, shape, copy_images)
-            n_ok += 1
-        except Exception as exc:  # noqa: BLE001 - reported per file
-            path, reason = describe_failure(exc, mask)
-            failures.append((path, reason))
-        if progress:
-            progress(i + 1, len(pairs), image.name)
-    return ConvertReport(n_ok=n_ok, failures=failures, out=out, fmt="labelme")
+    state = (label_set, out, shape, copy_images)
+    results = run_tasks(_import_task, state, pairs, workers=workers, progress=progress, cancel=cancel)
+    failures += [payload for _i, ok, payload in results if not ok]
+    return ConvertReport(n_ok=sum(ok for _i, ok, _p in results), failures=failures, out=out, fmt="labelme")
+
+
+def _import_task(state, index: int, pair: tuple[Path, Path]) -> tuple[int, bool, Any]:
+    """One pair, for run_tasks: never raises; a failure is (mask path, reason)."""
+    label_set, out, shape, copy_images = state
+    image, mask = pair
+    try:
+        _import_one(image, mask, label_set, out, shape, copy_images)
+        return index, True, None
+    except Exception as exc:  # noqa: BLE001 - reported per file
+        return index, False, describe_failure(exc, mask)
 
 
 def _import_one(image: Path, mask: Path, label_set: LabelSet, out: Path, shape: str, copy_images: bool) -> None:
@@ -154,7 +158,8 @@ def _import_one(image: Path, mask: Path, label_set: LabelSet, out: Path, shape: 
 
 
 def import_masks(images, masks, classes, out, shape: str = "polygon", *, copy_images: bool = True,
-                 progress: Optional[ProgressFn] = None, cancel: Optional[CancelFn] = None) -> ConvertReport:
+                 workers: int = 1, progress: Optional[ProgressFn] = None,
+                 cancel: Optional[CancelFn] = None) -> ConvertReport:
     """labelme project in ``out`` from ``images/`` + ``masks/`` (paired by file stem) and ``classes``.
 
     ``classes``: classes.txt / labels.txt path or LabelSet.  Every image needs a mask; images without one,
@@ -183,10 +188,10 @@ def import_masks(images, masks, classes, out, shape: str = "polygon", *, copy_im
         if stem not in img_by_stem:
             failures.append((str(m), f"no image named {stem}.* in {images}"))
     return import_pairs(pairs, label_set, out, shape=shape, copy_images=copy_images, failures=failures,
-                        progress=progress, cancel=cancel)
+                        workers=workers, progress=progress, cancel=cancel)
 
 
-def import_voc(voc_root, out, shape: str = "polygon", *, copy_images: bool = True,
+def import_voc(voc_root, out, shape: str = "polygon", *, copy_images: bool = True, workers: int = 1,
                progress: Optional[ProgressFn] = None, cancel: Optional[CancelFn] = None) -> ConvertReport:
     """labelme project from a VOC folder: every ``SegmentationClass/<stem>.png`` with its ``JPEGImages`` image.
 
@@ -211,7 +216,7 @@ def import_voc(voc_root, out, shape: str = "polygon", *, copy_images: bool = Tru
         else:
             failures.append((str(m), f"no image named {stem}.* in {images}"))
     return import_pairs(pairs, label_set, out, shape=shape, copy_images=copy_images, failures=failures,
-                        progress=progress, cancel=cancel)
+                        workers=workers, progress=progress, cancel=cancel)
 
 
 __all__ = ["import_masks", "import_voc", "import_pairs", "VOC_CLASSES"]

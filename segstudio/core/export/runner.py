@@ -12,7 +12,7 @@ import threading
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from segstudio.core.errors import AnnotationError, Cancelled, ConfigError, DatasetError, SegStudioError
 from segstudio.core.export.base import (
@@ -27,13 +27,16 @@ from segstudio.core.export.base import (
 )
 from segstudio.core.progress import CancelFn, ProgressFn, check_cancel
 
-# the exporter of this worker process, set by _init_worker
-_WORKER_EXPORTER: Optional[Exporter] = None
+# (task function, shared state) of this worker process, set by _init_worker
+_WORKER: Optional[tuple[Callable, Any]] = None
+
+#: a task: fn(state, index, path) -> (index, ok, record or (path, reason)); must never raise
+TaskFn = Callable[[Any, int, Path], tuple[int, bool, Any]]
 
 
-def _init_worker(exporter: Exporter) -> None:
-    global _WORKER_EXPORTER
-    _WORKER_EXPORTER = exporter
+def _init_worker(fn: TaskFn, state: Any) -> None:
+    global _WORKER
+    _WORKER = (fn, state)
 
 
 @contextmanager
@@ -68,9 +71,10 @@ def export_one(exporter: Exporter, index: int, json_path: Path) -> tuple[int, bo
         return index, False, describe_failure(exc, json_path)
 
 
-def _worker_task(batch: list[tuple[int, Path]]) -> list[tuple[int, bool, Any]]:
-    assert _WORKER_EXPORTER is not None, "worker not initialised"
-    return [export_one(_WORKER_EXPORTER, index, json_path) for index, json_path in batch]
+def _worker_batch(batch: list[tuple[int, Path]]) -> list[tuple[int, bool, Any]]:
+    assert _WORKER is not None, "worker not initialised"
+    fn, state = _WORKER
+    return [fn(state, index, path) for index, path in batch]
 
 
 def _mp_context():
@@ -81,32 +85,43 @@ def _mp_context():
     return multiprocessing.get_context("spawn")
 
 
-def _run_serial(exporter, files, progress, cancel):
-    results = []
-    for i, path in enumerate(files):
-        check_cancel(cancel)
-        results.append(export_one(exporter, i, path))
-        if progress:
-            progress(i + 1, len(files), path.name)
-    return results
+def _item_name(item) -> str:
+    """Progress message for an item: a path's name, or the first path's name of a tuple (image, mask)."""
+    return Path(item[0] if isinstance(item, tuple) else item).name
 
 
-def _run_pool(exporter, files, workers, progress, cancel):
+def run_tasks(fn: TaskFn, state: Any, paths: list, *, workers: int = 1,
+              progress: Optional[ProgressFn] = None, cancel: Optional[CancelFn] = None
+              ) -> list[tuple[int, bool, Any]]:
+    """Run ``fn(state, i, paths[i])`` for every item, here or in a pool of ``workers`` processes.
+
+    Returns the results sorted by index, so the outcome does not depend on ``workers``.  ``state`` and the
+    results travel between processes: keep them picklable.
+    """
+    workers = max(1, min(int(workers), len(paths)))
+    if workers == 1:
+        results = []
+        for i, path in enumerate(paths):
+            check_cancel(cancel)
+            results.append(fn(state, i, path))
+            if progress:
+                progress(i + 1, len(paths), _item_name(path))
+        return results
     results = []
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(), initializer=_init_worker,
-                               initargs=(exporter,))
+                               initargs=(fn, state))
     # small batches: little inter-process traffic, yet a smooth progress bar and quick cancel
-    size = max(1, min(16, len(files) // (workers * 8)))
-    indexed = list(enumerate(files))
+    size = max(1, min(16, len(paths) // (workers * 8)))
+    indexed = list(enumerate(paths))
     try:
-        pending = {pool.submit(_worker_task, indexed[i : i + size]) for i in range(0, len(indexed), size)}
+        pending = {pool.submit(_worker_batch, indexed[i : i + size]) for i in range(0, len(indexed), size)}
         while pending:
             done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
             for fut in done:
                 batch = fut.result()
                 results.extend(batch)
                 if progress:
-                    progress(len(results), len(files), files[batch[-1][0]].name)
+                    progress(len(results), len(paths), _item_name(paths[batch[-1][0]]))
             if cancel is not None and cancel():
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise Cancelled()
@@ -151,11 +166,7 @@ def convert(
         exporter.prepare(files)
     if progress:
         progress(0, len(files), "")
-    workers = min(workers, len(files))
-    if workers > 1:
-        results = _run_pool(exporter, files, workers, progress, cancel)
-    else:
-        results = _run_serial(exporter, files, progress, cancel)
+    results = run_tasks(export_one, exporter, files, workers=workers, progress=progress, cancel=cancel)
     records = [(ItemInfo(i, files[i], files[i].stem), payload) for i, ok, payload in results if ok]
     failures = [tuple(payload) for _i, ok, payload in results if not ok]
     with output_errors(out):
