@@ -8,6 +8,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
+from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QMainWindow, QMessageBox  # noqa: E402
 
 from segstudio.core.errors import ConfigError  # noqa: E402
@@ -54,6 +55,29 @@ def test_form_builds_a_validated_config(dock, sample_project):
 def test_device_choice_lists_cpu_and_auto(dock):
     values = [dock.form.device.itemData(i) for i in range(dock.form.device.count())]
     assert values[:2] == ["auto", "cpu"]
+
+
+def test_device_choice_names_the_gpu(monkeypatch):
+    import torch
+
+    from segstudio.gui.training.form import device_choices
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda i=0: "NVIDIA H100 80GB HBM3")
+    assert device_choices() == [("auto", "Auto (CUDA: NVIDIA H100 80GB HBM3)"), ("cpu", "CPU"),
+                                ("cuda", "CUDA (NVIDIA H100 80GB HBM3)")]
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert device_choices() == [("auto", "Auto (CPU: no CUDA GPU found)"), ("cpu", "CPU")]
+
+
+def test_form_lays_out_in_one_or_two_columns(qtbot, dock):
+    dock.resize(1400, 300)
+    dock.orient()
+    assert dock.form.columns == 2 and dock.splitter.orientation() == Qt.Horizontal
+    dock.resize(320, 900)
+    dock.orient()
+    assert dock.form.columns == 1 and dock.splitter.orientation() == Qt.Vertical
+    assert dock.form.values()["epochs"] == dock.form.epochs.value()
 
 
 def test_train_one_epoch_updates_curves_progress_and_runs(qtbot, dock):
@@ -132,7 +156,7 @@ def test_close_during_training_asks_then_stops_and_closes(qtbot, sample_project)
     win = QMainWindow()
     qtbot.addWidget(win)
     d = TrainingDock(Project(sample_project), parent=win, torch_threads=1)
-    win.addDockWidget(__import__("PySide6.QtCore").QtCore.Qt.RightDockWidgetArea, d)
+    win.addDockWidget(Qt.RightDockWidgetArea, d)
     guard = CloseGuard(win, d)
     asked = []
     guard.ask = lambda: asked.append(1) or False

@@ -64,7 +64,7 @@ class ReviewDock(QDockWidget):
                                       "the Training dock's runs list)")
         self.predict_button = QPushButton("Predict")
         self.predict_button.setToolTip("Predict the current image")
-        self.predict_all_button = QPushButton("All")
+        self.predict_all_button = QPushButton("Predict all")
         self.predict_all_button.setToolTip("Predict every image of the project")
         self.cancel_button = QPushButton("Cancel")
         lay.addWidget(self.checkpoint_label)
