@@ -62,7 +62,7 @@ def train(config: Union[TrainConfig, dict], *, cancel: CancelArg = None) -> Iter
     """Run a training; yield events.  ``cancel`` (callable or ``threading.Event``) is polled between
     batches: the run then saves ``last.pt`` (resumable mid-epoch) and yields ``Finished(reason="cancelled")``."""
     cfg = TrainConfig.from_dict(config) if isinstance(config, dict) else config.validate()
-    if not cfg.data and not cfg.resume:
+    if not cfg.data:
         raise ConfigError("data: no dataset folder given")
     if not cfg.out:
         raise ConfigError("out: no run folder given")
