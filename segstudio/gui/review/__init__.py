@@ -5,7 +5,7 @@ The dock works standalone too (``ReviewDock(project, document)``, then ``set_ent
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 
 from segstudio.gui.review.dock import ReviewDock
 
@@ -29,6 +29,9 @@ def install(window) -> ReviewDock:
         dock.set_entry(entry)
 
     window.currentImageChanged.connect(on_image)
+    app = QCoreApplication.instance()
+    if app is not None:   # a prediction still running when the app quits is cancelled and waited for
+        app.aboutToQuit.connect(dock.shutdown)
     opened = getattr(window, "projectOpened", None)
     if opened is not None:
         opened.connect(lambda project: dock.set_project(project))

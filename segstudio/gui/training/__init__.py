@@ -4,7 +4,7 @@ See docs/train_review.md.  The dock works standalone too (``TrainingDock(project
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt
 from PySide6.QtWidgets import QMessageBox
 
 from segstudio.gui.training.dock import TrainingDock
@@ -82,4 +82,7 @@ def install(window) -> TrainingDock:
     act = menu.addAction("Resume last run")
     act.triggered.connect(lambda: dock.resume_training())
     window.training_close_guard = CloseGuard(window, dock)
+    app = QCoreApplication.instance()
+    if app is not None:   # quitting another way (Ctrl+Q with the guard bypassed, session end): stop cleanly
+        app.aboutToQuit.connect(dock.shutdown)
     return dock
