@@ -63,6 +63,33 @@ def test_nested_holes_polygons_exact_without_simplification(tmp_path):
     assert np.array_equal(_round_trip(tmp_path, m, shapes), m)
 
 
+# a ring of "a" with a one-pixel-wide peninsula hanging into its background hole (found in DRIVE)
+PENINSULA = np.array([[1, 1, 1, 1, 1, 1, 1, 1, 1],
+                      [1, 0, 0, 0, 0, 1, 0, 0, 1],
+                      [1, 0, 0, 0, 1, 0, 0, 0, 1],
+                      [1, 0, 0, 0, 1, 0, 0, 0, 1],
+                      [1, 0, 0, 0, 1, 0, 0, 0, 1],
+                      [1, 0, 0, 1, 1, 0, 0, 0, 1],
+                      [1, 0, 0, 0, 0, 0, 0, 0, 1],
+                      [1, 0, 0, 0, 0, 0, 0, 0, 1],
+                      [1, 1, 1, 1, 1, 1, 1, 1, 1]], np.int64)
+
+
+def test_one_pixel_structures_next_to_holes_exact(monkeypatch):
+    """The hole's outline goes round the peninsula with a one-pixel slit that PIL fills: the peninsula
+    pixels come back through a repair polygon painted last."""
+    import segstudio.core.annotation.mask_to_shapes as m2s
+
+    shapes = mask_to_shapes(PENINSULA, LS, tolerance=0, min_area=0)
+    cls, _ = annotation_to_label(Annotation(shapes, "x", *PENINSULA.shape), LS)
+    assert np.array_equal(cls, PENINSULA)
+    assert [s.label for s in shapes] == ["a", "_background_", "a"]  # ring, hole, repair
+    monkeypatch.setattr(m2s, "MAX_REPAIR_ROUNDS", 0)  # without the repair the slit is lost
+    shapes = mask_to_shapes(PENINSULA, LS, tolerance=0, min_area=0)
+    cls, _ = annotation_to_label(Annotation(shapes, "x", *PENINSULA.shape), LS)
+    assert (cls != PENINSULA).sum() == 5
+
+
 def test_holes_become_later_background_polygons():
     m = np.zeros((40, 40), np.int64)
     m[5:35, 5:35] = 1
@@ -130,6 +157,15 @@ def _dataset_round_trip(tmp_path, shared_data, name, n_classes, modes):
 def test_ph2_polygons_iou(tmp_path, shared_data):
     n, worst = _dataset_round_trip(tmp_path, shared_data, "ph2", 2, ("polygon",))
     assert n == 160 and set(worst) == {0, 1}
+
+
+def test_drive_thin_vessels_iou(shared_data):
+    """Retinal vessels (1-2 pixel wide trees with many holes): per-class IoU >= 0.99 on the first 3."""
+    ls = LabelSet.from_file(shared_data / "drive" / "classes.txt")
+    for f in sorted((shared_data / "drive" / "masks").glob("*.png"))[:3]:
+        label = read_label_mask(f, ls.num_classes)
+        back, _ = annotation_to_label(Annotation(mask_to_shapes(label, ls), "x", *label.shape), ls)
+        assert min(_ious(back, label, ls.num_classes).values()) >= 0.99, f
 
 
 def test_busi_polygons_iou_and_masks_exact(tmp_path, shared_data):

@@ -11,7 +11,11 @@ so sorting by outline area (largest first) paints every enclosing region before 
 of background becomes a later ``_background_`` polygon (only 4-connected background regions that do not
 touch the image border are enclosed); an enclosed region of another class, or an island of the same class
 inside a hole, is simply a later polygon of its own class.  Regions smaller than ``min_area`` pixels are
-dropped.  ``-1`` (ignore) regions get the label ``__ignore__``.
+dropped.  ``-1`` (ignore) regions get the label ``__ignore__``.  Finally the shapes are rasterized and
+compared with the mask: while a class's IoU is below MIN_CLASS_IOU (0.995), the tolerance of that class
+and of the classes painted over it is halved (down to exact outlines), and pixels still painted over at
+tolerance 0 (a one-pixel structure beside a hole: the hole's outline has a one-pixel slit, which PIL
+fills) get repair polygons painted last.
 
 Mask mode.  One ``mask`` shape per 8-connected region of each non-background class with its exact bool
 patch: the round trip is lossless (``min_area`` does not apply).
@@ -24,10 +28,13 @@ from PIL import Image, ImageDraw
 
 from .document import BACKGROUND_LABEL, IGNORE_LABEL, Shape
 from .labels import LabelSet
+from .rasterize import _render
 
 MODES = ("polygon", "mask")
 MIN_REGION_IOU = 0.995  # a simplified polygon must keep this IoU with its region's exact outline
+MIN_CLASS_IOU = 0.995  # ... and every class its IoU with the mask (see _polygon_regions)
 MIN_TOLERANCE = 0.1
+MAX_REPAIR_ROUNDS = 2
 
 
 def _label_name(value: int, label_set: LabelSet) -> str:
@@ -127,22 +134,102 @@ def _background_holes(label: np.ndarray):
     return out
 
 
-def _polygon_regions(label: np.ndarray, values, tolerance: float, min_area: int):
-    """(outline area, class value, x, y, points) for every region that must be painted, in paint order."""
+def _exact_outlines(label: np.ndarray, value: int, min_area: int) -> list[tuple[float, np.ndarray]]:
+    """(outline area, outline points) of the regions of ``value`` that are painted, before simplification."""
+    outlines = _background_holes(label) if value == 0 else _outer_contours((label == value).astype(np.uint8))
+    out = []
+    for pts in outlines:
+        area = cv2.contourArea(pts)
+        if area + cv2.arcLength(pts, True) / 2 + 1 < min_area:  # Pick: pixels of the region
+            continue
+        out.append((area, pts))
+    return out
+
+
+def _simplified(value: int, outlines, tolerance: float) -> list:
     regions = []
-    for value in values:
-        outlines = _background_holes(label) if value == 0 else _outer_contours((label == value).astype(np.uint8))
-        for pts in outlines:
-            area = cv2.contourArea(pts)
-            if area + cv2.arcLength(pts, True) / 2 + 1 < min_area:  # Pick: pixels of the region
-                continue
-            pts = _simplify(pts, tolerance)
-            if len(pts) < 3:  # one or two pixels: a degenerate triangle still paints them
-                pts = np.concatenate([pts, pts[-1:], pts[-1:]])[:3]
-            x0, y0 = pts.min(axis=0)
-            regions.append((area, value, float(x0), float(y0), pts))
-    regions.sort(key=lambda r: (-r[0], r[2], r[3], r[1]))
+    for area, pts in outlines:
+        pts = _simplify(pts, tolerance)
+        if len(pts) < 3:  # one or two pixels: a degenerate triangle still paints them
+            pts = np.concatenate([pts, pts[-1:], pts[-1:]])[:3]
+        x0, y0 = pts.min(axis=0)
+        regions.append((area, value, float(x0), float(y0), pts))
     return regions
+
+
+def _encode(v: int) -> int:
+    return 255 if v < 0 else v
+
+
+def _failing_classes(label: np.ndarray, regions: list, values: list[int]):
+    """(values whose IoU between ``label`` and the rasterized ``regions`` is below MIN_CLASS_IOU, the values
+    whose polygons cause it (painted over its pixels), the rasterized uint8 image (ignore = 255));
+    ([], [], None) when class ids do not fit 8 bits."""
+    if max(values) > 254:
+        return [], [], None
+    painted = _render(label.shape[0], label.shape[1], "L",
+                      (({"shape_type": "polygon", "points": pts.tolist()}, v) for _, v, _, _, pts in regions))
+    truth = np.where(label < 0, 255, label).astype(np.uint16)
+    cm = np.bincount((truth * 256 + painted).ravel(), minlength=65536).reshape(256, 256)
+    bad, culprits = [], set()
+    for v in values:
+        k = _encode(v)
+        inter = cm[k, k]
+        union = cm[k, :].sum() + cm[:, k].sum() - inter
+        if inter < MIN_CLASS_IOU * union:
+            bad.append(v)
+            culprits.add(v)
+            culprits.update(u for u in values if u != v and cm[k, _encode(u)])  # painted over v's pixels
+    return bad, sorted(culprits), painted
+
+
+def _repairs(label: np.ndarray, painted: np.ndarray, values: list[int], min_area: int) -> list:
+    """Exact polygons for the pixels of ``values`` that later polygons painted over, to be painted last.
+
+    A background hole next to a one-pixel-wide structure (a vessel) has a one-pixel slit in its outline,
+    and PIL fills such slits; no ordering avoids it, a later polygon over the lost pixels does.
+    """
+    out = []
+    for v in values:
+        lost = ((label == v) & (painted != _encode(v))).astype(np.uint8)
+        for pts in _outer_contours(lost):
+            area = cv2.contourArea(pts)
+            if area + cv2.arcLength(pts, True) / 2 + 1 >= min_area:
+                out += _simplified(v, [(-1.0, pts)], 0.0)  # area -1: after every ordinary region
+    return out
+
+
+def _polygon_regions(label: np.ndarray, values, tolerance: float, min_area: int):
+    """(outline area, class value, x, y, points) for every region that must be painted, in paint order.
+
+    Tolerances are per class: while a class's IoU with ``label`` is below MIN_CLASS_IOU (thin structures,
+    many small regions), its tolerance and that of the classes painted over its pixels is halved, down to
+    exact outlines;
+    if an exact class still falls short, polygons over its painted-over pixels are added at the end
+    (at most MAX_REPAIR_ROUNDS times).
+    """
+    exact = {v: _exact_outlines(label, v, min_area) for v in values}
+    tol = {v: tolerance for v in values}
+    by_value = {v: _simplified(v, exact[v], tol[v]) for v in values}
+    repairs: list = []
+    rounds = 0
+    while True:
+        regions = sorted((r for rs in by_value.values() for r in rs), key=lambda r: (-r[0], r[2], r[3], r[1]))
+        regions += repairs
+        bad, culprits, painted = _failing_classes(label, regions, values)
+        coarse = [v for v in culprits if tol[v] > 0]
+        if coarse:
+            for v in coarse:
+                tol[v] = tol[v] / 2 if tol[v] / 2 >= MIN_TOLERANCE else 0.0
+                by_value[v] = _simplified(v, exact[v], tol[v])
+            continue
+        if not bad or rounds >= MAX_REPAIR_ROUNDS:
+            return regions
+        more = _repairs(label, painted, bad, min_area)
+        if not more:
+            return regions
+        repairs += more
+        rounds += 1
 
 
 def _mask_shapes(label: np.ndarray, values, label_set: LabelSet) -> list[Shape]:
