@@ -92,11 +92,11 @@ def engine_speed(cfg, epochs: int) -> float:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--epochs", type=int, default=4, help="epochs per loop, the first is a warm-up (default 4)")
+    ap.add_argument("--epochs", type=int, default=8, help="epochs per loop, the first is a warm-up (default 8)")
     ap.add_argument("--img-size", type=int, default=128)
     ap.add_argument("--batch-size", type=int, default=4)
-    ap.add_argument("--base", type=int, default=16, help="U-Net base width (default 16)")
-    ap.add_argument("--images", type=int, default=24, help="sample project size (default 24)")
+    ap.add_argument("--base", type=int, default=8, help="U-Net base width (default 8, as TrainConfig)")
+    ap.add_argument("--images", type=int, default=40, help="sample project size (default 40)")
     ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: idle cores)")
     args = ap.parse_args(argv)
