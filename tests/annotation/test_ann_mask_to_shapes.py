@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from segstudio.core.annotation import (
     Annotation,
@@ -171,3 +174,21 @@ def test_drive_thin_vessels_iou(shared_data):
 def test_busi_polygons_iou_and_masks_exact(tmp_path, shared_data):
     n, worst = _dataset_round_trip(tmp_path, shared_data, "busi", 3, ("polygon", "mask"))
     assert n == 518 and set(worst) == {0, 1, 2}
+
+
+@st.composite
+def label_arrays(draw):
+    h, w = draw(st.integers(1, 14)), draw(st.integers(1, 14))
+    scale = draw(st.sampled_from([1, 1, 2, 3]))  # noise or blocky blobs
+    small = draw(hnp.arrays(np.int64, (-(-h // scale), -(-w // scale)), elements=st.integers(-1, 2)))
+    return np.kron(small, np.ones((scale, scale), np.int64))[:h, :w]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(label=label_arrays())
+def test_property_exact_round_trips(label):
+    """Any mask: polygons with tolerance 0 and min_area 0, and mask shapes, rasterize back to it exactly."""
+    for kw in ({"mode": "polygon", "tolerance": 0, "min_area": 0}, {"mode": "mask"}):
+        shapes = mask_to_shapes(label, LS, **kw)
+        back, _ = annotation_to_label(Annotation(shapes, "x", *label.shape), LS)
+        assert np.array_equal(back, label), kw
