@@ -6,10 +6,10 @@ from __future__ import annotations
 import base64
 import io
 import json
-import tempfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -25,8 +25,13 @@ from segstudio.core.annotation import (
 from segstudio.core.annotation.document import SHAPE_TYPES
 from segstudio.core.errors import AnnotationError
 
-_DIR = Path(tempfile.mkdtemp(prefix="segstudio_fuzz_"))
-Image.new("RGB", (40, 30), (1, 2, 3)).save(_DIR / "img.png")
+
+
+@pytest.fixture(scope="module")
+def fuzz_dir(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("fuzz")
+    Image.new("RGB", (40, 30), (1, 2, 3)).save(d / "img.png")
+    return d
 
 
 def _png_b64(w: int, h: int) -> str:
@@ -112,8 +117,8 @@ def near_valid_document(draw):
     return doc
 
 
-def _check(data: bytes, check_image: bool) -> None:
-    path = _DIR / "fuzz.json"
+def _check(folder: Path, data: bytes, check_image: bool) -> None:
+    path = folder / "fuzz.json"
     path.write_bytes(data)
     try:
         ann = load_annotation(path, check_image=check_image)
@@ -128,19 +133,19 @@ def _check(data: bytes, check_image: bool) -> None:
         cls, ins = annotation_to_label(ann, LabelSet.from_names(ann.labels))
         assert cls.shape == ins.shape == (ann.image_height, ann.image_width)
     # whatever was accepted can be written and read back to an equal document
-    save_annotation(ann, _DIR / "fuzz_out.json")
-    again = load_annotation(_DIR / "fuzz_out.json", check_image=False)
+    save_annotation(ann, folder / "fuzz_out.json")
+    again = load_annotation(folder / "fuzz_out.json", check_image=False)
     assert annotation_to_json(again) == annotation_to_json(ann)  # text: NaN in unknown keys is kept
 
 
 @settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck))
 @given(doc=st.one_of(near_valid_document(), document, json_values), check_image=st.booleans())
-def test_fuzz_structure_and_values(doc, check_image):
-    _check(json.dumps(doc).encode(), check_image)
+def test_fuzz_structure_and_values(fuzz_dir, doc, check_image):
+    _check(fuzz_dir, json.dumps(doc).encode(), check_image)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(prefix=st.sampled_from([b"", b'{"shapes": [', b'{"version": "5.5.0", "shapes": [], "imagePath": "img.png"']),
        tail=st.binary(max_size=60))
-def test_fuzz_raw_bytes(prefix, tail):
-    _check(prefix + tail, True)
+def test_fuzz_raw_bytes(fuzz_dir, prefix, tail):
+    _check(fuzz_dir, prefix + tail, True)
