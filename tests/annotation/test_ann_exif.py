@@ -68,6 +68,35 @@ def test_png_exif_orientation(tmp_path):
     assert load_image(img).shape == (W, H, 3)
 
 
+def _png_exif_after_pixels(path, orientation: int):
+    """A PNG whose eXIf chunk comes after the pixel data (allowed by the PNG spec; PIL's lazy open does
+    not see it)."""
+    import struct
+
+    data = _save(path, orientation, "PNG").read_bytes()
+    pos, chunks = 8, []
+    while pos < len(data):
+        (n,) = struct.unpack(">I", data[pos : pos + 4])
+        chunks.append(data[pos : pos + 12 + n])
+        pos += 12 + n
+    exif = [c for c in chunks if c[4:8] == b"eXIf"]
+    rest = [c for c in chunks if c[4:8] != b"eXIf"]
+    assert len(exif) == 1
+    path.write_bytes(data[:8] + b"".join(rest[:-1]) + exif[0] + rest[-1])  # just before IEND
+    return path
+
+
+def test_png_exif_after_pixel_data(tmp_path):
+    img = _png_exif_after_pixels(tmp_path / "late.png", 6)
+    assert probe_image_size(img) == (W, H)  # found by walking the chunk headers, without decoding
+    assert load_image(img).shape == (W, H, 3)  # decoding finds it too, as in labelme
+    ok = write_json(tmp_path / "o.json", doc([shape()], image_path="late.png", height=W, width=H))
+    assert (load_annotation(ok).image_height, load_annotation(ok).image_width) == (W, H)
+    bad = write_json(tmp_path / "b.json", doc([shape()], image_path="late.png", height=H, width=W))
+    with pytest.raises(AnnotationError, match="differs"):
+        load_annotation(bad)
+
+
 LABELME_SCRIPT = """
 import json, sys
 import numpy as np
@@ -85,6 +114,7 @@ print(json.dumps(out))
 def test_matches_labelme_read_image_file(tmp_path, labelme_python):
     files = [str(_save(tmp_path / f"o{o}.jpg", o)) for o in range(1, 9)]
     files += [str(_save(tmp_path / f"p{o}.png", o, "PNG")) for o in (3, 6)]
+    files.append(str(_png_exif_after_pixels(tmp_path / "late.png", 6)))
     r = subprocess.run([str(labelme_python), "-c", LABELME_SCRIPT, *files], capture_output=True, text=True,
                        timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]

@@ -1,14 +1,15 @@
-"""Image reading with labelme's EXIF-orientation semantics, and header-only size probing.
+"""Image reading with labelme's EXIF-orientation semantics, and size probing without decoding.
 
 labelme 6.3.1 applies the EXIF ``Orientation`` tag when it reads an image *file* (for every format whose
 Pillow plugin offers ``_getexif``: JPEG, PNG, WebP, MPO — not TIFF), so the shapes' coordinates and
 ``imageHeight``/``imageWidth`` are those of the *oriented* image.  Embedded ``imageData`` is displayed as
-stored (no orientation).  :func:`probe_image_size` gives the oriented size from the header alone.
+stored (no orientation).  :func:`probe_image_size` gives the oriented size without decoding pixels.
 """
 from __future__ import annotations
 
 import io
 import os
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -32,8 +33,12 @@ ORIENTATION_OPS = {
 _ORIENTATION_TAG = 0x0112
 
 
+def _is_bytes(source) -> bool:
+    return isinstance(source, (bytes, bytearray, memoryview))
+
+
 def _label(source) -> str | None:
-    return None if isinstance(source, (bytes, bytearray, memoryview)) else os.fspath(source)
+    return None if _is_bytes(source) else os.fspath(source)
 
 
 def _open(source) -> Image.Image:
@@ -56,7 +61,8 @@ def exif_orientation(im: Image.Image, *, allow_load: bool = False) -> int:
     """EXIF orientation (1..8) as labelme sees it; 1 when absent, unknown or not applicable.
 
     For PNG the eXIf chunk is usually before the pixel data and thus in the header; with
-    ``allow_load=False`` a chunk placed after the pixel data is not looked for (that would decode the image).
+    ``allow_load=False`` a chunk placed after the pixel data is not looked for here (that would decode the
+    image; :func:`probe_image_size` walks the chunk headers instead).
     """
     if not hasattr(im, "_getexif"):
         return 1
@@ -69,6 +75,30 @@ def exif_orientation(im: Image.Image, *, allow_load: bool = False) -> int:
     return value if isinstance(value, int) and value in ORIENTATION_OPS else 1
 
 
+def _png_late_exif_orientation(path) -> int:
+    """Orientation from an eXIf chunk placed after the pixel data of a PNG file, found by walking the chunk
+    headers (seeking over the data: nothing is decompressed).  1 when there is none."""
+    try:
+        with open(path, "rb") as f:
+            if f.read(8) != b"\x89PNG\r\n\x1a\n":
+                return 1
+            while True:
+                head = f.read(8)
+                if len(head) < 8:
+                    return 1
+                length, kind = struct.unpack(">I", head[:4])[0], head[4:]
+                if kind == b"eXIf":
+                    exif = Image.Exif()
+                    exif.load(f.read(length))
+                    value = exif.get(_ORIENTATION_TAG, 1)
+                    return value if isinstance(value, int) and value in ORIENTATION_OPS else 1
+                if kind == b"IEND":
+                    return 1
+                f.seek(length + 4, os.SEEK_CUR)
+    except Exception:
+        return 1
+
+
 def apply_orientation(im: Image.Image, orientation: int) -> Image.Image:
     for op in ORIENTATION_OPS.get(orientation, ()):
         im = im.transpose(op)
@@ -76,19 +106,16 @@ def apply_orientation(im: Image.Image, orientation: int) -> Image.Image:
 
 
 def probe_image_size(source, *, exif_orientation_applies: bool = True) -> tuple[int, int]:
-    """(height, width) of the image as labelme shows it, reading only the header."""
+    """(height, width) of the image as labelme shows it, without decoding pixels: the header, plus for a PNG
+    file whose header has no EXIF a walk over its chunk headers (an eXIf chunk may follow the pixels)."""
     with _open(source) as im:
         w, h = im.size
-        if exif_orientation_applies and exif_orientation(im) in (5, 6, 7, 8):
-            w, h = h, w
-        return h, w
-
-
-def probe_image_size_full(source) -> tuple[int, int]:
-    """Like :func:`probe_image_size` but also finds an EXIF chunk stored after PNG pixel data (decodes)."""
-    with _open(source) as im:
-        w, h = im.size
-        if exif_orientation(im, allow_load=True) in (5, 6, 7, 8):
+        if not exif_orientation_applies:
+            return h, w
+        orientation = exif_orientation(im)
+        if orientation == 1 and im.format == "PNG" and "exif" not in im.info and not _is_bytes(source):
+            orientation = _png_late_exif_orientation(source)
+        if orientation in (5, 6, 7, 8):
             w, h = h, w
         return h, w
 

@@ -23,7 +23,7 @@ from PIL import Image
 from segstudio.core.errors import AnnotationError
 
 from .document import MIN_POINTS, POINT_COUNT, SHAPE_TYPES, Annotation, Shape
-from .images import _open, apply_orientation, exif_orientation, load_image, probe_image_size, probe_image_size_full
+from .images import _open, apply_orientation, exif_orientation, load_image, probe_image_size
 
 TOP_KEYS = ("version", "flags", "shapes", "imagePath", "imageData", "imageHeight", "imageWidth")
 SHAPE_KEYS = ("label", "points", "group_id", "description", "shape_type", "flags", "mask")
@@ -276,8 +276,6 @@ def _check_image(ann: Annotation, json_path, height, width) -> None:
     embedded = ann.image_data is not None
     try:
         h, w = probe_image_size(source, exif_orientation_applies=not embedded)
-        if not embedded and (height, width) == (w, h) and h != w:
-            h, w = probe_image_size_full(source)  # a PNG eXIf chunk after the pixels may rotate it
     except AnnotationError as e:
         what = "imageData" if embedded else f"image {source}"
         raise AnnotationError(f"{what}: {e.reason}", json_path) from e
