@@ -97,6 +97,26 @@ def test_png_exif_after_pixel_data(tmp_path):
         load_annotation(bad)
 
 
+def _png_raw_profile_exif(path, orientation: int):
+    """A PNG carrying EXIF the ImageMagick way: a "Raw profile type exif" text chunk."""
+    import binascii
+
+    from PIL import PngImagePlugin
+
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    raw = b"Exif\x00\x00" + exif.tobytes()
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Raw profile type exif", f"\nexif\n{len(raw):8d}\n{binascii.hexlify(raw).decode()}\n")
+    Image.fromarray(_raw_image()).save(path, pnginfo=info)
+    return path
+
+
+def test_png_raw_profile_exif(tmp_path):
+    img = _png_raw_profile_exif(tmp_path / "raw.png", 8)
+    assert probe_image_size(img) == (W, H) and load_image(img).shape == (W, H, 3)
+
+
 LABELME_SCRIPT = """
 import json, sys
 import numpy as np
@@ -115,6 +135,7 @@ def test_matches_labelme_read_image_file(tmp_path, labelme_python):
     files = [str(_save(tmp_path / f"o{o}.jpg", o)) for o in range(1, 9)]
     files += [str(_save(tmp_path / f"p{o}.png", o, "PNG")) for o in (3, 6)]
     files.append(str(_png_exif_after_pixels(tmp_path / "late.png", 6)))
+    files.append(str(_png_raw_profile_exif(tmp_path / "raw.png", 8)))
     r = subprocess.run([str(labelme_python), "-c", LABELME_SCRIPT, *files], capture_output=True, text=True,
                        timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]

@@ -57,6 +57,11 @@ def _open(source) -> Image.Image:
         raise AnnotationError(reason if where else f"imageData: {reason}", where) from e
 
 
+def _png_header_exif(im: Image.Image) -> bool:
+    """EXIF seen before the pixel data: an eXIf chunk, or ImageMagick's "Raw profile type exif" text."""
+    return "exif" in im.info or "Raw profile type exif" in im.info
+
+
 def exif_orientation(im: Image.Image, *, allow_load: bool = False) -> int:
     """EXIF orientation (1..8) as labelme sees it; 1 when absent, unknown or not applicable.
 
@@ -66,7 +71,7 @@ def exif_orientation(im: Image.Image, *, allow_load: bool = False) -> int:
     """
     if not hasattr(im, "_getexif"):
         return 1
-    if im.format == "PNG" and "exif" not in im.info and not allow_load:
+    if im.format == "PNG" and not _png_header_exif(im) and not allow_load:
         return 1
     try:
         value = im.getexif().get(_ORIENTATION_TAG, 1)
@@ -113,7 +118,7 @@ def probe_image_size(source, *, exif_orientation_applies: bool = True) -> tuple[
         if not exif_orientation_applies:
             return h, w
         orientation = exif_orientation(im)
-        if orientation == 1 and im.format == "PNG" and "exif" not in im.info and not _is_bytes(source):
+        if orientation == 1 and im.format == "PNG" and not _png_header_exif(im) and not _is_bytes(source):
             orientation = _png_late_exif_orientation(source)
         if orientation in (5, 6, 7, 8):
             w, h = h, w
