@@ -146,3 +146,29 @@ def test_coordinate_range(tmp_path):
     path = project(tmp_path, [shape(points=[(1, 1), (2e7, 2), (3, 3)])])
     with pytest.raises(AnnotationError, match=r"\(shape 0\): coordinate out of range"):
         load_annotation(path)
+
+
+def test_mask_patch_checked_before_decoding(tmp_path, monkeypatch):
+    """A patch whose size disagrees with its points is refused from the PNG header (a decompression bomb
+    never gets decoded)."""
+    import base64
+    import io
+
+    buf = io.BytesIO()
+    Image.new("1", (20000, 20000)).save(buf, format="PNG")  # compresses to a few KB
+    m = base64.b64encode(buf.getvalue()).decode()
+    from PIL import ImageFile
+
+    def no_decode(self):
+        raise AssertionError("the patch was decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", no_decode)
+    path = project(tmp_path, [shape(points=[(1, 1), (5, 3)], shape_type="mask", mask=m)])
+    with pytest.raises(AnnotationError, match=r"mask patch is 20000x20000 but its points span 5x3"):
+        load_annotation(path)
+    path = project(tmp_path, [shape(shape_type="polygon", mask=m)], width=40)
+    from segstudio.core.annotation import io as ann_io
+
+    monkeypatch.setattr(ann_io, "MAX_PATCH_PIXELS", 1000)
+    with pytest.raises(AnnotationError, match="too large"):
+        load_annotation(path)

@@ -29,6 +29,7 @@ TOP_KEYS = ("version", "flags", "shapes", "imagePath", "imageData", "imageHeight
 SHAPE_KEYS = ("label", "points", "group_id", "description", "shape_type", "flags", "mask")
 DEFAULT_VERSION = "5.5.0"
 MAX_SIDE = 2**31 - 1  # PIL's limit for an image side
+MAX_PATCH_PIXELS = 1 << 28  # a mask patch larger than this is refused before decoding
 MAX_COORD = 1e7  # |x|, |y| beyond this are refused: no image is that large, and PIL would overflow
 
 __all__ = [
@@ -105,13 +106,23 @@ def _check_flags(value, path, index, what="flags") -> dict:
     return dict(value)
 
 
-def _decode_mask(b64, path, index) -> np.ndarray:
+def _decode_mask(b64, path, index, want: tuple[int, int] | None = None) -> np.ndarray:
+    """Bool patch of a base64 PNG; ``want`` (height, width) is checked from the header, before decoding."""
     if not isinstance(b64, str):
         raise AnnotationError("mask must be a base64-encoded PNG string", path, index)
     try:
         raw = base64.b64decode(b64)
         with Image.open(io.BytesIO(raw)) as im:
+            w, h = im.size
+            if want is not None and (h, w) != want:
+                raise AnnotationError(
+                    f"mask patch is {w}x{h} but its points span {want[1]}x{want[0]}", path, index
+                )
+            if w * h > MAX_PATCH_PIXELS:
+                raise AnnotationError(f"mask patch of {w}x{h} pixels is too large", path, index)
             arr = np.asarray(im)
+    except AnnotationError:
+        raise
     except Exception as e:
         raise AnnotationError(f"mask is not a valid base64 PNG ({type(e).__name__})", path, index) from e
     if arr.ndim == 3:
@@ -196,19 +207,13 @@ def _parse_shape(obj, path, index) -> Shape:
     elif not isinstance(description, str):
         raise AnnotationError("description must be a string", path, index)
     flags = _check_flags(obj.get("flags"), path, index)
-    mask = None
-    if obj.get("mask") is not None:
-        mask = _decode_mask(obj["mask"], path, index)
+    want = None
     if shape_type == "mask":
-        if mask is None:
+        if obj.get("mask") is None:
             raise AnnotationError("mask shape without mask data", path, index)
         (x1, y1), (x2, y2) = points
         want = (int(y2) - int(y1) + 1, int(x2) - int(x1) + 1)
-        if mask.shape != want:
-            raise AnnotationError(
-                f"mask patch is {mask.shape[1]}x{mask.shape[0]} but its points span {want[1]}x{want[0]}",
-                path, index,
-            )
+    mask = None if obj.get("mask") is None else _decode_mask(obj["mask"], path, index, want)
     extra = {k: v for k, v in obj.items() if k not in SHAPE_KEYS}
     return Shape(label, points, shape_type, group_id, description, flags, mask, extra)
 
