@@ -34,6 +34,8 @@ def test_voc_palette_known_colours():
         ("a\n\nb\n", ["_background_", "a", "b"], False),
         ("__ignore__\na\n", ["_background_", "a"], True),
         ("\ufeff_background_\r\nlesion\r\n", ["_background_", "lesion"], False),
+        ("background\nlesion\n", ["_background_", "lesion"], False),  # classes.txt: line i = id i
+        ("__ignore__\nBG\nlesion\n", ["_background_", "lesion"], True),
     ],
 )
 def test_label_file_forms(tmp_path, text, names, ignore):

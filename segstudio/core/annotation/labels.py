@@ -5,7 +5,7 @@ that a label gets the same class id in every file.  File format (labelme's label
 research data's classes.txt)::
 
     __ignore__      optional: shapes with this label are "ignore" (-1 in arrays, 255 in PNGs)
-    _background_    optional: class 0 (added when absent)
+    _background_    optional: class 0 (added when absent; a first line "background" / "bg" is taken as it)
     lesion          class 1, ...
 """
 from __future__ import annotations
@@ -19,6 +19,8 @@ from segstudio.core.errors import ConfigError
 from .document import BACKGROUND_LABEL, IGNORE_LABEL
 
 MAX_CLASSES = 255  # ids 0..254; 255 is "ignore" in palette PNGs
+#: first-line names taken as class 0 (renamed _background_) instead of a class after an added background
+BACKGROUND_ALIASES = frozenset({"background", "bg", "_background", "__background__", "backgrounds"})
 
 
 class UnknownLabelError(KeyError):
@@ -51,6 +53,8 @@ class LabelSet:
     def __init__(self, names, has_ignore: bool = False, path=None):
         names = [str(n) for n in names]
         names = [n for n in names if n != IGNORE_LABEL] if IGNORE_LABEL in names else names
+        if names and names[0].lower() in BACKGROUND_ALIASES and BACKGROUND_LABEL not in names:
+            names = [BACKGROUND_LABEL, *names[1:]]  # classes.txt "background" first: it is class 0
         if not names or names[0] != BACKGROUND_LABEL:
             if BACKGROUND_LABEL in names:
                 raise ConfigError(f"{BACKGROUND_LABEL} must come first (after an optional {IGNORE_LABEL})", path)
