@@ -71,6 +71,8 @@ def test_ids_are_stable_and_ignore_is_minus_one():
     assert ls.add("polyp") == 3 and ls.add("lesion") == 1 and ls.id_of("polyp") == 3
     assert ls.colors().tolist() == voc_palette(4).tolist()
     assert "polyp" in ls and "nope" not in ls
+    # from names (e.g. gathered from JSON files) a class called "background" is an ordinary class
+    assert LabelSet.from_names(["background", "lesion"]).names == ["_background_", "background", "lesion"]
 
 
 def test_write_label_png_is_like_lblsave(tmp_path):

@@ -53,8 +53,6 @@ class LabelSet:
     def __init__(self, names, has_ignore: bool = False, path=None):
         names = [str(n) for n in names]
         names = [n for n in names if n != IGNORE_LABEL] if IGNORE_LABEL in names else names
-        if names and names[0].lower() in BACKGROUND_ALIASES and BACKGROUND_LABEL not in names:
-            names = [BACKGROUND_LABEL, *names[1:]]  # classes.txt "background" first: it is class 0
         if not names or names[0] != BACKGROUND_LABEL:
             if BACKGROUND_LABEL in names:
                 raise ConfigError(f"{BACKGROUND_LABEL} must come first (after an optional {IGNORE_LABEL})", path)
@@ -92,6 +90,9 @@ class LabelSet:
         has_ignore = IGNORE_LABEL in lines
         if has_ignore and lines.index(IGNORE_LABEL) != 0:
             raise ConfigError(f"{IGNORE_LABEL} must be the first line", path)
+        first = 1 if has_ignore else 0
+        if len(lines) > first and lines[first].lower() in BACKGROUND_ALIASES and BACKGROUND_LABEL not in lines:
+            lines[first] = BACKGROUND_LABEL  # classes.txt "background" first: it is class 0 (line i = id i)
         return cls(lines, has_ignore=has_ignore, path=path)
 
     def to_file(self, path) -> None:
