@@ -45,6 +45,21 @@ def _key(qtbot, w, key):
     qtbot.keyClick(w.canvas, key)
 
 
+def answer_label_dialog(text, tries=200):
+    """Type ``text`` into the next LabelDialog that opens and accept it (polls; never leaves it open)."""
+    from segstudio.gui.dialogs.label_dialog import LabelDialog
+
+    def attempt(left):
+        dialogs = [w for w in QApplication.topLevelWidgets() if isinstance(w, LabelDialog) and w.isVisible()]
+        if dialogs:
+            dialogs[0].edit.setText(text)
+            dialogs[0].accept()
+        elif left > 0:
+            QTimer.singleShot(10, lambda: attempt(left - 1))
+
+    QTimer.singleShot(0, lambda: attempt(tries))
+
+
 def _shape(label="lesion", x=10.0):
     return Shape(label=label, points=[[x, 10.0], [x + 30, 12.0], [x + 15, 40.0]])
 
@@ -302,3 +317,45 @@ def test_gui_command_missing_path_is_an_error(tmp_path):
     r = _run_cli(["gui", str(tmp_path / "nope")], {"QT_QPA_PLATFORM": "offscreen"})
     assert r.returncode == 2
     assert r.stderr.strip() == f"error: {tmp_path / 'nope'}: no such file or folder"
+
+
+def test_draw_a_rectangle_with_the_mouse_label_dialog_and_autosave(window, sample_project, qtbot):
+    (sample_project / "img_003.json").unlink()
+    window.open_path(sample_project / "img_003.png")
+    _key(qtbot, window, Qt.Key_R)
+    assert window.canvas.tool == "rectangle"
+    vp = window.canvas.viewport()
+    p1 = window.canvas.mapFromScene(QPointF(40, 50))
+    p2 = window.canvas.mapFromScene(QPointF(120, 140))
+
+    qtbot.mouseClick(vp, Qt.LeftButton, pos=p1)
+    qtbot.mouseMove(vp, p2)
+    answer_label_dialog("cyst")
+    qtbot.mouseClick(vp, Qt.LeftButton, pos=p2)
+    shapes = window.document.shapes()
+    assert len(shapes) == 1 and shapes[0].shape_type == "rectangle" and shapes[0].label == "cyst"
+    assert window.shape_list.list.count() == 1
+    with qtbot.waitSignal(window.autosaver.saved, timeout=5000):
+        pass
+    data = json.loads((sample_project / "img_003.json").read_text())
+    assert data["shapes"][0]["shape_type"] == "rectangle" and data["shapes"][0]["label"] == "cyst"
+    (x0, y0), (x1, y1) = data["shapes"][0]["points"]
+    assert abs(x0 - 40) <= 2 and abs(y1 - 140) <= 2
+    assert window.file_list._items["img_003"].text(1) == "annotated"
+
+
+def test_real_extensions_install_as_tabs_beside_flags(qtbot, messages):
+    w = MainWindow()
+    qtbot.addWidget(w)
+    assert w.extension_errors == []
+    extra = [d for d in w.findChildren(type(w.docks["flags"])) if d not in w.docks.values()]
+    for dock in extra:
+        assert dock in w.tabifiedDockWidgets(w.docks["flags"])
+    hint = w.minimumSizeHint()
+    assert hint.width() <= 1280 and hint.height() <= 800  # fits a small laptop screen
+
+
+def test_gui_command_with_unusable_display_says_so(tmp_path):
+    r = _run_cli(["gui"], {"HOME": str(tmp_path), "DISPLAY": ":97"}, drop=("WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
+    assert r.returncode == 1
+    assert "no usable display" in r.stderr and "Traceback" not in r.stderr
