@@ -39,3 +39,28 @@ def install_extensions(window, names=None) -> list[str]:
         except Exception as exc:
             errors.append(f"{name}: {type(exc).__name__}: {exc}")
     return errors
+
+
+def arrange_extension_docks(window, anchor, own_docks) -> None:
+    """Right-side extension docks become tabs beside ``anchor`` (the canvas keeps its room), each wrapped in a
+    scroll area so that a tall or wide extension never forces the window's minimum size."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QDockWidget, QScrollArea
+
+    ext = [d for d in window.findChildren(QDockWidget)
+           if d not in own_docks and window.dockWidgetArea(d) == Qt.RightDockWidgetArea]
+    for dock in ext:
+        body = dock.widget()
+        if body is not None and not isinstance(body, QScrollArea):
+            scroll = QScrollArea()
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QScrollArea.NoFrame)
+            scroll.setWidget(body)
+            dock.setWidget(scroll)
+    if ext:  # moving a dock that is already in a tab group fails: move ours into theirs
+        group = ext[0]
+        for dock in ext[1:]:
+            if dock not in window.tabifiedDockWidgets(group):
+                window.tabifyDockWidget(group, dock)
+        window.tabifyDockWidget(group, anchor)
+    anchor.raise_()

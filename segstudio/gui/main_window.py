@@ -16,8 +16,7 @@ from pathlib import Path
 from PySide6.QtCore import QStandardPaths, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QColor, QKeySequence
 from PySide6.QtWidgets import (
-    QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QScrollArea, QStackedWidget, QVBoxLayout,
-    QWidget,
+    QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QStackedWidget, QVBoxLayout, QWidget,
 )
 
 from segstudio.core.errors import SegStudioError
@@ -28,7 +27,7 @@ from segstudio.gui.canvas.view import CanvasView
 from segstudio.gui.dialogs.help_dialog import HelpDialog, menu_actions
 from segstudio.gui.dialogs.label_dialog import LabelDialog
 from segstudio.gui.document import DocumentModel
-from segstudio.gui.extensions import install_extensions
+from segstudio.gui.extensions import arrange_extension_docks, install_extensions
 from segstudio.gui.panels.class_panel import ClassPanel
 from segstudio.gui.panels.file_list import FileListPanel
 from segstudio.gui.panels.flags_panel import FlagsPanel
@@ -111,26 +110,7 @@ class MainWindow(QMainWindow):
         self.docks[key] = dock
 
     def _arrange_docks(self) -> None:
-        """Extension docks on the right become tabs beside "Image flags", so the canvas keeps its room."""
-        mine = set(self.docks.values())
-        anchor = self.docks["flags"]
-        ext = [d for d in self.findChildren(QDockWidget)
-               if d not in mine and self.dockWidgetArea(d) == Qt.RightDockWidgetArea]
-        for dock in ext:  # a tall or wide extension must not force the window's minimum size
-            body = dock.widget()
-            if body is not None and not isinstance(body, QScrollArea):
-                scroll = QScrollArea()
-                scroll.setWidgetResizable(True)
-                scroll.setFrameShape(QScrollArea.NoFrame)
-                scroll.setWidget(body)
-                dock.setWidget(scroll)
-        if ext:  # (moving a dock that is already in a tab group fails: move ours into theirs)
-            group = ext[0]
-            for dock in ext[1:]:
-                if dock not in self.tabifiedDockWidgets(group):
-                    self.tabifyDockWidget(group, dock)
-            self.tabifyDockWidget(group, anchor)
-        anchor.raise_()
+        arrange_extension_docks(self, self.docks["flags"], list(self.docks.values()))
         self.resizeDocks([self.docks["files"], self.docks["classes"]], [260, 340], Qt.Horizontal)
 
     def _build_status_bar(self) -> None:
