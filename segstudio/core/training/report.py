@@ -73,7 +73,7 @@ def _nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
 
 
 def _panel(draw: ImageDraw.ImageDraw, box, title: str, series: list[tuple[str, list, list]], font,
-           y_range=None) -> None:
+           y_range=None, legend: str = "top") -> None:
     x0, y0, x1, y1 = box
     left, right, top, bottom = x0 + 52, x1 - 10, y0 + 24, y1 - 34
     draw.text((x0 + 52, y0 + 4), title, fill=(0, 0, 0), font=font)
@@ -115,7 +115,7 @@ def _panel(draw: ImageDraw.ImageDraw, box, title: str, series: list[tuple[str, l
             draw.line(pts, fill=color, width=2)
         for (a, b) in pts:
             draw.ellipse([a - 2, b - 2, a + 2, b + 2], fill=color)
-        ly = top + 6 + 14 * i
+        ly = top + 6 + 14 * i if legend == "top" else bottom - 8 - 14 * (len(series) - i)
         draw.line([right - 110, ly + 6, right - 94, ly + 6], fill=color, width=3)
         draw.text((right - 90, ly), name[:14], fill=(0, 0, 0), font=font)
 
@@ -133,7 +133,7 @@ def draw_curves(rows: Sequence[dict], path, size=(960, 400)) -> Path:
     iou_cols = [k for k in (rows[0] if rows else {}) if k.startswith("iou_")]
     series = [("val mIoU", epochs, [r.get("miou") for r in rows])]
     series += [(k[4:], epochs, [r.get(k) for r in rows]) for k in iou_cols]
-    _panel(draw, (w // 2, 0, w, h), "validation IoU", series, font, y_range=(0.0, 1.0))
+    _panel(draw, (w // 2, 0, w, h), "validation IoU", series, font, y_range=(0.0, 1.0), legend="bottom")
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     p = Path(path)
