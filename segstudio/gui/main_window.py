@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QStandardPaths, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QColor, QKeySequence
 from PySide6.QtWidgets import (
@@ -471,9 +472,11 @@ class MainWindow(QMainWindow):
 
     def _on_loaded(self) -> None:
         self.adjust_panel.set_image(self.document.image)
-        if self.document.image is not None:
+        image = self.document.image
+        if image is not None:
             self.display = self.adjust_panel.settings()
-            self.canvas.set_display_image(to_display_rgb(self.document.image, self.display))
+            if not (image.dtype == np.uint8 and self.display.is_identity()):  # else the canvas shows it as is
+                self.canvas.set_display_image(to_display_rgb(image, self.display))
         # labels used by this image but missing from the class list join it (in memory; labels.txt is
         # written only when the user adds or renames a class)
         if self.project is not None and self.document.annotation is not None:

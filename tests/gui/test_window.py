@@ -359,3 +359,15 @@ def test_gui_command_with_unusable_display_says_so(tmp_path):
     r = _run_cli(["gui"], {"HOME": str(tmp_path), "DISPLAY": ":97"}, drop=("WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
     assert r.returncode == 1
     assert "no usable display" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_brightness_is_kept_when_switching_images(window, sample_project, qtbot, monkeypatch):
+    window.open_path(sample_project)
+    shown = []
+    monkeypatch.setattr(window.canvas, "set_display_image", lambda rgb: shown.append(rgb))
+    window.adjust_panel.brightness.setValue(30)
+    _key(qtbot, window, Qt.Key_D)
+    raw = window.document.image
+    assert window.current_entry.stem == "img_001"
+    assert shown and shown[-1].shape == raw.shape
+    assert shown[-1].astype(int).mean() > raw.astype(int).mean() + 40  # +0.3 of the range, clipped at 255
