@@ -371,3 +371,14 @@ def test_brightness_is_kept_when_switching_images(window, sample_project, qtbot,
     assert window.current_entry.stem == "img_001"
     assert shown and shown[-1].shape == raw.shape
     assert shown[-1].astype(int).mean() > raw.astype(int).mean() + 40  # +0.3 of the range, clipped at 255
+
+
+def test_open_folder_button_and_open_file_menu(window, sample_project, qtbot, monkeypatch):
+    import segstudio.gui.main_window as mw
+
+    monkeypatch.setattr(mw.QFileDialog, "getExistingDirectory", lambda *a, **k: str(sample_project))
+    qtbot.mouseClick(window.welcome.open_folder_button, Qt.LeftButton)
+    assert window.project is not None and window.current_entry.stem == "img_000"
+    monkeypatch.setattr(mw.QFileDialog, "getOpenFileName", lambda *a, **k: (str(sample_project / "img_009.png"), ""))
+    window.actions_by_name["open_file"].trigger()
+    assert window.current_entry.stem == "img_009"
