@@ -187,3 +187,14 @@ def test_bad_input_raises_before_started(tiny_cfg, tmp_path):
     (tmp_path / "w.pt").write_bytes(b"junk")
     with pytest.raises(CheckpointError):
         next(train(tiny_cfg.replace(resume=str(tmp_path / "w.pt"))))
+
+
+def test_cancel_while_caching_trains_nothing(tiny_cfg):
+    events = _run(tiny_cfg, cancel=lambda: True)
+    assert isinstance(events[-1], Finished) and events[-1].reason == "cancelled" and events[-1].epochs_done == 0
+    assert not any(isinstance(e, BatchEnd) for e in events)
+
+
+def test_dataloader_workers(tiny_cfg):
+    events = _run(tiny_cfg.replace(epochs=1, num_workers=1))
+    assert events[-1].reason == "completed" and events[-1].epochs_done == 1

@@ -58,6 +58,17 @@ class FittedSubset(Dataset):
             return self.cache[i][0].float(), mask, name
         return image, mask, name
 
+    def fill_cache(self, cancel=None) -> bool:
+        """Decode and fit every item now (in the main process, so DataLoader workers inherit the cache and
+        a broken file is reported before training starts).  Returns False when ``cancel()`` said stop."""
+        if self.cache is None:
+            return True
+        for i in range(len(self)):
+            if cancel is not None and cancel():
+                return False
+            self._fitted(i)
+        return True
+
     def __getitem__(self, i: int) -> dict:
         image, mask, name = self._fitted(i)
         if self.transform is not None:

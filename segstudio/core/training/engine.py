@@ -252,6 +252,12 @@ class _Run:
         if cfg.resume:
             yield Log(f"resumed from {cfg.resume} at epoch {self.start_epoch}"
                       + (f", batch {self.progress['batch'] + 1}" if self.progress else ""))
+        if cfg.cache_images:
+            yield Log(f"decoding and caching {len(self.train_ds) + len(self.val_ds)} images at {cfg.img_size} px")
+            for ds in (self.train_ds, self.val_ds):
+                if not ds.fill_cache(self.cancel):
+                    yield self._finished("cancelled", self.start_epoch - 1)
+                    return
         try:
             yield from self._epochs()
         except Exception as exc:  # noqa: BLE001 - only OOM is turned into an event; the rest propagates
