@@ -55,3 +55,38 @@ def test_train_bad_input_is_a_clear_error(tmp_path, capsys):
     assert "epochz" in capsys.readouterr().err
     assert main(["train", "--out", str(tmp_path / "r")]) == 2
     assert "--data" in capsys.readouterr().err
+
+
+def test_ctrl_c_stops_cleanly_and_saves_last(tmp_path):
+    """First Ctrl-C: the run stops between batches, writes last.pt and exits 130; --set reaches the config."""
+    import signal
+    import subprocess
+    import sys
+
+    from segstudio.core.sample import make_sample_project
+    from segstudio.core.training import load_checkpoint
+
+    proj = make_sample_project(tmp_path / "project", n_images=8)
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "segstudio", "train", "--data", str(proj), "--out", str(run), "--epochs", "500",
+           "--img-size", "32", "--batch-size", "2", "--set", "model_kwargs={base: 4, depth: 2}", "--set",
+           "patience=0", "--threads", "1"]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seen = []
+    for line in p.stdout:  # blocks until the first epoch line is printed
+        seen.append(line)
+        if line.startswith("epoch   1/500"):
+            break
+    else:
+        pytest.fail("no epoch line:\n" + "".join(seen))
+    p.send_signal(signal.SIGINT)
+    out, _ = p.communicate(timeout=120)
+    assert p.returncode == 130, out
+    assert "finished (cancelled)" in out and "Traceback" not in out
+    ck = load_checkpoint(run / "last.pt")
+    assert ck["epoch"] >= 1 and ck["config"]["model_kwargs"] == {"base": 4, "depth": 2}
+
+
+def test_set_rejects_unknown_keys(tmp_path, capsys):
+    assert main(["train", "--data", "d", "--out", "o", "--set", "widht=3"]) == 2
+    assert "widht" in capsys.readouterr().err

@@ -49,6 +49,9 @@ def register(sub) -> None:
     p.add_argument("--freeze-epochs", type=int, help="epochs with the pretrained encoder frozen (default 0)")
     p.add_argument("--optimizer", help=f"adam | adamw | sgd (default {d.optimizer})")
     p.add_argument("--scheduler", help=f"cosine | step | plateau | constant (default {d.scheduler})")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="any other TrainConfig setting, VALUE in YAML syntax; repeatable "
+                        "(e.g. --set 'model_kwargs={base: 16}' --set freeze_epochs=3)")
     p.add_argument("--threads", type=int,
                    help="torch CPU threads (default: the cores idle at start = cores minus the 1-minute load "
                         "average, at least 1; oversubscribed cores make PyTorch several times slower)")
@@ -58,6 +61,8 @@ def register(sub) -> None:
 
 def build_config(args):
     """TrainConfig from --config / --resume's checkpoint and the flags given."""
+    import yaml
+
     from segstudio.core.errors import ConfigError
     from segstudio.core.training.config import TrainConfig
 
@@ -75,7 +80,15 @@ def build_config(args):
         changes["resume"] = str(args.resume)
         if args.out is None and args.config is None:
             changes["out"] = str(Path(args.resume).parent)
-    cfg = cfg.replace(**changes)
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE")
+        try:
+            changes[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"--set {key.strip()}: value is not valid YAML ({exc})") from None
+    cfg = TrainConfig.from_dict({**cfg.to_dict(), **changes})
     if not cfg.data:
         raise ConfigError("--data: no dataset folder given")
     if not cfg.out:
