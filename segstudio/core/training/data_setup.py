@@ -4,7 +4,7 @@
 * :func:`split_indices` makes the seeded, stratified hold-out split; it is saved as ``split.json``.
 * Every item is fitted to ``img_size`` with the shared :func:`fit_to_size` (letterbox by default, the same
   function the predictor uses).  With ``cache_images`` the fitted items are kept in memory (images as
-  float16, exact for 8-bit sources), so an epoch decodes nothing: on a CPU decoding ~700 px JPEGs costs as
+  float16: error below 0.07 of an 8-bit grey level), so an epoch decodes nothing: on a CPU decoding ~700 px JPEGs costs as
   much as a small U-Net step.
 * Training items then go through the augmentation (:func:`build_transforms`, seeded by ``config.seed``; its
   generator state is part of the resume state).
@@ -52,7 +52,7 @@ class FittedSubset(Dataset):
         image, mask, _ = fit_to_size(image.float(), self.img_size, mask.long(), mode=self.resize_mode, mask_pad=-1)
         name = str(item.get("name", self.indices[i]))
         if self.cache is not None:
-            # float16 keeps 8-bit intensities exact to well under half a grey level; int16 labels (-1..255+).
+            # float16 keeps [0, 1] intensities within 2**-12 (< 0.07 of an 8-bit grey level); int16 labels.
             # The first access returns the stored (rounded) values too, so every epoch sees the same data.
             self.cache[i] = (image.to(torch.float16), mask.to(torch.int16), name)
             return self.cache[i][0].float(), mask, name
