@@ -22,3 +22,15 @@ def test_demo_writes_report(tmp_path):
     assert len(list((rep / "predictions").glob("*.png"))) == n_val
     md = (rep / "report.md").read_text()
     assert "| lesion |" in md and "held-out" in md
+
+
+def test_demo_refuses_to_delete_foreign_folders(tmp_path):
+    import pytest
+
+    from segstudio.core.errors import ConfigError
+
+    (tmp_path / "demo" / "run").mkdir(parents=True)
+    (tmp_path / "demo" / "run" / "notes.txt").write_text("mine")
+    with pytest.raises(ConfigError, match="not written by"):
+        run_demo(tmp_path / "demo", minutes=0.05)
+    assert (tmp_path / "demo" / "run" / "notes.txt").read_text() == "mine"

@@ -55,8 +55,8 @@ def run_demo(out, *, minutes: float = 1.0, seed: int = 0, device: str = "auto",
     out.mkdir(parents=True, exist_ok=True)
     project = make_sample_project(out / "project", n_images=24, seed=seed)
     run_dir = out / "run"
-    if run_dir.exists():
-        shutil.rmtree(run_dir)
+    _clear_own(run_dir, "config.json")
+    _clear_own(out / "report", "report.md")
     cfg = demo_config(project, run_dir, minutes, seed, device)
     finished = None
     for ev in train(cfg, cancel=cancel):
@@ -69,8 +69,21 @@ def run_demo(out, *, minutes: float = 1.0, seed: int = 0, device: str = "auto",
         if isinstance(ev, Finished):
             finished = ev
     report_dir = out / "report"
-    metrics = write_report(run_dir, report_dir, finished)
+    metrics = write_report(run_dir, report_dir, finished, device=device)
     return DemoResult(out, report_dir, run_dir, metrics, finished)
+
+
+def _clear_own(folder: Path, marker: str) -> None:
+    """Remove a previous demo's output folder; refuse to delete a folder the demo did not make."""
+    from segstudio.core.errors import ConfigError
+
+    if not folder.exists():
+        return
+    if folder.is_dir() and ((folder / marker).is_file() or not any(folder.iterdir())):
+        shutil.rmtree(folder)
+        return
+    raise ConfigError(f"exists and was not written by `segstudio demo` (no {marker}); choose another --out",
+                      folder)
 
 
 def write_report(run_dir: Path, report_dir: Path, finished=None, device: str = "auto") -> dict:
