@@ -124,7 +124,10 @@ class Worker(QThread):
 
     def _lower_priority(self) -> None:
         """Raise this thread's nice value (Linux: per thread), so the scheduler prefers the GUI thread."""
-        if self._nice <= 0 or not hasattr(os, "setpriority"):
+        import sys
+
+        # Linux only: there a thread id is a valid PRIO_PROCESS target; elsewhere it could name another process
+        if self._nice <= 0 or not sys.platform.startswith("linux") or not hasattr(os, "setpriority"):
             return
         try:
             tid = threading.get_native_id()

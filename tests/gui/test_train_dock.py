@@ -180,3 +180,22 @@ def test_eta_and_time_format():
     left = eta.seconds_left()
     assert left is not None and left >= 0
     assert format_seconds(None) == "--:--" and format_seconds(75) == "01:15" and format_seconds(3725) == "1:02:05"
+
+
+def test_worker_lowers_its_own_thread_priority_only(qtbot):
+    import os
+    import sys
+    import threading
+
+    from segstudio.gui.workers import Worker
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("per-thread nice values are a Linux feature")
+    main_nice = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    w = Worker(lambda emit, cancel: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()), nice=3)
+    with qtbot.waitSignal(w.result, timeout=30_000) as blocker:
+        w.start()
+    w.wait()
+    assert blocker.args[0] == main_nice + 3
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == main_nice
+    assert sys.getswitchinterval() == pytest.approx(0.005)
