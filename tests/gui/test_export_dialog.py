@@ -75,3 +75,18 @@ def test_cancel_stops_the_export(qtbot, dialog, tmp_path):
     assert blocker.args[0] is None
     assert "cancelled" in dialog.summary.toPlainText()
     assert dialog.export_button.isEnabled()
+
+
+def test_file_menu_opens_the_dialog_on_the_project(qtbot, sample_project):
+    from segstudio.gui.main_window import MainWindow
+
+    win = MainWindow()
+    qtbot.addWidget(win)
+    assert win.open_project(sample_project)
+    file_menu = next(a.menu() for a in win.menuBar().actions() if a.text().replace("&", "") == "File")
+    assert win.export_action in file_menu.actions()
+    win.export_action.trigger()
+    dlg = win.export_dialog
+    assert dlg.isVisible() and dlg.project is win.project and dlg.flush is not None
+    assert dlg.target.text().endswith(f"{win.project.folder.name}_{dlg.format.currentData()}")
+    dlg.close()
