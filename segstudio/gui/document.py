@@ -18,9 +18,7 @@ from segstudio.core.annotation.document import Annotation, Shape
 from segstudio.core.errors import AnnotationError
 from segstudio.gui.canvas import ops
 from segstudio.gui.commands import FlagsCommand, ShapesCommand
-from segstudio.gui.canvas import pyside_fix
 
-pyside_fix.apply()  # PySide6 6.12 drops references to None: see pyside_fix.py
 
 
 #: undo depth per image. Each brush stroke keeps its merged mask patch alive in the history, so the memory

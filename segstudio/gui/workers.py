@@ -26,29 +26,6 @@ from segstudio.core.errors import Cancelled
 WorkFn = Callable[[Callable[[Any], None], Callable[[], bool]], Any]
 
 
-def pin_singletons() -> bool:
-    """Work around a reference-count bug of the PySide6 6.12.0 bindings in this environment.
-
-    Every call of a wrapped C++ method returning void (``QTimer.start``, ``QLabel.setText``,
-    ``QCoreApplication.processEvents``...) releases one reference to ``None`` it never took, and every
-    ``Signal.emit`` does the same to ``True``.  On Python 3.11 these singletons are ordinary objects, so after
-    a few thousand Qt calls the count reaches zero and the interpreter aborts ("Fatal Python error:
-    none_dealloc" / "bool_dealloc") - within a minute of training with live curves.  Python >= 3.12 makes them
-    immortal (PEP 683); here we do the same by adding 2**40 references, which no session can use up.
-    Harmless when the bindings are fixed (these objects are never freed anyway).  Returns True when applied.
-    """
-    import ctypes
-    import sys
-
-    if sys.version_info >= (3, 12) or sys.implementation.name != "cpython" or getattr(pin_singletons, "done", 0):
-        return False
-    for obj in (None, True, False):
-        ctypes.c_ssize_t.from_address(id(obj)).value += 1 << 40
-    pin_singletons.done = 1
-    return True
-
-
-pin_singletons()
 _lock = threading.Lock()
 
 

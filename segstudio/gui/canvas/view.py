@@ -19,9 +19,7 @@ from segstudio.gui.canvas.items import HandleItem, MaskShapeItem, PathShapeItem
 from segstudio.gui.canvas.overview import Overview
 from segstudio.gui.canvas.tools import BrushTool, DrawTool
 from segstudio.gui.document import DocumentModel
-from segstudio.gui.canvas import pyside_fix
 
-pyside_fix.apply()  # PySide6 6.12 drops references to None: see pyside_fix.py
 
 TOOLS = ("edit", "polygon", "rectangle", "circle", "point", "line", "linestrip", "brush", "eraser")
 MAX_HANDLES = 5000          # vertex handles are shown for at most this many selected vertices
