@@ -21,9 +21,8 @@ $(STAMP): pyproject.toml
 labelme-ref: $(LABELME_STAMP)
 $(LABELME_STAMP):
 	@test -x $(LABELME_VENV)/bin/python || $(PYTHON) -m venv $(LABELME_VENV)
-	$(LABELME_VENV)/bin/python -m pip install -q 'labelme==6.3.1' || \
-	  echo "WARNING: labelme 6.3.1 reference could not be installed; reference tests will skip"
-	@touch $(LABELME_STAMP)
+	@if $(LABELME_VENV)/bin/python -m pip install -q 'labelme==6.3.1'; then touch $(LABELME_STAMP); else \
+	  echo "WARNING: labelme 6.3.1 reference could not be installed; reference tests will skip (CI fails)"; fi
 
 # Opens the app on the generated sample project; without a display it says so and runs the headless demo.
 run: setup

@@ -13,13 +13,22 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("SEGSTUDIO_SHARED_DATA", ROOT.parent / "shared" / "data"))
 LABELME_PYTHON = Path(os.environ.get("SEGSTUDIO_LABELME_PYTHON", ROOT / ".venv-labelme" / "bin" / "python"))
+# .ci/run sets this: in CI the reference data and labelme must be there, so their absence fails the run
+# instead of silently skipping the pixel-exactness and real-data proofs.
+REQUIRE_REFERENCES = os.environ.get("SEGSTUDIO_REQUIRE_REFERENCES") == "1"
+
+
+def _missing(reason: str):
+    if REQUIRE_REFERENCES:
+        pytest.fail(f"{reason} [SEGSTUDIO_REQUIRE_REFERENCES=1]", pytrace=False)
+    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """../shared/data (research datasets); skips when absent."""
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"shared research data not found at {SHARED_DATA} (set SEGSTUDIO_SHARED_DATA)")
+        _missing(f"shared research data not found at {SHARED_DATA} (set SEGSTUDIO_SHARED_DATA)")
     return SHARED_DATA
 
 
@@ -27,10 +36,10 @@ def shared_data() -> Path:
 def labelme_python() -> Path:
     """Python of the labelme 6.3.1 reference venv (`make labelme-ref`); skips when absent."""
     if not LABELME_PYTHON.exists():
-        pytest.skip(f"labelme reference venv not found at {LABELME_PYTHON} (run `make labelme-ref`)")
+        _missing(f"labelme reference venv not found at {LABELME_PYTHON} (run `make labelme-ref`)")
     r = subprocess.run([str(LABELME_PYTHON), "-c", "import labelme.utils.shape"], capture_output=True, text=True)
     if r.returncode != 0:
-        pytest.skip(f"labelme reference venv is broken: {r.stderr.strip()[-300:]}")
+        _missing(f"labelme reference venv is broken: {r.stderr.strip()[-300:]}")
     return LABELME_PYTHON
 
 
