@@ -54,6 +54,16 @@ def test_orientation_6_moves_the_marks(tmp_path):
     assert img[2, 2, 2] > 200  # blue (was bottom-left) is now top-left
 
 
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_tiff_is_oriented_once_by_pillow(tmp_path, orientation):
+    """Pillow's TIFF plugin orients TIFFs itself (size on open, pixels on load): header size and pixels
+    agree with the same file saved as JPEG, i.e. the rotation is applied exactly once."""
+    tif = load_image(_save(tmp_path / "o.tif", orientation, "TIFF"))
+    jpg = load_image(_save(tmp_path / "o.jpg", orientation))
+    assert probe_image_size(tmp_path / "o.tif") == tif.shape[:2] == jpg.shape[:2]
+    assert np.abs(tif.astype(int) - jpg.astype(int)).mean() < 4  # same marks, up to JPEG loss
+
+
 def test_embedded_image_data_is_not_rotated(tmp_path):
     raw = _save(tmp_path / "o.jpg", 6).read_bytes()
     (tmp_path / "o.jpg").unlink()

@@ -110,6 +110,22 @@ def test_missing_and_unreadable_image(tmp_path):
         load_annotation(path)
 
 
+def test_unrecognised_image_reasons_are_exact(tmp_path):
+    """One "imageData" prefix, no memory address, no repeated file name: the reason is fixed text."""
+    import base64
+
+    path = write_json(tmp_path / "e.json", doc([], image_path="", imageData=base64.b64encode(b"no image").decode()))
+    with pytest.raises(AnnotationError) as info:
+        load_annotation(path)
+    assert info.value.reason == "imageData: unreadable image (not a recognised image format)"
+    assert info.value.path == str(path)
+    (tmp_path / "junk.png").write_bytes(b"garbage")
+    path = write_json(tmp_path / "f.json", doc([], image_path="junk.png"))
+    with pytest.raises(AnnotationError) as info:
+        load_annotation(path)
+    assert info.value.reason == f"image {tmp_path / 'junk.png'}: unreadable image (not a recognised image format)"
+
+
 def test_image_size_mismatch(tmp_path):
     path = project(tmp_path, [shape()], height=31, width=40)
     with pytest.raises(AnnotationError, match=r"image size 40x30 differs .* 40x31"):

@@ -1,19 +1,23 @@
 """Image reading with labelme's EXIF-orientation semantics, and size probing without decoding.
 
 labelme 6.3.1 applies the EXIF ``Orientation`` tag when it reads an image *file* (for every format whose
-Pillow plugin offers ``_getexif``: JPEG, PNG, WebP, MPO — not TIFF), so the shapes' coordinates and
-``imageHeight``/``imageWidth`` are those of the *oriented* image.  Embedded ``imageData`` is displayed as
-stored (no orientation).  :func:`probe_image_size` gives the oriented size without decoding pixels.
+Pillow plugin offers ``_getexif``: JPEG, PNG, WebP, MPO), so the shapes' coordinates and
+``imageHeight``/``imageWidth`` are those of the *oriented* image.  TIFF is oriented too, but by Pillow
+itself: its TIFF plugin reports the oriented ``size`` on open and transposes the pixels on load (then drops
+the tag), so no transform is applied here for TIFF (it has no ``_getexif``) and its header size is already
+the oriented one.  Embedded ``imageData`` is displayed as stored (no orientation).
+:func:`probe_image_size` gives the oriented size without decoding pixels.
 """
 from __future__ import annotations
 
 import io
 import os
+import re
 import struct
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from segstudio.core.errors import AnnotationError
 
@@ -41,6 +45,16 @@ def _label(source) -> str | None:
     return None if _is_bytes(source) else os.fspath(source)
 
 
+_OBJECT_REPR = re.compile(r"<[^<>]* at 0x[0-9a-fA-F]+>")
+
+
+def _why(exc: BaseException) -> str:
+    """A PIL exception as a short reason: no memory addresses, no repeated file name."""
+    if isinstance(exc, UnidentifiedImageError):  # "cannot identify image file <_io.BytesIO at 0x..>"
+        return "not a recognised image format"
+    return f"{type(exc).__name__}: {_OBJECT_REPR.sub('the data', str(exc))}"
+
+
 def _open(source) -> Image.Image:
     """Lazy PIL open (header only) of a path or encoded bytes; AnnotationError when unreadable."""
     try:
@@ -53,7 +67,7 @@ def _open(source) -> Image.Image:
         raise
     except Exception as e:  # PIL raises many types (UnidentifiedImageError, OSError, SyntaxError, ...)
         where = _label(source)
-        reason = f"unreadable image ({type(e).__name__}: {e})"
+        reason = f"unreadable image ({_why(e)})"
         raise AnnotationError(reason if where else f"imageData: {reason}", where) from e
 
 
@@ -165,5 +179,5 @@ def load_image(path_or_bytes, *, exif_orientation_applies: bool | None = None) -
         raise
     except Exception as e:
         where = _label(path_or_bytes)
-        reason = f"cannot decode image ({type(e).__name__}: {e})"
+        reason = f"cannot decode image ({_why(e)})"
         raise AnnotationError(reason if where else f"imageData: {reason}", where) from e

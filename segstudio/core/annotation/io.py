@@ -281,9 +281,9 @@ def _check_image(ann: Annotation, json_path, height, width) -> None:
     embedded = ann.image_data is not None
     try:
         h, w = probe_image_size(source, exif_orientation_applies=not embedded)
-    except AnnotationError as e:
-        what = "imageData" if embedded else f"image {source}"
-        raise AnnotationError(f"{what}: {e.reason}", json_path) from e
+    except AnnotationError as e:  # bytes: the reason already starts with "imageData: "
+        reason = e.reason if embedded else f"image {source}: {e.reason}"
+        raise AnnotationError(reason, json_path) from e
     if (height is not None and height != h) or (width is not None and width != w):
         declared = f"{width if width is not None else '?'}x{height if height is not None else '?'}"
         raise AnnotationError(
