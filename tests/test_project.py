@@ -86,6 +86,25 @@ def test_json_with_embedded_image_only_is_listed(tmp_path, sample_project_ro):
     assert p.images[0].json_path == folder.resolve() / "only.json"
 
 
+def test_json_image_paths_resolve_as_load_annotation_does(tmp_path, sample_project_ro):
+    """imagePath with Windows separators, or a stale absolute folder with the image beside the JSON."""
+    from segstudio.core.annotation import load_annotation
+
+    folder = tmp_path / "moved"
+    (folder / "imgs").mkdir(parents=True)
+    shutil.copy(sample_project_ro / "img_000.png", folder / "imgs" / "photo.png")
+    shutil.copy(sample_project_ro / "img_001.png", folder / "other.png")
+    data = json.loads((sample_project_ro / "img_000.json").read_text())
+    (folder / "win.json").write_text(json.dumps({**data, "imagePath": "imgs\\photo.png"}))
+    (folder / "stale.json").write_text(json.dumps({**data, "imagePath": "C:\\old\\place\\other.png"}))
+    p = Project(folder)
+    by_json = {e.json_path.name: e for e in p.images}
+    assert by_json["win.json"].image_path == (folder / "imgs" / "photo.png").resolve()
+    assert by_json["stale.json"].image_path == (folder / "other.png").resolve()
+    for name in ("win.json", "stale.json"):  # the core opens the same files
+        load_annotation(folder / name)
+
+
 def test_open_path_variants(sample_project_ro):
     p, e = open_path(sample_project_ro)
     assert e is None and len(p.images) == 24

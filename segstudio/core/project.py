@@ -119,6 +119,8 @@ class Project:
     # ------------------------------------------------------------------ scanning
     def rescan(self) -> None:
         """Re-list the images of the folder (call after files were added or removed outside the app)."""
+        from segstudio.core.annotation.io import resolve_image_path
+
         files = sorted(p for p in self.folder.iterdir() if p.is_file())
         entries: list[ImageEntry] = []
         image_stems = set()
@@ -136,7 +138,8 @@ class Project:
                 continue
             if "shapes" not in data or not ("imagePath" in data or "imageData" in data):
                 continue  # some other JSON file (a config, a COCO file...)
-            image = (p.parent / str(data["imagePath"])).resolve() if data.get("imagePath") else p
+            # found as load_annotation finds it: Windows separators, or a stale folder with the file beside p
+            image = resolve_image_path(str(data["imagePath"]), p).resolve() if data.get("imagePath") else p
             if data.get("imageData") or (image.is_file() and is_image_file(image)):
                 entries.append(ImageEntry(image, p, p.stem))
         entries.sort(key=lambda e: e.json_path.name)

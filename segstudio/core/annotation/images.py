@@ -48,7 +48,7 @@ def _label(source) -> str | None:
 _OBJECT_REPR = re.compile(r"<[^<>]* at 0x[0-9a-fA-F]+>")
 
 
-def _why(exc: BaseException) -> str:
+def image_error_reason(exc: BaseException) -> str:
     """A PIL exception as a short reason: no memory addresses, no repeated file name."""
     if isinstance(exc, UnidentifiedImageError):  # "cannot identify image file <_io.BytesIO at 0x..>"
         return "not a recognised image format"
@@ -67,7 +67,7 @@ def _open(source) -> Image.Image:
         raise
     except Exception as e:  # PIL raises many types (UnidentifiedImageError, OSError, SyntaxError, ...)
         where = _label(source)
-        reason = f"unreadable image ({_why(e)})"
+        reason = f"unreadable image ({image_error_reason(e)})"
         raise AnnotationError(reason if where else f"imageData: {reason}", where) from e
 
 
@@ -179,5 +179,5 @@ def load_image(path_or_bytes, *, exif_orientation_applies: bool | None = None) -
         raise
     except Exception as e:
         where = _label(path_or_bytes)
-        reason = f"cannot decode image ({_why(e)})"
+        reason = f"cannot decode image ({image_error_reason(e)})"
         raise AnnotationError(reason if where else f"imageData: {reason}", where) from e

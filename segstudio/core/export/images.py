@@ -1,20 +1,28 @@
 """Writing an annotation's image into an export: copy the file's bytes when they already fit, else encode.
 
 A byte copy is lossless and fast; it is used when the source image is stored in an allowed format, needs
-no EXIF rotation and has an allowed mode.  Otherwise the image is decoded with the annotation core
+no EXIF rotation and has an allowed mode (a PNG is first checked for truncation and bad chunk CRCs, which
+reads the file but decodes nothing).  Otherwise the image is decoded with the annotation core
 (``annotation_image``, EXIF orientation applied) and encoded in the exporter's fallback format.
+
+The image file is found with the core's ``resolve_image_path`` (Windows separators, stale folders with the
+file beside the JSON), exactly as ``load_annotation`` found it.  A problem with the image is the JSON
+file's failure: ``AnnotationError(json_path, "image <path>: <reason>")`` (``imageData: <reason>`` for an
+embedded image), so a report names every JSON file that was dropped, also when several share one image.
 """
 from __future__ import annotations
 
 import io
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 from PIL import Image
 
-from segstudio.core.annotation import Annotation, annotation_image
+from segstudio.core.annotation import Annotation, annotation_image, resolve_image_path
+from segstudio.core.annotation.images import image_error_reason
 from segstudio.core.errors import AnnotationError
 
 EXT_OF_FORMAT = {"JPEG": ".jpg", "PNG": ".png", "BMP": ".bmp", "TIFF": ".tif"}
@@ -24,7 +32,30 @@ _EXIF_ORIENTATION = 0x0112
 def _source(ann: Annotation, json_path: Path) -> tuple[Optional[bytes], Optional[Path]]:
     if ann.image_data is not None:
         return ann.image_data, None
-    return None, (Path(json_path).parent / ann.image_path)
+    return None, resolve_image_path(ann.image_path, json_path)
+
+
+def _where(path: Optional[Path]) -> str:
+    return "imageData" if path is None else f"image {path}"
+
+
+@contextmanager
+def _image_stage(json_path: Path, path: Optional[Path]):
+    """Report a failure to read the image as the JSON file's: ``image <path>: <reason>``."""
+    try:
+        yield
+    except AnnotationError as exc:
+        if exc.path is not None and Path(exc.path) == Path(json_path):
+            raise
+        # the core says "imageData: ..." for bytes (path None) and "<reason>" with path = the image file
+        reason = exc.reason if exc.path is None else f"{_where(Path(exc.path))}: {exc.reason}"
+        raise AnnotationError(reason, json_path) from exc
+    except FileNotFoundError:
+        raise AnnotationError(f"{_where(path)}: image not found", json_path) from None
+    except MemoryError:
+        raise
+    except Exception as exc:  # PIL raises OSError, ValueError, SyntaxError, struct.error, EOFError, ...
+        raise AnnotationError(f"{_where(path)}: unreadable image ({image_error_reason(exc)})", json_path) from None
 
 
 def _probe(data: Optional[bytes], path: Optional[Path]) -> tuple[str, str, int]:
@@ -36,6 +67,13 @@ def _probe(data: Optional[bytes], path: Optional[Path]) -> tuple[str, str, int]:
         except Exception:  # corrupt EXIF: let the decoder path deal with the image
             orientation = 0
         return im.format or "", im.mode, orientation
+
+
+def _check_png(data: Optional[bytes], path: Optional[Path]) -> None:
+    """Refuse a truncated PNG or one with a bad chunk CRC before it is copied (reads, decodes nothing)."""
+    fp = io.BytesIO(data) if data is not None else path
+    with Image.open(fp) as im:
+        im.verify()
 
 
 def to_8bit(arr: np.ndarray) -> np.ndarray:
@@ -61,8 +99,12 @@ def _drop_alpha(arr: np.ndarray) -> np.ndarray:
 
 
 def image_array(ann: Annotation, json_path: Path) -> np.ndarray:
-    """The annotation's image as HxW or HxWx3 (alpha composited on white)."""
-    return _drop_alpha(annotation_image(ann, json_path))
+    """The annotation's image as HxW or HxWx3 (alpha composited on white).
+
+    An unreadable image raises ``AnnotationError(json_path, "image <path>: <reason>")``.
+    """
+    with _image_stage(json_path, _source(ann, json_path)[1]):
+        return _drop_alpha(annotation_image(ann, json_path))
 
 
 def save_array(arr: np.ndarray, dst: Path, fmt: str, quality: int = 95) -> None:
@@ -94,13 +136,12 @@ def export_image(
     rotation is needed; otherwise the decoded image is written as ``fallback`` (JPEG quality 95).
     """
     data, path = _source(ann, json_path)
-    try:
+    with _image_stage(json_path, path):
         fmt, mode, orientation = _probe(data, path)
-    except FileNotFoundError:
-        raise AnnotationError(f"image file not found: {ann.image_path}", json_path) from None
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise AnnotationError(f"image cannot be read: {exc}", json_path) from None
     if fmt in formats and mode in modes and orientation == 1:
+        if fmt == "PNG":
+            with _image_stage(json_path, path):
+                _check_png(data, path)
         dst = Path(str(dst_stem) + EXT_OF_FORMAT[fmt])
         if data is not None:
             dst.write_bytes(data)
