@@ -9,6 +9,10 @@ def _common(p) -> None:
                    help="project folder to write (created if needed; existing files are never overwritten)")
     p.add_argument("--shape", choices=("polygon", "mask"), default="polygon",
                    help="trace masks into polygons (default) or keep them as labelme mask shapes")
+    p.add_argument("--tolerance", type=float, default=None, metavar="FLOAT",
+                   help="polygon simplification in pixels (default 1.0; 0 keeps every contour corner)")
+    p.add_argument("--min-area", type=int, default=None, metavar="N",
+                   help="drop polygon regions of fewer than N pixels (default 4)")
     p.add_argument("--reference-images", action="store_true",
                    help="do not copy the images: the JSON's imagePath points to the original files")
     p.add_argument("--workers", "-j", type=int, default=1, help="worker processes (default 1)")
@@ -52,7 +56,8 @@ def run_masks(args) -> int:
 
     progress = None if args.quiet else ProgressPrinter("import")
     report = import_masks(args.images, args.masks, args.classes, args.out, shape=args.shape,
-                          copy_images=not args.reference_images, workers=args.workers, progress=progress)
+                          copy_images=not args.reference_images, workers=args.workers, progress=progress,
+                          tolerance=args.tolerance, min_area=args.min_area)
     return _finish(report)
 
 
@@ -62,5 +67,6 @@ def run_voc(args) -> int:
 
     progress = None if args.quiet else ProgressPrinter("import")
     report = import_voc(args.voc_root, args.out, shape=args.shape, copy_images=not args.reference_images,
-                        workers=args.workers, progress=progress)
+                        workers=args.workers, progress=progress, tolerance=args.tolerance,
+                        min_area=args.min_area)
     return _finish(report)

@@ -35,6 +35,8 @@ MIN_REGION_IOU = 0.995  # a simplified polygon must keep this IoU with its regio
 MIN_CLASS_IOU = 0.995  # ... and every class its IoU with the mask (see _polygon_regions)
 MIN_TOLERANCE = 0.1
 MAX_REPAIR_ROUNDS = 2
+DEFAULT_TOLERANCE = 1.0  # pixels of Douglas-Peucker simplification
+DEFAULT_MIN_AREA = 4  # polygon regions with fewer pixels are dropped
 
 
 def _label_name(value: int, label_set: LabelSet) -> str:
@@ -247,8 +249,8 @@ def _mask_shapes(label: np.ndarray, values, label_set: LabelSet) -> list[Shape]:
     return shapes
 
 
-def mask_to_shapes(label: np.ndarray, label_set: LabelSet, *, mode: str = "polygon", tolerance: float = 1.0,
-                   min_area: int = 4) -> list[Shape]:
+def mask_to_shapes(label: np.ndarray, label_set: LabelSet, *, mode: str = "polygon",
+                   tolerance: float = DEFAULT_TOLERANCE, min_area: int = DEFAULT_MIN_AREA) -> list[Shape]:
     """Shapes whose rasterization (labelme's ``shapes_to_label``) reproduces the class mask ``label``.
 
     ``label``: HxW integer class ids (0 background, -1 ignore).  ``mode``: "polygon" (editable; per-class

@@ -8,15 +8,15 @@ classes.
 """
 from __future__ import annotations
 
+import math
 import os
 import shutil
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-from PIL import Image
-
-from segstudio.core.annotation import Annotation, LabelSet, read_label_mask, save_annotation
-from segstudio.core.errors import DatasetError, MaskError
+from segstudio.core.annotation import Annotation, LabelSet, probe_image_size, read_label_mask, save_annotation
+from segstudio.core.annotation.mask_to_shapes import DEFAULT_MIN_AREA, DEFAULT_TOLERANCE, mask_to_shapes
+from segstudio.core.errors import AnnotationError, ConfigError, DatasetError, MaskError
 from segstudio.core.export.base import ConvertReport
 from segstudio.core.export.runner import describe_failure, output_errors, run_tasks
 from segstudio.core.progress import CancelFn, ProgressFn
@@ -45,17 +45,27 @@ def _files_by_stem(folder: Path, exts: tuple[str, ...], what: str) -> tuple[dict
 
 
 def image_size(path: Path) -> tuple[int, int]:
-    """(height, width) of an image as displayed (EXIF rotation applied), from its header."""
+    """(height, width) of an image as labelme shows it (the core's ``probe_image_size``: EXIF orientation
+    applied where labelme applies it; Pillow already reports TIFF sizes oriented), from its header."""
     try:
-        with Image.open(path) as im:
-            w, h = im.size
-            try:
-                orientation = int(im.getexif().get(0x0112, 1) or 1)
-            except Exception:
-                orientation = 1
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise DatasetError(f"image cannot be read: {exc}", path) from None
-    return (w, h) if orientation in (5, 6, 7, 8) else (h, w)
+        return probe_image_size(path)
+    except AnnotationError as exc:
+        raise DatasetError(exc.reason, path) from None
+
+
+def _simplification(shape: str, tolerance: Optional[float], min_area: Optional[int]) -> tuple[float, int]:
+    """Checked (tolerance, min_area) for ``mask_to_shapes``; None takes the default."""
+    if shape not in SHAPE_MODES:
+        raise DatasetError(f"unknown shape mode {shape!r}; known: {', '.join(SHAPE_MODES)}")
+    if shape == "mask" and (tolerance is not None or min_area is not None):
+        raise ConfigError("tolerance and min_area apply to polygon shapes; mask shapes are exact")
+    tol = DEFAULT_TOLERANCE if tolerance is None else tolerance
+    area = DEFAULT_MIN_AREA if min_area is None else min_area
+    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not math.isfinite(tol) or tol < 0:
+        raise ConfigError(f"tolerance must be a number of pixels >= 0 (got {tolerance!r})")
+    if isinstance(area, bool) or not isinstance(area, int) or area < 0:
+        raise ConfigError(f"min_area must be a whole number of pixels >= 0 (got {min_area!r})")
+    return float(tol), int(area)
 
 
 def _check_folder(path, what: str) -> Path:
@@ -100,16 +110,21 @@ def import_pairs(
     workers: int = 1,
     progress: Optional[ProgressFn] = None,
     cancel: Optional[CancelFn] = None,
+    tolerance: Optional[float] = None,
+    min_area: Optional[int] = None,
 ) -> ConvertReport:
-    """Write ``out/<image name>`` and ``out/<stem>.json`` for each (image, mask) pair."""
-    if shape not in SHAPE_MODES:
-        raise DatasetError(f"unknown shape mode {shape!r}; known: {', '.join(SHAPE_MODES)}")
+    """Write ``out/<image name>`` and ``out/<stem>.json`` for each (image, mask) pair.
+
+    ``tolerance`` (pixels, default 1.0) and ``min_area`` (pixels, default 4) are ``mask_to_shapes``'s
+    polygon simplification and smallest region; they are refused with ``shape="mask"`` (exact).
+    """
+    tolerance, min_area = _simplification(shape, tolerance, min_area)
     out = Path(out)
     failures = list(failures or [])
     with output_errors(out):
         out.mkdir(parents=True, exist_ok=True)
         _write_labels(out, label_set)
-    state = (label_set, out, shape, copy_images)
+    state = (label_set, out, shape, copy_images, tolerance, min_area)
     results = run_tasks(_import_task, state, pairs, workers=workers, progress=progress, cancel=cancel)
     failures += [payload for _i, ok, payload in results if not ok]
     return ConvertReport(n_ok=sum(ok for _i, ok, _p in results), failures=failures, out=out, fmt="labelme")
@@ -117,16 +132,17 @@ def import_pairs(
 
 def _import_task(state, index: int, pair: tuple[Path, Path]) -> tuple[int, bool, Any]:
     """One pair, for run_tasks: never raises; a failure is (mask path, reason)."""
-    label_set, out, shape, copy_images = state
+    label_set, out, shape, copy_images, tolerance, min_area = state
     image, mask = pair
     try:
-        _import_one(image, mask, label_set, out, shape, copy_images)
+        _import_one(image, mask, label_set, out, shape, copy_images, tolerance, min_area)
         return index, True, None
     except Exception as exc:  # noqa: BLE001 - reported per file
         return index, False, describe_failure(exc, mask)
 
 
-def _import_one(image: Path, mask: Path, label_set: LabelSet, out: Path, shape: str, copy_images: bool) -> None:
+def _import_one(image: Path, mask: Path, label_set: LabelSet, out: Path, shape: str, copy_images: bool,
+                tolerance: float, min_area: int) -> None:
     json_path = out / f"{image.stem}.json"
     dst_image = out / image.name
     if json_path.exists():
@@ -137,9 +153,7 @@ def _import_one(image: Path, mask: Path, label_set: LabelSet, out: Path, shape: 
     label = read_label_mask(mask, label_set.num_classes)
     if label.shape != (h, w):
         raise MaskError(f"mask is {label.shape[1]}x{label.shape[0]} but its image {image.name} is {w}x{h}", mask)
-    from segstudio.core.annotation.mask_to_shapes import mask_to_shapes
-
-    shapes = mask_to_shapes(label, label_set, mode=shape)
+    shapes = mask_to_shapes(label, label_set, mode=shape, tolerance=tolerance, min_area=min_area)
     if copy_images:
         image_path = image.name
     else:
@@ -158,13 +172,15 @@ def _import_one(image: Path, mask: Path, label_set: LabelSet, out: Path, shape: 
 
 
 def import_masks(images, masks, classes, out, shape: str = "polygon", *, copy_images: bool = True,
-                 workers: int = 1, progress: Optional[ProgressFn] = None,
-                 cancel: Optional[CancelFn] = None) -> ConvertReport:
+                 workers: int = 1, progress: Optional[ProgressFn] = None, cancel: Optional[CancelFn] = None,
+                 tolerance: Optional[float] = None, min_area: Optional[int] = None) -> ConvertReport:
     """labelme project in ``out`` from ``images/`` + ``masks/`` (paired by file stem) and ``classes``.
 
     ``classes``: classes.txt / labels.txt path or LabelSet.  Every image needs a mask; images without one,
     masks without an image and unreadable or mismatched masks are reported as failures.
+    ``tolerance``/``min_area``: polygon simplification (see :func:`import_pairs`).
     """
+    _simplification(shape, tolerance, min_area)  # refuse bad values before reading any folder
     images, masks = _check_folder(images, "images"), _check_folder(masks, "masks")
     if isinstance(classes, LabelSet):
         label_set = classes
@@ -188,16 +204,19 @@ def import_masks(images, masks, classes, out, shape: str = "polygon", *, copy_im
         if stem not in img_by_stem:
             failures.append((str(m), f"no image named {stem}.* in {images}"))
     return import_pairs(pairs, label_set, out, shape=shape, copy_images=copy_images, failures=failures,
-                        workers=workers, progress=progress, cancel=cancel)
+                        workers=workers, progress=progress, cancel=cancel, tolerance=tolerance, min_area=min_area)
 
 
 def import_voc(voc_root, out, shape: str = "polygon", *, copy_images: bool = True, workers: int = 1,
-               progress: Optional[ProgressFn] = None, cancel: Optional[CancelFn] = None) -> ConvertReport:
+               progress: Optional[ProgressFn] = None, cancel: Optional[CancelFn] = None,
+               tolerance: Optional[float] = None, min_area: Optional[int] = None) -> ConvertReport:
     """labelme project from a VOC folder: every ``SegmentationClass/<stem>.png`` with its ``JPEGImages`` image.
 
     Classes come from ``class_names.txt`` (labelme2voc writes it) or are the 21 standard VOC classes.
     Images without a class mask are not imported (most VOC images have none) and are not failures.
+    ``tolerance``/``min_area``: polygon simplification (see :func:`import_pairs`).
     """
+    _simplification(shape, tolerance, min_area)
     root = _check_folder(voc_root, "VOC")
     images = _check_folder(root / "JPEGImages", "VOC JPEGImages")
     masks = _check_folder(root / "SegmentationClass", "VOC SegmentationClass")
@@ -216,7 +235,7 @@ def import_voc(voc_root, out, shape: str = "polygon", *, copy_images: bool = Tru
         else:
             failures.append((str(m), f"no image named {stem}.* in {images}"))
     return import_pairs(pairs, label_set, out, shape=shape, copy_images=copy_images, failures=failures,
-                        workers=workers, progress=progress, cancel=cancel)
+                        workers=workers, progress=progress, cancel=cancel, tolerance=tolerance, min_area=min_area)
 
 
 __all__ = ["import_masks", "import_voc", "import_pairs", "VOC_CLASSES"]
