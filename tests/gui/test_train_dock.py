@@ -177,6 +177,8 @@ def test_eta_and_time_format():
     eta = Eta(epochs=2)
     assert eta.seconds_left() is None
     eta.update(1, 1, 4)
+    assert eta.seconds_left() is None     # the clock starts at the first batch (see test_train_events.py)
+    eta.update(1, 2, 4)
     left = eta.seconds_left()
     assert left is not None and left >= 0
     assert format_seconds(None) == "--:--" and format_seconds(75) == "01:15" and format_seconds(3725) == "1:02:05"

@@ -18,25 +18,35 @@ from segstudio.gui.workers import Worker, error_text
 
 
 class Eta:
-    """Estimated time left from the batches seen so far (wall clock, includes validation time)."""
+    """Estimated time left from the batches seen so far (wall clock, includes validation time).
 
-    def __init__(self, epochs: int, start_epoch: int = 1):
+    The clock starts at the first ``BatchEnd``, not at ``Started``: between the two the engine decodes and
+    caches every image (and builds the first batch), which would otherwise be counted as batch time and
+    inflate the estimate.  The estimate is therefore ``None`` until a second batch has ended.
+    ``clock``: a ``time.monotonic``-like function (tests pass a fake one).
+    """
+
+    def __init__(self, epochs: int, start_epoch: int = 1, clock=time.monotonic):
         self.epochs = epochs
         self.start_epoch = start_epoch
-        self.t0 = time.monotonic()
-        self.batches_done = 0
+        self.clock = clock
+        self.t0: Optional[float] = None   # end of the first batch
+        self.batches_done = 0             # batches ended after the first one
         self.n_batches = 0
         self.epoch = start_epoch
         self.batch = 0
 
     def update(self, epoch: int, batch: int, n_batches: int) -> None:
         self.epoch, self.batch, self.n_batches = epoch, batch, n_batches
-        self.batches_done += 1
+        if self.t0 is None:
+            self.t0 = self.clock()
+        else:
+            self.batches_done += 1
 
     def seconds_left(self) -> Optional[float]:
-        if self.batches_done == 0 or self.n_batches == 0:
+        if self.t0 is None or self.batches_done == 0 or self.n_batches == 0:
             return None
-        per_batch = (time.monotonic() - self.t0) / self.batches_done
+        per_batch = (self.clock() - self.t0) / self.batches_done
         left = (self.epochs - self.epoch) * self.n_batches + (self.n_batches - self.batch)
         return max(0.0, left * per_batch)
 
@@ -105,6 +115,7 @@ class TrainingController(QObject):
         self.last_error: str = ""
         self.images_per_s: float = 0.0
         self.eta: Optional[Eta] = None
+        self.clock = time.monotonic   # the ETA's clock (tests replace it)
 
     @property
     def running(self) -> bool:
@@ -120,7 +131,7 @@ class TrainingController(QObject):
         self.run_dir = Path(config.out)
         self.last_finished = None
         self.last_error = ""
-        self.eta = Eta(config.epochs)
+        self.eta = Eta(config.epochs, clock=self.clock)
 
         def work(emit, cancel):
             for ev in train(config, cancel=cancel):
@@ -150,7 +161,7 @@ class TrainingController(QObject):
 
         if isinstance(ev, E.Started):
             self.run_dir = Path(ev.run_dir) if ev.run_dir else self.run_dir
-            self.eta = Eta(self.config.epochs, ev.start_epoch)
+            self.eta = Eta(self.config.epochs, ev.start_epoch, clock=self.clock)
             self.started.emit(ev)
         elif isinstance(ev, E.BatchEnd):
             self.images_per_s = float(ev.images_per_s)

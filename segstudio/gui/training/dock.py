@@ -85,7 +85,7 @@ class TrainingDock(QDockWidget):
         c.batchEnded.connect(self._on_batch)
         c.epochEnded.connect(self._on_epoch)
         c.checkpointSaved.connect(lambda ev: self._log(f"saved {ev.kind} checkpoint {Path(ev.path).name}"))
-        c.logged.connect(lambda ev: self._log(ev.message))
+        c.logged.connect(self._on_log)
         c.finished.connect(self._on_finished)
         c.failed.connect(self._on_failed)
         c.runningChanged.connect(self._update_buttons)
@@ -188,9 +188,16 @@ class TrainingDock(QDockWidget):
     # ------------------------------------------------------------------ events
     def _on_started(self, ev) -> None:
         self._log(f"{ev.n_train} training / {ev.n_val} validation images on {ev.device}")
+        self.status.setText(f"Preparing: {ev.n_train} training / {ev.n_val} validation images on {ev.device}...")
         self.progress.setRange(0, max(1, ev.config.epochs))
         self.runs.refresh()
         self.runs.select_run(self.controller.run_dir)
+
+    def _on_log(self, ev) -> None:
+        self._log(ev.message)
+        if self._last_batch is None and self.controller.running:
+            # before the first batch the engine decodes and caches the images: say so instead of "Starting"
+            self.status.setText(f"Preparing: {ev.message}...")
 
     def _on_batch(self, ev) -> None:
         self.curves.add_batch(ev.epoch, ev.batch, ev.n_batches, ev.loss)
@@ -217,7 +224,7 @@ class TrainingDock(QDockWidget):
     def _on_failed(self, message: str) -> None:
         self.timer.stop()
         self._refresh()
-        self.status.setText("Failed")
+        self.status.setText("Failed: " + message.splitlines()[0] if message else "Failed")
         self._log("error: " + message)
         self.runs.refresh()
         self.show_error("Training failed", message)
