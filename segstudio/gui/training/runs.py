@@ -1,8 +1,11 @@
-"""The runs list: one row per run folder under ``project.runs_dir`` (date, model, epochs, best metrics).
+"""The runs list: one row per run folder under ``project.runs_dir`` (date, model, loss, batch size,
+augmentation, epochs, best val mIoU, image size; the full config in each row's tooltip).
 
 A run's summary is read from its ``config.json``/``config.yaml`` and ``metrics.csv`` (written by the engine);
-no checkpoint is unpickled to fill the list.  Buttons open the run folder in the file manager and pick the
-run's ``best.pt`` (else ``last.pt``) for prediction.
+no checkpoint is unpickled to fill the list.  The date is the run's start: the ``YYYYmmdd-HHMMSS`` stamp of
+its folder name (``form.new_run_dir``), else the time its config file was written, else the folder's.
+Buttons open the run folder in the file manager and pick the run's ``best.pt`` (else ``last.pt``) for
+prediction.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QGridLayout, QHeaderView, QPus
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
 MIOU_KEYS = ("val_miou", "miou", "val_mIoU", "mIoU")
+STAMP = "%Y%m%d-%H%M%S"   # the prefix of a run folder's name (form.new_run_dir)
 
 
 @dataclass
@@ -39,10 +43,38 @@ class RunInfo:
         return None
 
 
+def run_date(path: Path) -> datetime:
+    """When the run started: its folder-name stamp, else the config file's time, else the folder's.
+
+    Not the folder's modification time when there is a better source: every checkpoint the engine writes
+    changes that, so a long run would look newer than one started after it."""
+    path = Path(path)
+    try:
+        return datetime.strptime(path.name[:len("20260101-120000")], STAMP)
+    except ValueError:
+        pass
+    for name in ("config.json", "config.yaml"):
+        try:
+            return datetime.fromtimestamp((path / name).stat().st_mtime)
+        except OSError:
+            continue
+    return datetime.fromtimestamp(path.stat().st_mtime)
+
+
+def config_text(config: dict) -> str:
+    """A run's config for a tooltip: one ``key: value`` line per setting, in the file's order."""
+    lines = []
+    for key, value in config.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k}={v}" for k, v in value.items()) or "{}"
+        lines.append(f"{key}: {value}")
+    return "\n".join(lines)
+
+
 def read_run(path: Path) -> RunInfo:
     """Summarise one run folder; problems (unreadable files) are reported in ``problem``, never raised."""
     path = Path(path)
-    info = RunInfo(path=path, date=datetime.fromtimestamp(path.stat().st_mtime))
+    info = RunInfo(path=path, date=run_date(path))
     cfg_file = path / "config.json"
     try:
         if cfg_file.is_file():
@@ -50,9 +82,15 @@ def read_run(path: Path) -> RunInfo:
         elif (path / "config.yaml").is_file():
             import yaml
 
-            info.config = yaml.safe_load((path / "config.yaml").read_text(encoding="utf-8")) or {}
+            cfg_file = path / "config.yaml"
+            try:
+                info.config = yaml.safe_load(cfg_file.read_text(encoding="utf-8")) or {}
+            except yaml.YAMLError as exc:
+                raise ValueError(str(exc).splitlines()[0]) from None
     except (OSError, ValueError) as exc:
         info.problem = f"{cfg_file}: {exc}"
+    if not isinstance(info.config, dict):
+        info.problem, info.config = f"{cfg_file}: not a mapping of settings", {}
     metrics = path / "metrics.csv"
     if metrics.is_file():
         try:
@@ -88,7 +126,7 @@ def list_runs(runs_dir: Path) -> list[RunInfo]:
     for p in runs_dir.iterdir():
         if p.is_dir() and any((p / n).exists() for n in ("config.json", "config.yaml", "best.pt", "last.pt")):
             out.append(read_run(p))
-    out.sort(key=lambda r: r.date, reverse=True)
+    out.sort(key=lambda r: (r.date, r.path.name), reverse=True)
     return out
 
 
@@ -98,7 +136,7 @@ class RunsList(QWidget):
     checkpointChosen = Signal(object)   # Path of best.pt / last.pt
     resumeRequested = Signal(object)    # Path of the run folder
 
-    COLUMNS = ("Run", "Date", "Model", "Epochs", "Best mIoU", "Image size")
+    COLUMNS = ("Run", "Date", "Model", "Loss", "Batch", "Aug", "Epochs", "Best mIoU", "Image size")
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -143,18 +181,30 @@ class RunsList(QWidget):
         for i, run in enumerate(self.runs):
             cfg = run.config or {}
             cells = (run.path.name, run.date.strftime("%Y-%m-%d %H:%M"), str(cfg.get("model", "?")),
+                     str(cfg.get("loss", "")), str(cfg.get("batch_size", "")), str(cfg.get("augment", "")),
                      f"{run.epochs_done}/{cfg.get('epochs', '?')}",
                      "" if run.best_miou is None else f"{run.best_miou:.3f}"
                      + (f" (ep {run.best_epoch})" if run.best_epoch else ""),
                      str(cfg.get("img_size", "")))
+            tip = self.tooltip(run)
             for j, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.UserRole, str(run.path))
-                item.setToolTip(run.problem or str(run.path))
+                item.setToolTip(tip)
                 self.table.setItem(i, j, item)
             if keep is not None and run.path == keep:
                 self.table.selectRow(i)
         self._update_buttons()
+
+    @staticmethod
+    def tooltip(run: RunInfo) -> str:
+        """The row's tooltip: folder, any problem reading it, then the full config (``key: value`` lines)."""
+        parts = [str(run.path)]
+        if run.problem:
+            parts.append(run.problem)
+        if run.config:
+            parts.append(config_text(run.config))
+        return "\n\n".join(parts)
 
     def selected_run(self) -> Optional[RunInfo]:
         rows = {i.row() for i in self.table.selectedItems()}
