@@ -61,7 +61,12 @@ def image_metrics(pred: np.ndarray, gt: np.ndarray, num_classes: int, *, with_hd
     cm = ConfusionMatrix(num_classes)
     cm.update(pred, gt)
     out = cm.compute()
-    out["hd95"] = hd95_per_class(pred, gt, num_classes) if with_hd95 else [math.nan] * num_classes
+    if with_hd95:
+        out["hd95"] = hd95_per_class(pred, gt, num_classes)
+        out["hd95_undefined"] = hd95_undefined(pred, gt, num_classes)
+        out["hd95_images"] = (0 if any(out["hd95_undefined"]) else 1, 1)
+    else:
+        out["hd95"] = [math.nan] * num_classes
     return out
 
 
@@ -75,6 +80,22 @@ def hd95_per_class(pred: np.ndarray, gt: np.ndarray, num_classes: int) -> list[f
         p, g = (pred == c) & valid, gt == c
         out.append(float(hd95(p, g)) if (p.any() or g.any()) else math.nan)
     return out
+
+
+def hd95_undefined(pred: np.ndarray, gt: np.ndarray, num_classes: int) -> list[bool]:
+    """Per class: True when the class is in exactly one of prediction and annotation (a missed or a
+    hallucinated object).  Its HD95 is undefined (nan): it cannot enter a mean, so it must be counted."""
+    valid = gt >= 0
+    out = [False]
+    for c in range(1, num_classes):
+        out.append(bool(((pred == c) & valid).any()) != bool((gt == c).any()))
+    return out
+
+
+def hd95_coverage(per_image) -> tuple[int, int]:
+    """(k, n): k of the n images (``image_metrics()`` dicts) have an HD95 for every class they contain."""
+    ms = [m for m in per_image if "hd95_undefined" in m]
+    return sum(1 for m in ms if not any(m["hd95_undefined"])), len(ms)
 
 
 def _nanmean(values) -> float:
@@ -100,7 +121,10 @@ def evaluate_project(project, entries=None, *, annotations: Optional[dict] = Non
                      progress: Optional[Callable[[int, int, str], None]] = None,
                      cancel: Optional[Callable[[], bool]] = None) -> Evaluation:
     """Compare every predicted mask with its annotation.  The whole-set row pools all pixels (one confusion
-    matrix); its HD95 is the mean of the per-image values.  ``annotations``: stem -> in-memory Annotation."""
+    matrix); its HD95 is the mean of the per-image values that are defined: ``hd95_n`` counts them per class,
+    ``hd95_undefined_n`` counts per class the images where the class is in only one of the two masks (no
+    HD95), and ``hd95_images`` is (images with every HD95 defined, images).  ``annotations``: stem ->
+    in-memory Annotation."""
     from segstudio.core.metrics import ConfusionMatrix
 
     names = list(project.label_set.names)
@@ -127,6 +151,11 @@ def evaluate_project(project, entries=None, *, annotations: Optional[dict] = Non
     if ev.per_image:
         ev.overall = pooled.compute()
         ev.overall["hd95"] = [_nanmean(col) for col in zip(*hd)]
+        # the mean skips undefined values: say how many images it covers (per class and overall)
+        ev.overall["hd95_n"] = [sum(1 for v in col if not math.isnan(v)) for col in zip(*hd)]
+        ev.overall["hd95_undefined_n"] = [sum(col) for col in zip(*(m["hd95_undefined"]
+                                                                    for m in ev.per_image.values()))]
+        ev.overall["hd95_images"] = hd95_coverage(ev.per_image.values())
     return ev
 
 

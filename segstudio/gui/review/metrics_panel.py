@@ -23,6 +23,24 @@ def fmt(v) -> str:
     return "-" if math.isnan(v) else (f"{v:.1f}" if abs(v) >= 10 else f"{v:.3f}")
 
 
+def hd95_tooltip(metrics: dict, c: int, name: str) -> str:
+    """What an HD95 cell stands for: how many images its mean covers, and why the others are missing."""
+    def at(key):
+        values = metrics.get(key) or []
+        return values[c] if c < len(values) else None
+
+    undefined, counted = at("hd95_undefined_n"), at("hd95_n")
+    if counted is not None:      # whole set: a mean over images
+        text = f"mean over {counted} image(s) that contain {name} in both prediction and annotation"
+        if undefined:
+            text += (f"; {undefined} image(s) have {name} in only one of them (missed or hallucinated: "
+                     "HD95 undefined, not in the mean)")
+        return text
+    if at("hd95_undefined"):
+        return f"undefined: {name} is in only one of prediction and annotation (missed or hallucinated)"
+    return "95th percentile of the boundary distance between prediction and annotation, in pixels"
+
+
 class MetricsPanel(QWidget):
     scopeChanged = Signal(str)
 
@@ -80,9 +98,15 @@ class MetricsPanel(QWidget):
                 item = QTableWidgetItem(fmt(v))
                 item.setData(Qt.UserRole, None if v is None else float(v))
                 item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                if key == "hd95":
+                    item.setToolTip(hd95_tooltip(metrics, c, class_names[c]))
                 self.table.setItem(r, j, item)
-        self.summary.setText(f"{title}  mIoU {fmt(metrics.get('miou'))} · mDice {fmt(metrics.get('mdice'))}"
-                             f" · accuracy {fmt(metrics.get('accuracy'))}  (means over foreground and background)")
+        text = (f"{title}  mIoU {fmt(metrics.get('miou'))} · mDice {fmt(metrics.get('mdice'))} (means over all "
+                f"classes, background included) · accuracy {fmt(metrics.get('accuracy'))}")
+        k, n = metrics.get("hd95_images") or (0, 0)
+        if n > 1 or k < n:
+            text += f" · HD95 over {k}/{n} images"
+        self.summary.setText(text)
         x = np.arange(len(rows), dtype=float)
         iou = np.nan_to_num([float(metrics["iou"][c]) for c in rows], nan=0.0)
         dice = np.nan_to_num([float(metrics["dice"][c]) for c in rows], nan=0.0)
