@@ -11,7 +11,7 @@ Ignored pixels (GT -1) are left uncoloured.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 import numpy as np
@@ -78,8 +78,11 @@ def compose(image, pred: Optional[np.ndarray], gt: Optional[np.ndarray], palette
             right = _class_overlay(base, pred, palette, opts.alpha, opts.mode)
         return [left, right]
     out = base
-    if opts.errors and pred is not None and gt is not None:
-        return [paint_errors(base, pred, gt, opts.alpha)]
+    if opts.errors:
+        if pred is not None and gt is not None:
+            return [paint_errors(base, pred, gt, opts.alpha)]
+        # nothing to compare: show whichever exists (the view greys the Prediction/Annotation toggles here)
+        opts = replace(opts, show_pred=True, show_gt=True)
     if opts.show_pred and pred is not None:
         out = _class_overlay(out, pred, palette, opts.alpha, opts.mode)
     if opts.show_gt and gt is not None:

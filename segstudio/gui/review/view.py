@@ -57,6 +57,7 @@ class OverlayView(QWidget):
         for sig in (self.opacity.valueChanged, self.mode.currentIndexChanged, self.show_pred.toggled,
                     self.show_gt.toggled, self.errors.toggled, self.side_by_side.toggled):
             sig.connect(self._options_changed)
+        self._update_enabled()
         self.image: Optional[np.ndarray] = None
         self.pred: Optional[np.ndarray] = None
         self.gt: Optional[np.ndarray] = None
@@ -72,7 +73,19 @@ class OverlayView(QWidget):
         self.image, self.pred, self.gt, self.palette = image, pred, gt, palette
         self.redraw()
 
+    def _update_enabled(self) -> None:
+        """Grey out Prediction/Annotation in the modes that ignore them: side by side always shows both; the
+        error colouring replaces both overlays (without an annotation or a prediction to compare, it shows
+        whichever exists)."""
+        side, errors = self.side_by_side.isChecked(), self.errors.isChecked()
+        ignored = " (ignored side by side)" if side else " (ignored while Errors is on)" if errors else ""
+        self.show_pred.setEnabled(not ignored)
+        self.show_pred.setToolTip("Show the prediction" + ignored)
+        self.show_gt.setEnabled(not ignored)
+        self.show_gt.setToolTip("Show the annotation (as outlines over a filled prediction)" + ignored)
+
     def _options_changed(self, *_):
+        self._update_enabled()
         self.redraw()
         self.optionsChanged.emit()
 
