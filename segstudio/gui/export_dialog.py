@@ -92,10 +92,24 @@ class ExportDialog(QDialog):
         idx = self.format.findData(s.value("export/format", "masks"))
         if idx >= 0:
             self.format.setCurrentIndex(idx)
-        if project is not None:
-            self.target.setText(str(project.folder.parent / f"{project.folder.name}_{self.format.currentData()}"))
+        self._fill_default_target()
+        self.format.currentIndexChanged.connect(lambda _i: self._fill_default_target())
         self.resize(640, 420)
         self._update_buttons()
+
+    def default_target(self, fmt: Optional[str] = None) -> str:
+        """``<project folder>_<format>`` beside the project ("" without a project)."""
+        if self.project is None:
+            return ""
+        folder = self.project.folder
+        return str(folder.parent / f"{folder.name}_{fmt or self.format.currentData()}")
+
+    def _fill_default_target(self) -> None:
+        """Put the default target of the chosen format in the field unless the user chose another folder
+        (typed or browsed): only an empty field or one holding a format's default is replaced."""
+        defaults = {self.default_target(self.format.itemData(i)) for i in range(self.format.count())}
+        if not self.target.text().strip() or self.target.text() in defaults:
+            self.target.setText(self.default_target())
 
     def browse(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Export to folder", self.target.text())

@@ -90,3 +90,20 @@ def test_file_menu_opens_the_dialog_on_the_project(qtbot, sample_project):
     assert dlg.isVisible() and dlg.project is win.project and dlg.flush is not None
     assert dlg.target.text().endswith(f"{win.project.folder.name}_{dlg.format.currentData()}")
     dlg.close()
+
+
+def test_default_target_follows_the_format_until_the_user_edits_it(dialog, sample_project, tmp_path):
+    def default(fmt):
+        return str(sample_project.parent / f"{sample_project.name}_{fmt}")
+
+    assert dialog.target.text() == default(dialog.format.currentData())
+    for fmt in ("coco", "yolo", "voc"):
+        dialog.format.setCurrentIndex(dialog.format.findData(fmt))
+        assert dialog.target.text() == default(fmt)
+    own = str(tmp_path / "my_export")
+    dialog.target.setText(own)                          # typed (or browsed to) by the user
+    dialog.format.setCurrentIndex(dialog.format.findData("nnunet"))
+    assert dialog.target.text() == own                  # kept
+    dialog.target.setText(default("nnunet"))            # back to the default: it follows the format again
+    dialog.format.setCurrentIndex(dialog.format.findData("masks"))
+    assert dialog.target.text() == default("masks")
