@@ -4,6 +4,7 @@ Opens the main window offscreen on a fresh sample project, measures the event lo
 probe for a few seconds idle (the reference, same run, same machine), then starts training on CPU from the
 training dock and keeps probing for at least ``--seconds`` (default 20) of training.  A probe tick that
 arrives late by more than the timer's period means the GUI thread could not run: that lateness is a stall.
+Throughout, the GUI thread runs a real ``QEventLoop.exec()`` (ended by a timer or a signal), as in the app.
 
 Prints the idle and training stall percentiles, the training throughput (img/s), the ratio training/idle,
 and as its LAST line ``p99_ms=X max_ms=Y`` (stalls during training).  Goal: p99 <= 30 ms, max <= 100 ms.
@@ -24,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from segstudio.gui.workers import pin_singletons  # noqa: E402  (PySide6 6.12.0 refcount bug, see there)
-from PySide6.QtCore import QCoreApplication, QEventLoop, QSettings, QTimer  # noqa: E402
+import segstudio.gui  # noqa: E402,F401  (applies the PySide6 6.12 refcount guard, segstudio/gui/pyside_fix.py)
+from PySide6.QtCore import QCoreApplication, QEventLoop, QSettings, Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 PERIOD_MS = 10
@@ -55,11 +56,31 @@ class Probe:
         self.last = now
 
 
-def run_loop(app, seconds: float, until=None) -> None:
-    """Process events for ``seconds`` (or until ``until()`` is true), without sleeping the GUI thread."""
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end and not (until and until()):
-        app.processEvents(QEventLoop.AllEvents, 50)
+def run_loop(seconds: float, until=None, signals=()) -> None:
+    """Run a real event loop (``QEventLoop.exec``) for ``seconds``, or until ``until()`` holds - checked when
+    one of ``signals`` fires.  The GUI thread then blocks in the loop like in the app (no busy polling of
+    ``processEvents``, which would keep the core busy and change what is measured)."""
+    if until is not None and until():
+        return
+    loop = QEventLoop()
+    timer = QTimer()
+    timer.setSingleShot(True)
+    timer.setTimerType(Qt.PreciseTimer)   # a coarse timer may end a 20 s window up to 1 s early
+    timer.timeout.connect(loop.quit)
+    timer.start(int(seconds * 1000))
+
+    def check(*_args) -> None:
+        if until is not None and until():
+            loop.quit()
+
+    for sig in signals:
+        sig.connect(check)
+    try:
+        loop.exec()
+    finally:
+        timer.stop()
+        for sig in signals:
+            sig.disconnect(check)
 
 
 def stats(values) -> tuple[float, float, float]:
@@ -78,7 +99,6 @@ def main(argv=None) -> int:
                     help="nice increment of the training thread (default: the app's, TrainingController.NICE)")
     args = ap.parse_args(argv)
 
-    pin_singletons()
     tmp = Path(tempfile.mkdtemp(prefix="segstudio-ui-latency-"))
     QCoreApplication.setOrganizationName("segstudio-benchmark")
     QSettings.setDefaultFormat(QSettings.IniFormat)
@@ -100,11 +120,11 @@ def main(argv=None) -> int:
         return 2
     if args.nice is not None:
         dock.controller.nice = args.nice
-    run_loop(app, 1.0)
+    run_loop(1.0)
 
     probe = Probe()
     probe.start()
-    run_loop(app, args.idle_seconds)
+    run_loop(args.idle_seconds)
     probe.stop()
     idle = list(probe.late)
 
@@ -124,20 +144,22 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 2
     # probe only once training is really running (data loaded, first batch done)
-    run_loop(app, 600, until=lambda: bool(first_batch) or not dock.running)
+    c = dock.controller
+    run_loop(600, until=lambda: bool(first_batch) or not dock.running,
+             signals=(c.batchEnded, c.runningChanged))
     if not dock.running:
         print("error: training stopped early: " + dock.controller.last_error, file=sys.stderr)
         return 2
     probe.start()
     t0 = time.perf_counter()
     n0 = len(batches)
-    run_loop(app, max(20.0, args.seconds))
+    run_loop(max(20.0, args.seconds))
     probe.stop()
     elapsed = time.perf_counter() - t0
     n_images = (len(batches) - n0) * args.batch_size
     training = list(probe.late)
     dock.stop_training()
-    run_loop(app, 600, until=lambda: not dock.running)
+    run_loop(600, until=lambda: not dock.running, signals=(c.runningChanged,))
     win.close()
 
     i50, i99, imax = stats(idle)
