@@ -13,11 +13,11 @@ from segstudio.core.annotation import (
     annotation_to_label,
     load_annotation,
     read_label_mask,
-    shape_to_mask,
 )
 from segstudio.core.errors import ConfigError, UnknownNameError
 from segstudio.core.export import EXPORTERS, convert
 from segstudio.core.export.geometry import group_instances, instance_mask
+from segstudio.core.export.readers import read_coco, read_nnunet_raw, read_yolo_seg
 
 
 PROJECTS = ["sample_project_ro", "edge_project", "labelme_example"]
@@ -112,33 +112,30 @@ def test_coco_export_reads_back(project, request, tmp_path):
     assert [im["id"] for im in data["images"]] == list(range(len(_json_stems(src))))
     assert [a["id"] for a in data["annotations"]] == list(range(len(data["annotations"])))
     by_image = {im["id"]: im for im in data["images"]}
+    read = {item.name: item for item in read_coco(out)}  # our reader: polygons rasterized, images decoded
+    assert sorted(read) == _json_stems(src)
     for im in data["images"]:
         stem = im["file_name"].split("/")[-1].rsplit(".", 1)[0]
         assert (out / im["file_name"]).is_file()
         ann = load_annotation(src / f"{stem}.json")
         insts = group_instances(ann, ls.label_name_to_value)
         anns = [a for a in data["annotations"] if a["image_id"] == im["id"]]
-        assert len(anns) == len(insts)
-        for inst, a in zip(insts, anns):
+        assert len(anns) == len(insts) == len(read[stem].instances)
+        assert read[stem].image.shape[:2] == (im["height"], im["width"])
+        for inst, a, got in zip(insts, anns, read[stem].instances):
             mask = instance_mask(inst, (im["height"], im["width"]))
             assert a["category_id"] == inst.class_id and a["iscrowd"] == 0
             assert a["area"] == float(mask.sum())
             ys, xs = np.nonzero(mask)
             assert a["bbox"] == [xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1]
             assert all(len(poly) >= 6 and len(poly) % 2 == 0 for poly in a["segmentation"])
+            assert got.class_id == inst.class_id
             if all(s.shape_type == "polygon" for s in inst.shapes):  # polygons: segmentation rasterizes back
-                back = np.zeros_like(mask)
-                for poly in a["segmentation"]:
-                    back |= shape_to_mask(mask.shape, np.reshape(poly, (-1, 2)).tolist(), "polygon")
-                np.testing.assert_array_equal(back, mask)
+                np.testing.assert_array_equal(got.mask, mask)
+            else:  # rectangles, circles, lines, points, masks as outlines: close to their mask
+                assert (got.mask & mask).sum() / (got.mask | mask).sum() > 0.6, (stem, inst.label)
         assert by_image[im["id"]]["width"] == ann.image_width
     assert not any(a["category_id"] < 0 for a in data["annotations"])  # __ignore__ is left out
-
-
-def _yolo_mask(line, h, w):
-    vals = line.split()
-    xy = np.asarray(vals[1:], float).reshape(-1, 2) * [w, h]
-    return int(vals[0]), shape_to_mask((h, w), xy.tolist(), "polygon")
 
 
 @pytest.mark.parametrize("project", PROJECTS)
@@ -149,16 +146,19 @@ def test_yolo_export_reads_back(project, request, tmp_path):
     assert convert(src, _labels(src), out, "yolo").ok
     meta = yaml.safe_load((out / "data.yaml").read_text())
     assert meta["names"] == {i - 1: n for i, n in enumerate(ls.names) if i} and meta["train"] == "images"
+    read = {item.name: item for item in read_yolo_seg(out)}  # our reader: data.yaml, labels/, images/
+    assert sorted(read) == _json_stems(src)
+    assert read_yolo_seg(out).classes == {i: n for i, n in enumerate(ls.names)}
     for stem in _json_stems(src):
         ann = load_annotation(src / f"{stem}.json")
         h, w = ann.image_height, ann.image_width
-        assert next((out / "images").glob(f"{stem}.*")).is_file()
+        assert read[stem].image.shape[:2] == (h, w)
         lines = (out / "labels" / f"{stem}.txt").read_text().splitlines()
         insts = [i for i in group_instances(ann, ls.label_name_to_value) if i.class_id > 0]
-        assert len(lines) == len(insts)
-        for inst, line in zip(insts, lines):
-            cid, mask = _yolo_mask(line, h, w)
-            assert cid == inst.class_id - 1
+        assert len(lines) == len(insts) == len(read[stem].instances)
+        for inst, got in zip(insts, read[stem].instances):
+            mask = got.mask
+            assert got.class_id == inst.class_id
             want = instance_mask(inst, (h, w))
             iou = (mask & want).sum() / (mask | want).sum()
             if all(s.shape_type == "polygon" for s in inst.shapes):
@@ -200,12 +200,15 @@ def test_nnunet_export_reads_back(project, request, tmp_path):
     ignore = labels.pop("ignore", None)
     assert labels == {("background" if i == 0 else n): i for i, n in enumerate(ls.names)}
     n_channels = len(meta["channel_names"])
+    read = {item.name: item for item in read_nnunet_raw(out)}  # our reader: ignore value back to -1
+    assert sorted(read) == _json_stems(src)
     for stem in _json_stems(src):
         cls, _ = _expected(src, stem, ls)
         lbl = np.asarray(Image.open(out / "labelsTr" / f"{stem}.png"))
         assert lbl.dtype == np.uint8
         np.testing.assert_array_equal(lbl, np.where(cls < 0, ls.num_classes, cls))
-        img = np.asarray(Image.open(out / "imagesTr" / f"{stem}_0000.png"))
+        np.testing.assert_array_equal(read[stem].label, cls)
+        img = read[stem].image
         assert img.shape[:2] == cls.shape and (img.shape[2] if img.ndim == 3 else 1) == n_channels
     if project == "edge_project":  # grey + RGB cases: all made RGB; the ignore shape declares "ignore"
         assert n_channels == 3 and ignore == ls.num_classes
