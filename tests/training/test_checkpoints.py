@@ -47,6 +47,23 @@ def test_pickled_module_is_refused(tmp_path):
         load_checkpoint(path)
 
 
+def test_refusal_message_is_clean_and_names_the_file(tmp_path):
+    """torch's own text (bold ANSI escapes, advice to load with weights_only=False) is not passed on."""
+    path = tmp_path / "model.pt"
+    torch.save({"format": "segstudio-checkpoint", "net": torch.nn.Linear(2, 2)}, path)
+    with pytest.raises(CheckpointError) as ei:
+        load_checkpoint(path)
+    msg = str(ei.value)
+    assert "\x1b" not in msg and "weights_only" not in msg and "\n" not in msg
+    assert msg.startswith(f"{path}: refused: unpickling it would run code"), msg
+    assert "torch.nn.modules.linear.Linear" in msg  # what it wanted to import
+    evil = tmp_path / "evil.pt"
+    torch.save({"x": _RunsCode(tmp_path / "m")}, evil)
+    with pytest.raises(CheckpointError) as ei:
+        load_checkpoint(evil)
+    assert "\x1b" not in str(ei.value) and "(it needs io.open)" in str(ei.value), str(ei.value)
+
+
 def test_valid_round_trip_and_atomic_save(tmp_path):
     path = save_checkpoint(_valid(), tmp_path / "sub" / "best.pt")
     ck = load_checkpoint(path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import pickle
 import random
+import re
 from pathlib import Path
 from typing import Any
 
@@ -45,17 +46,41 @@ def load_checkpoint(path, map_location="cpu") -> dict:
     try:
         ckpt = torch.load(p, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if "weights only" in str(exc).lower() or "weights_only" in str(exc).lower():
+        text = _clean(str(exc))
+        if "weights only" in text.lower() or "weights_only" in text.lower():
+            what = _refused_global(text)
             raise CheckpointError(
-                "refused: loading this file would run code (it is not a plain-data checkpoint; "
-                f"only trusted files saved by segstudio can be opened) [{first}]", p) from None
-        raise CheckpointError(f"not a readable checkpoint ({first})", p) from None
+                "refused: unpickling it would run code" + (f" (it needs {what})" if what else "")
+                + "; only plain-data checkpoints saved by segstudio can be opened, and nothing in this file "
+                "was executed", p) from None
+        raise CheckpointError(f"not a readable checkpoint ({_first_line(text, exc)})", p) from None
     except Exception as exc:  # noqa: BLE001 - any failure of a corrupt file is the file's problem
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"not a readable checkpoint ({msg})", p) from None
+        raise CheckpointError(f"not a readable checkpoint ({_first_line(_clean(str(exc)), exc)})", p) from None
     validate_checkpoint(ckpt, p)
     return ckpt
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_GLOBAL_PATTERNS = (r"GLOBAL (\S+) was not an allowed global", r"unsupported GLOBAL (\S+)",
+                    r"(\S+) must be \S+ to load")
+
+
+def _clean(text: str) -> str:
+    """torch's message without terminal escape codes (bold markers)."""
+    return _ANSI.sub("", text).strip()
+
+
+def _first_line(text: str, exc: BaseException) -> str:
+    return text.splitlines()[0].strip() if text else type(exc).__name__
+
+
+def _refused_global(text: str) -> str:
+    """The class/function a refused pickle wanted to import, e.g. ``posix.system`` ('' when not said)."""
+    for pattern in _GLOBAL_PATTERNS:
+        m = re.search(pattern, text)
+        if m:
+            return m.group(1).strip("`'\".,")
+    return ""
 
 
 def validate_checkpoint(ckpt: Any, path=None) -> None:
