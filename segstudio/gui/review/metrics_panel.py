@@ -101,8 +101,8 @@ class MetricsPanel(QWidget):
                 if key == "hd95":
                     item.setToolTip(hd95_tooltip(metrics, c, class_names[c]))
                 self.table.setItem(r, j, item)
-        text = (f"{title}  mIoU {fmt(metrics.get('miou'))} · mDice {fmt(metrics.get('mdice'))} (means over all "
-                f"classes, background included) · accuracy {fmt(metrics.get('accuracy'))}")
+        text = (f"{title}  mIoU {fmt(metrics.get('miou'))} · mDice {fmt(metrics.get('mdice'))} (background "
+                f"included) · accuracy {fmt(metrics.get('accuracy'))}")
         k, n = metrics.get("hd95_images") or (0, 0)
         if n > 1 or k < n:
             text += f" · HD95 over {k}/{n} images"

@@ -1,5 +1,5 @@
-"""The runs list: one row per run folder under ``project.runs_dir`` (date, model, loss, batch size,
-augmentation, epochs, best val mIoU, image size; the full config in each row's tooltip).
+"""The runs list: one row per run folder under ``project.runs_dir`` (date, model, best val mIoU, epochs,
+loss, batch size, augmentation, image size, folder name; the full config in each row's tooltip).
 
 A run's summary is read from its ``config.json``/``config.yaml`` and ``metrics.csv`` (written by the engine);
 no checkpoint is unpickled to fill the list.  The date is the run's start: the ``YYYYmmdd-HHMMSS`` stamp of
@@ -136,7 +136,8 @@ class RunsList(QWidget):
     checkpointChosen = Signal(object)   # Path of best.pt / last.pt
     resumeRequested = Signal(object)    # Path of the run folder
 
-    COLUMNS = ("Run", "Date", "Model", "Loss", "Batch", "Aug", "Epochs", "Best mIoU", "Image size")
+    # the folder name last: it repeats date and model, and a narrow dock shows the first columns
+    COLUMNS = ("Date", "Model", "Best mIoU", "Epochs", "Loss", "Batch", "Aug", "Image size", "Run")
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -180,12 +181,12 @@ class RunsList(QWidget):
         self.table.setRowCount(len(self.runs))
         for i, run in enumerate(self.runs):
             cfg = run.config or {}
-            cells = (run.path.name, run.date.strftime("%Y-%m-%d %H:%M"), str(cfg.get("model", "?")),
-                     str(cfg.get("loss", "")), str(cfg.get("batch_size", "")), str(cfg.get("augment", "")),
-                     f"{run.epochs_done}/{cfg.get('epochs', '?')}",
-                     "" if run.best_miou is None else f"{run.best_miou:.3f}"
-                     + (f" (ep {run.best_epoch})" if run.best_epoch else ""),
-                     str(cfg.get("img_size", "")))
+            best = "" if run.best_miou is None else f"{run.best_miou:.3f}" + (
+                f" (ep {run.best_epoch})" if run.best_epoch else "")
+            cells = (run.date.strftime("%Y-%m-%d %H:%M"), str(cfg.get("model", "?")), best,
+                     f"{run.epochs_done}/{cfg.get('epochs', '?')}", str(cfg.get("loss", "")),
+                     str(cfg.get("batch_size", "")), str(cfg.get("augment", "")), str(cfg.get("img_size", "")),
+                     run.path.name)
             tip = self.tooltip(run)
             for j, text in enumerate(cells):
                 item = QTableWidgetItem(text)
