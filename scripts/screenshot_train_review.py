@@ -17,10 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from segstudio.gui.workers import pin_singletons  # noqa: E402
-
-pin_singletons()
-
+import segstudio.gui  # noqa: E402,F401  (applies the PySide6 6.12 refcount guard, segstudio/gui/pyside_fix.py)
 from PySide6.QtCore import QCoreApplication, QEventLoop, QSettings, Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -118,6 +115,7 @@ def main(argv=None) -> int:
     settle()
     review.grab().save(str(args.out / "review_side_by_side.png"))
     review.view.side_by_side.setChecked(False)
+    review.view.errors.setChecked(False)
     review.tabs.setCurrentIndex(0)
     settle()
     review.grab().save(str(args.out / "review_metrics.png"))
