@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from segstudio.core.annotation import load_annotation
+from segstudio.core.annotation import load_annotation, load_image
 from segstudio.core.errors import AnnotationError
 from segstudio.core.export import convert
 from segstudio.core.export.images import export_image
@@ -92,3 +92,58 @@ def test_missing_image_names_the_json_and_the_image(tmp_path):
         export_image(ann, src / "x.json", tmp_path / "x")
     assert info.value.path == str(src / "x.json")
     assert info.value.reason == f"image {src / 'x.png'}: image not found"
+
+
+@pytest.mark.parametrize("fmt", ["yolo", "nnunet", "masks"])
+def test_png_byte_copy_decodes_no_pixels(fmt, sample_project_ro, tmp_path, monkeypatch):
+    """A PNG that can be copied is probed from its header and chunk walk only (Pillow's getexif would
+    decode it to look for a late eXIf chunk)."""
+    from PIL import ImageFile
+
+    def no_decode(self):
+        raise AssertionError(f"{self.filename or 'image'}: pixels were decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", no_decode)
+    rep = convert(sample_project_ro, None, tmp_path / "out", fmt)
+    assert rep.failures == [] and rep.n_ok == 24
+
+
+def _rotated(path: Path, fmt: str, *, late_exif: bool = False) -> None:
+    """Stored 40 wide x 30 high with EXIF orientation 6 (shown 30 wide x 40 high)."""
+    import struct
+
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(_image(6)).save(path, format=fmt, exif=exif.tobytes())
+    if late_exif:  # move the eXIf chunk after the pixel data (just before IEND)
+        data, pos, chunks = path.read_bytes(), 8, []
+        while pos < len(data):
+            (n,) = struct.unpack(">I", data[pos : pos + 4])
+            chunks.append(data[pos : pos + 12 + n])
+            pos += 12 + n
+        exif_chunk = [c for c in chunks if c[4:8] == b"eXIf"]
+        rest = [c for c in chunks if c[4:8] != b"eXIf"]
+        path.write_bytes(data[:8] + b"".join(rest[:-1]) + exif_chunk[0] + rest[-1])
+
+
+@pytest.mark.parametrize("fmt", ["masks", "nnunet", "yolo"])
+def test_rotated_images_are_written_upright(fmt, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "labels.txt").write_text("__ignore__\n_background_\ncat\n", encoding="utf-8")
+    files = {"jpg": ("r_jpg.jpg", "JPEG", False), "png": ("r_png.png", "PNG", False),
+             "late": ("r_late.png", "PNG", True), "tif": ("r_tif.tif", "TIFF", False)}
+    for stem, (name, pil_fmt, late) in files.items():
+        _rotated(src / name, pil_fmt, late_exif=late)
+        (src / f"{stem}.json").write_text(json.dumps(_doc(name, 40, 30)), encoding="utf-8")
+    rep = convert(src, None, tmp_path / "out", fmt)
+    assert rep.failures == [] and rep.n_ok == 4
+    folder = {"yolo": "images", "nnunet": "imagesTr", "masks": "images"}[fmt]
+    for stem, (name, _f, _late) in files.items():
+        out = next((tmp_path / "out" / folder).glob(f"{stem}*"))
+        with Image.open(out) as im:
+            assert im.getexif().get(0x0112, 1) == 1, out  # no rotation left for a reader to apply
+            got = np.asarray(im.convert("RGB"))
+        want = load_image(src / name)  # as labelme shows it: 40 high, 30 wide
+        assert got.shape == want.shape == (40, 30, 3)
+        assert np.abs(got.astype(int) - want.astype(int)).mean() < 3, out  # JPEG source: decoded once

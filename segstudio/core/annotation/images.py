@@ -124,6 +124,15 @@ def apply_orientation(im: Image.Image, orientation: int) -> Image.Image:
     return im
 
 
+def header_orientation(im: Image.Image, source) -> int:
+    """:func:`exif_orientation` of the opened ``im`` without decoding pixels: for a PNG file whose header has
+    no EXIF the chunk headers are walked (an eXIf chunk may follow the pixels); ``source`` is its path."""
+    orientation = exif_orientation(im)
+    if orientation == 1 and im.format == "PNG" and not _png_header_exif(im) and not _is_bytes(source):
+        orientation = _png_late_exif_orientation(source)
+    return orientation
+
+
 def probe_image_size(source, *, exif_orientation_applies: bool = True) -> tuple[int, int]:
     """(height, width) of the image as labelme shows it, without decoding pixels: the header, plus for a PNG
     file whose header has no EXIF a walk over its chunk headers (an eXIf chunk may follow the pixels)."""
@@ -131,9 +140,7 @@ def probe_image_size(source, *, exif_orientation_applies: bool = True) -> tuple[
         w, h = im.size
         if not exif_orientation_applies:
             return h, w
-        orientation = exif_orientation(im)
-        if orientation == 1 and im.format == "PNG" and not _png_header_exif(im) and not _is_bytes(source):
-            orientation = _png_late_exif_orientation(source)
+        orientation = header_orientation(im, source)
         if orientation in (5, 6, 7, 8):
             w, h = h, w
         return h, w

@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from segstudio.core.annotation import Annotation, annotation_image, resolve_image_path
-from segstudio.core.annotation.images import image_error_reason
+from segstudio.core.annotation.images import header_orientation, image_error_reason
 from segstudio.core.errors import AnnotationError
 
 EXT_OF_FORMAT = {"JPEG": ".jpg", "PNG": ".png", "BMP": ".bmp", "TIFF": ".tif"}
@@ -59,9 +59,16 @@ def _image_stage(json_path: Path, path: Optional[Path]):
 
 
 def _probe(data: Optional[bytes], path: Optional[Path]) -> tuple[str, str, int]:
-    """(format, mode, EXIF orientation) read from the header only."""
+    """(format, mode, EXIF orientation) without decoding pixels.
+
+    PNG: the core's header/chunk walk (Pillow's ``getexif`` would decode the whole image to look for an
+    eXIf chunk after the pixels).  Other formats: the stored tag, also for TIFF (which Pillow orients itself
+    on load): a rotated TIFF is re-encoded upright rather than copied with its tag.
+    """
     fp = io.BytesIO(data) if data is not None else path
     with Image.open(fp) as im:
+        if im.format == "PNG":
+            return "PNG", im.mode, header_orientation(im, data if data is not None else path)
         try:
             orientation = int(im.getexif().get(_EXIF_ORIENTATION, 1) or 1)
         except Exception:  # corrupt EXIF: let the decoder path deal with the image
