@@ -166,8 +166,48 @@ def _to_array(im: Image.Image) -> np.ndarray:
     return np.asarray(im.convert("RGB"))
 
 
+_NP_OPS = {
+    _T.FLIP_LEFT_RIGHT: lambda a: a[:, ::-1],
+    _T.FLIP_TOP_BOTTOM: lambda a: a[::-1],
+    _T.ROTATE_90: lambda a: np.rot90(a, 1),  # PIL's ROTATE_* turn counter-clockwise, as np.rot90
+    _T.ROTATE_180: lambda a: np.rot90(a, 2),
+    _T.ROTATE_270: lambda a: np.rot90(a, 3),
+}
+
+
+def _is_16bit_color(im: Image.Image) -> bool:
+    """True for 48/64-bit RGB(A) PNG and TIFF files, which Pillow opens as 8-bit RGB (keeping the high byte)."""
+    if im.mode not in ("RGB", "RGBA") or im.format not in ("PNG", "TIFF"):
+        return False
+    for tile in getattr(im, "tile", None) or ():
+        args = tile.args if hasattr(tile, "args") else tile[3]
+        raw = args if isinstance(args, str) else (args[0] if args else "")
+        if isinstance(raw, str) and ";16" in raw:
+            return True
+    return False
+
+
+def _load_16bit_color(im: Image.Image, source, exif_orientation_applies: bool) -> np.ndarray:
+    """HxWx3 uint16 RGB of a 16-bit-per-channel colour image, oriented as :func:`load_image` orients."""
+    import cv2  # headless OpenCV: decodes 16-bit colour, which Pillow cannot
+
+    data = bytes(source) if _is_bytes(source) else Path(source).read_bytes()
+    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if arr is None or arr.dtype != np.uint16 or arr.ndim != 3:
+        raise ValueError("16-bit colour image that OpenCV cannot decode")
+    arr = cv2.cvtColor(arr, cv2.COLOR_BGRA2RGB if arr.shape[2] == 4 else cv2.COLOR_BGR2RGB)
+    if im.format == "TIFF":  # Pillow would orient a TIFF itself on load; OpenCV's UNCHANGED read does not
+        orientation = int(im.tag_v2.get(_ORIENTATION_TAG, 1)) if exif_orientation_applies else 1
+    else:
+        orientation = exif_orientation(im, allow_load=True) if exif_orientation_applies else 1
+    for op in ORIENTATION_OPS.get(orientation, ()):
+        arr = _NP_OPS[op](arr)
+    return arr
+
+
 def load_image(path_or_bytes, *, exif_orientation_applies: bool | None = None) -> np.ndarray:
-    """Decode an image file (or encoded bytes) into HxW or HxWx3 (RGB) uint8, or HxW uint16 for 16-bit.
+    """Decode an image file (or encoded bytes) into HxW or HxWx3 (RGB) uint8, or HxW / HxWx3 uint16 for
+    16-bit images (16-bit colour PNG and TIFF are decoded by OpenCV: Pillow would keep only the high byte).
 
     EXIF orientation is applied as labelme does: always for files; for bytes only when
     ``exif_orientation_applies=True`` (labelme shows embedded ``imageData`` unrotated).
@@ -178,6 +218,8 @@ def load_image(path_or_bytes, *, exif_orientation_applies: bool | None = None) -
     im = _open(path_or_bytes)
     try:
         with im:
+            if _is_16bit_color(im):
+                return np.ascontiguousarray(_load_16bit_color(im, path_or_bytes, exif_orientation_applies))
             im.load()
             if exif_orientation_applies:
                 im = apply_orientation(im, exif_orientation(im, allow_load=True))
