@@ -34,3 +34,39 @@ def test_demo_refuses_to_delete_foreign_folders(tmp_path):
     with pytest.raises(ConfigError, match="not written by"):
         run_demo(tmp_path / "demo", minutes=0.05)
     assert (tmp_path / "demo" / "run" / "notes.txt").read_text() == "mine"
+
+
+def test_demo_refuses_a_foreign_project_folder(tmp_path):
+    import pytest
+
+    from segstudio.core.errors import ConfigError
+
+    project = tmp_path / "demo" / "project"
+    project.mkdir(parents=True)
+    (project / "labels.txt").write_text("__ignore__\n_background_\ntumour\n")
+    (project / "scan.json").write_text("{}")
+    with pytest.raises(ConfigError, match="not a sample project written by") as ei:
+        run_demo(tmp_path / "demo", minutes=0.05)
+    assert str(project) in str(ei.value)
+    assert (project / "labels.txt").read_text() == "__ignore__\n_background_\ntumour\n"
+    assert (project / "scan.json").read_text() == "{}"
+    assert sorted(p.name for p in (tmp_path / "demo").iterdir()) == ["project"]  # nothing else written
+
+
+def test_demo_cli_runs_and_reruns_over_its_own_folders(tmp_path, capsys):
+    import torch
+
+    from segstudio.cli import main
+    from segstudio.core.training.demo import PROJECT_MARKER
+
+    before = torch.get_num_threads()
+    try:
+        out = tmp_path / "demo"
+        assert main(["demo", "--out", str(out), "--minutes", "0.05", "-q"]) == 0, capsys.readouterr().err
+        text = capsys.readouterr().out
+        assert "held-out scores (6 images)" in text and "report.html" in text
+        assert (out / "project" / PROJECT_MARKER).is_file() and (out / "report" / "report.html").is_file()
+        # a second run replaces the demo's own project, run and report folders
+        assert main(["demo", "--out", str(out), "--minutes", "0.05", "-q"]) == 0, capsys.readouterr().err
+    finally:
+        torch.set_num_threads(before)

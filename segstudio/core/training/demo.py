@@ -2,7 +2,8 @@
 
 ``run_demo(out)`` writes::
 
-    OUT/project/            the generated sample project (labelme JSON beside 256x256 images)
+    OUT/project/            the generated sample project (labelme JSON beside 256x256 images) and the marker
+                            file .segstudio-demo; a non-empty project/ without the marker is never overwritten
     OUT/run/                the training run (best.pt, last.pt, metrics.csv, curves.png, config.*, split.json)
     OUT/report/metrics.json       `segstudio evaluate` result on the held-out (validation) images
     OUT/report/metrics.csv        per-epoch training history (copy of the run's)
@@ -25,6 +26,9 @@ from typing import Callable, Optional
 import numpy as np
 
 from segstudio.core.training.config import TrainConfig, _atomic_write
+
+#: marker file in OUT/project/: the folder is the demo's own sample project and may be overwritten
+PROJECT_MARKER = ".segstudio-demo"
 
 
 @dataclass
@@ -52,9 +56,15 @@ def run_demo(out, *, minutes: float = 1.0, seed: int = 0, device: str = "auto",
     from segstudio.core.training.events import Failed, Finished
 
     out = Path(out)
+    run_dir = out / "run"
+    # refuse before writing anything: the user's own project/, run/ or report/ folders are never touched
+    _check_project(out / "project")
+    _check_own(run_dir, "config.json")
+    _check_own(out / "report", "report.md")
     out.mkdir(parents=True, exist_ok=True)
     project = make_sample_project(out / "project", n_images=24, seed=seed)
-    run_dir = out / "run"
+    _atomic_write(project / PROJECT_MARKER, "This sample project was written by `segstudio demo`; the next "
+                  "demo run in this folder overwrites it.\n")
     _clear_own(run_dir, "config.json")
     _clear_own(out / "report", "report.md")
     cfg = demo_config(project, run_dir, minutes, seed, device)
@@ -73,17 +83,37 @@ def run_demo(out, *, minutes: float = 1.0, seed: int = 0, device: str = "auto",
     return DemoResult(out, report_dir, run_dir, metrics, finished)
 
 
-def _clear_own(folder: Path, marker: str) -> None:
-    """Remove a previous demo's output folder; refuse to delete a folder the demo did not make."""
+def _check_project(folder: Path) -> None:
+    """Refuse a non-empty ``project/`` that the demo did not write (it would overwrite labels.txt, JSONs)."""
+    from segstudio.core.errors import ConfigError
+
+    if not folder.exists() and not folder.is_symlink():
+        return
+    if folder.is_dir() and not folder.is_symlink() and ((folder / PROJECT_MARKER).is_file()
+                                                        or not any(folder.iterdir())):
+        return
+    raise ConfigError(f"exists and is not a sample project written by `segstudio demo` (no {PROJECT_MARKER} "
+                      "file): the demo would overwrite its labels.txt and JSON files; choose another --out",
+                      folder)
+
+
+def _check_own(folder: Path, marker: str) -> None:
+    """Refuse an output folder the demo did not make (before anything is written)."""
     from segstudio.core.errors import ConfigError
 
     if not folder.exists():
         return
     if folder.is_dir() and ((folder / marker).is_file() or not any(folder.iterdir())):
-        shutil.rmtree(folder)
         return
     raise ConfigError(f"exists and was not written by `segstudio demo` (no {marker}); choose another --out",
                       folder)
+
+
+def _clear_own(folder: Path, marker: str) -> None:
+    """Remove a previous demo's output folder; refuse to delete a folder the demo did not make."""
+    _check_own(folder, marker)
+    if folder.exists():
+        shutil.rmtree(folder)
 
 
 def write_report(run_dir: Path, report_dir: Path, finished=None, device: str = "auto") -> dict:
