@@ -18,7 +18,8 @@ FLAG_FIELDS = {"data": "data", "labels": "labels", "out": "out", "model": "model
                "batch_size": "batch_size", "img_size": "img_size", "loss": "loss", "lr": "lr",
                "device": "device", "max_minutes": "max_minutes", "val_fraction": "val_fraction",
                "seed": "seed", "workers": "num_workers", "augment": "augment", "patience": "patience",
-               "freeze_epochs": "freeze_epochs", "optimizer": "optimizer", "scheduler": "scheduler"}
+               "freeze_epochs": "freeze_epochs", "optimizer": "optimizer", "scheduler": "scheduler",
+               "k_folds": "k_folds", "fold": "fold", "threads": "threads"}
 
 
 def register(sub) -> None:
@@ -41,7 +42,10 @@ def register(sub) -> None:
     p.add_argument("--max-minutes", type=float, help="time budget: stop cleanly once exceeded (default none)")
     p.add_argument("--config", type=Path, help="TrainConfig as .json or .yaml (e.g. a run's config.yaml)")
     p.add_argument("--resume", type=Path, help="continue from a last.pt or epoch_NNN.pt")
-    p.add_argument("--val-fraction", type=float, help=f"held-out fraction (default {d.val_fraction})")
+    p.add_argument("--val-fraction", type=float, help=f"held-out fraction (default {d.val_fraction} = 9:1)")
+    p.add_argument("--k-folds", type=int, help="k-fold cross-validation: split into K stratified folds "
+                                                "(replaces --val-fraction)")
+    p.add_argument("--fold", type=int, help="with --k-folds: the fold (0..K-1) used for validation (default 0)")
     p.add_argument("--seed", type=int, help=f"random seed (default {d.seed})")
     p.add_argument("--workers", type=int, help="DataLoader worker processes (default 0)")
     p.add_argument("--augment", help=f"augmentation preset none|light|strong (default {d.augment})")
@@ -53,8 +57,9 @@ def register(sub) -> None:
                    help="any other TrainConfig setting, VALUE in YAML syntax; repeatable "
                         "(e.g. --set 'model_kwargs={base: 16}' --set freeze_epochs=3)")
     p.add_argument("--threads", type=int,
-                   help="torch CPU threads (default: the cores idle at start = cores minus the 1-minute load "
-                        "average, at least 1; oversubscribed cores make PyTorch several times slower)")
+                   help="torch CPU threads (default: the count recorded by --config / --resume, else the cores "
+                        "idle at start = cores minus the 1-minute load average, at least 1; oversubscribed cores "
+                        "make PyTorch several times slower). Results on the CPU can depend on it")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, epoch lines only")
     p.set_defaults(func=run)
 
@@ -134,8 +139,10 @@ class EventPrinter:
 
         cfg = self.cfg
         if isinstance(ev, Started):
-            print(f"training {cfg.model} on {ev.n_train} images (val {ev.n_val}), classes "
-                  f"{', '.join(ev.class_names[1:])}, device {ev.device}, img {cfg.img_size}, batch "
+            fold = f" fold {cfg.fold}/{cfg.k_folds}" if getattr(cfg, "k_folds", None) else ""
+            threads = f" ({ev.threads} threads)" if getattr(ev, "threads", 0) and ev.device == "cpu" else ""
+            print(f"training {cfg.model} on {ev.n_train} images (val {ev.n_val}{fold}), classes "
+                  f"{', '.join(ev.class_names[1:])}, device {ev.device}{threads}, img {cfg.img_size}, batch "
                   f"{cfg.batch_size}, run folder {ev.run_dir}", file=self.out, flush=True)
             self.bar = ProgressPrinter(f"epoch {ev.start_epoch}", stream=self.err)
         elif isinstance(ev, BatchEnd):
@@ -164,7 +171,8 @@ def run(args) -> int:
     from segstudio.core.training import train
 
     cfg = build_config(args)
-    torch.set_num_threads(args.threads or default_threads())
+    if cfg.threads is None:  # else the engine sets cfg.threads (--threads, or recorded by a previous run)
+        torch.set_num_threads(default_threads())
     stop = threading.Event()
 
     def on_sigint(signum, frame):  # first Ctrl-C: stop cleanly between batches; second: abort

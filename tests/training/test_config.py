@@ -12,7 +12,8 @@ from segstudio.core.training import TrainConfig
 def _custom():
     return TrainConfig(data="d", out="o", labels="l.txt", model="attention_unet", model_kwargs={"base": 8},
                        epochs=7, batch_size=3, img_size=96, lr=5e-4, scheduler="plateau", freeze_epochs=2,
-                       augment_overrides={"rotate_p": 0.5}, max_minutes=1.5, class_weights=[1.0, 2.0])
+                       augment_overrides={"rotate_p": 0.5}, max_minutes=1.5, class_weights=[1.0, 2.0],
+                       k_folds=5, fold=2, threads=2, deterministic=False)
 
 
 @pytest.mark.parametrize("suffix", [".json", ".yaml", ".yml"])

@@ -68,6 +68,20 @@ class SegModel(nn.Module):
             self.register_buffer("norm_std", torch.tensor(std).view(1, -1, 1, 1), persistent=False)
         #: what ``encoder_weights`` resolved to: a file path, or None (random init)
         self.encoder_weights_loaded: str | None = None
+        #: why requested encoder weights were not loaded (None when loaded or not requested); the training
+        #: engine turns it into a ``Log(..., "warning")`` event
+        self.encoder_weights_warning: str | None = None
+
+    def resolve_weights(self, encoder_weights, arch: str) -> str | None:
+        """The encoder weight file to load (None: random init), noting in ``encoder_weights_warning`` (and
+        on the ``segstudio.models`` logger) when requested weights were not found."""
+        from segstudio.core.models.weights import find_encoder_weights, log
+
+        path, why = find_encoder_weights(encoder_weights, arch)
+        if why:
+            log.warning("%s", why)
+            self.encoder_weights_warning = why
+        return path
 
     # -- to override -------------------------------------------------------------------------------------
     def forward_padded(self, x: torch.Tensor) -> Logits:  # pragma: no cover - abstract

@@ -15,7 +15,7 @@ from segstudio.core.errors import ConfigError
 from segstudio.core.models.base import SegModel, channels_list
 from segstudio.core.models.blocks import CBAM, DoubleConv, upsample_to
 from segstudio.core.models.registry import MODELS
-from segstudio.core.models.weights import load_encoder_weights, resolve_encoder_weights
+from segstudio.core.models.weights import load_encoder_weights
 
 RESNETS = {"resnet18": tvm.resnet18, "resnet34": tvm.resnet34, "resnet50": tvm.resnet50}
 ATTENTIONS = ("none", "dual")
@@ -46,7 +46,7 @@ class VGG16UNet(SegModel):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
                 nn.init.zeros_(m.bias)
         self.encoder = features
-        path = resolve_encoder_weights(encoder_weights, "vgg16")
+        path = self.resolve_weights(encoder_weights, "vgg16")
         if path:
             load_encoder_weights(self.encoder, path, first_conv="0", prefix="features.", in_channels=in_channels)
             self.encoder_weights_loaded = path
@@ -91,7 +91,7 @@ class ResNetUNet(SegModel):
         net.fc = nn.Identity()
         self.encoder = net
         self.encoder_name = encoder
-        path = resolve_encoder_weights(encoder_weights, encoder)
+        path = self.resolve_weights(encoder_weights, encoder)
         if path:
             load_encoder_weights(self.encoder, path, first_conv="conv1", in_channels=in_channels)
             self.encoder_weights_loaded = path

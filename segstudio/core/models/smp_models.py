@@ -5,7 +5,8 @@ local file (a state dict of the smp/torchvision encoder) or ``"imagenet"``, whic
 file in the torch hub cache for encoders torchvision also has (resnet18/34/50/101, vgg16); otherwise the
 encoder is randomly initialised with a logged warning.  The input is ImageNet-normalized inside the model
 and padded to a multiple of 32 (the smp encoders' output stride).  Other keyword options go to the smp
-class (e.g. ``encoder_depth``, ``decoder_channels``).
+class (e.g. ``encoder_depth``, ``decoder_channels``); an option the class does not name is refused with
+``ConfigError`` (smp would silently ignore it), except for timm ``tu-`` encoders, which receive them.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from torch import nn
 
 from segstudio.core.errors import ConfigError, UnknownNameError
 from segstudio.core.models.base import SegModel
-from segstudio.core.models.weights import load_encoder_weights, resolve_encoder_weights
+from segstudio.core.models.weights import load_encoder_weights
 
 DEFAULT_ENCODER = "resnet34"
 
@@ -62,13 +63,20 @@ class SMPModel(SegModel):
                                         classes=num_classes, **smp_kwargs)
         except TypeError as exc:
             raise ConfigError(f"smp:{arch}:{encoder}: bad options {sorted(smp_kwargs)}: {exc}") from None
+        # smp classes take **kwargs but pass them on to timm ("tu-") encoders only: anything else would be
+        # silently ignored (e.g. a U-Net's ``base``)
+        named = {n for n, p in inspect.signature(cls).parameters.items() if p.kind is not p.VAR_KEYWORD}
+        unknown = sorted(k for k in smp_kwargs if k not in named)
+        if unknown and not encoder.startswith("tu-"):
+            raise ConfigError(f"smp:{arch}:{encoder}: bad options {unknown} (smp would ignore them); known: "
+                              f"{', '.join(sorted(named - {'encoder_name', 'encoder_weights', 'in_channels', 'classes'}))}")
         try:
             self.net = cls(encoder_name=encoder, encoder_weights=None, in_channels=in_channels,
                            classes=num_classes, **smp_kwargs)
         except (ValueError, KeyError, AssertionError, AttributeError) as exc:
             raise ConfigError(f"smp:{arch}:{encoder} cannot be built: {exc}") from None
         self.divisor = max(32, int(getattr(self.net.encoder, "output_stride", 32) or 32))
-        path = resolve_encoder_weights(encoder_weights, encoder)
+        path = self.resolve_weights(encoder_weights, encoder)
         if path:
             first = next(n for n, m in self.net.encoder.named_modules() if isinstance(m, nn.Conv2d))
             load_encoder_weights(self.net.encoder, path, first_conv=first, in_channels=in_channels)

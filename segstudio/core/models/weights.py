@@ -41,25 +41,33 @@ def hub_checkpoint_dir() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints"
 
 
-def resolve_encoder_weights(encoder_weights, arch: str) -> Optional[str]:
-    """The local weight file to load for ``arch``, or None (random init; a warning says why)."""
+def find_encoder_weights(encoder_weights, arch: str) -> tuple[Optional[str], Optional[str]]:
+    """``(path, None)``: load this file; ``(None, None)``: random initialisation was asked for;
+    ``(None, why)``: weights were requested but not found (``why`` says where they were looked for)."""
     if encoder_weights in (None, False, "", "none", "None"):
-        return None
+        return None, None
     if encoder_weights == "imagenet":
         names = TORCHVISION_FILES.get(arch, ())
         for name in names:
             path = hub_checkpoint_dir() / name
             if path.is_file():
-                return str(path)
+                return str(path), None
         where = hub_checkpoint_dir() / (names[0] if names else f"<{arch} weights>.pth")
-        log.warning("%s ImageNet weights not found at %s (segstudio never downloads): random initialisation",
-                    arch, where)
-        return None
+        return None, (f"{arch} ImageNet weights not found at {where} (segstudio never downloads): "
+                      "random initialisation")
     path = Path(os.fspath(encoder_weights)).expanduser()
     if not path.is_file():
-        log.warning("%s: encoder weight file not found: random initialisation", path)
-        return None
-    return str(path)
+        return None, f"{path}: encoder weight file not found: random initialisation"
+    return str(path), None
+
+
+def resolve_encoder_weights(encoder_weights, arch: str) -> Optional[str]:
+    """The local weight file to load for ``arch``, or None (random init; a logged warning says why when
+    weights were requested)."""
+    path, why = find_encoder_weights(encoder_weights, arch)
+    if why:
+        log.warning("%s", why)
+    return path
 
 
 def adapt_first_conv(weight: torch.Tensor, in_channels: int) -> torch.Tensor:

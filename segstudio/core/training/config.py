@@ -7,6 +7,7 @@ The defaults are chosen for a small medical dataset (tens to a few hundred image
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import os
 from dataclasses import asdict, dataclass, field, fields
@@ -23,6 +24,11 @@ AMP_MODES = ("auto", "off", "bf16", "fp16")
 DEVICES = ("auto", "cpu", "cuda")
 RESIZE_MODES = ("letterbox", "resize")
 
+#: training defaults for model options a user did not set, applied only to models whose factory names the
+#: option: base 8 (widths 8..128, ~0.45 M parameters for ``unet``) is the CPU-friendly width of the U-Net
+#: family; pretrained-encoder and smp models have no ``base`` and keep their own defaults
+CPU_MODEL_DEFAULTS = {"base": 8}
+
 
 @dataclass
 class TrainConfig:
@@ -33,12 +39,14 @@ class TrainConfig:
     labels: Optional[str] = None         # labels.txt / classes.txt; None -> found by the data module
     # model
     model: str = "unet"
-    model_kwargs: dict = field(default_factory=lambda: {"base": 8})  # widths 8..128: ~0.45 M parameters
+    model_kwargs: dict = field(default_factory=dict)  # {} = the model's defaults + CPU_MODEL_DEFAULTS
     in_channels: Optional[int] = None    # None: 1 for grayscale datasets, else 3
     # data
     img_size: int = 128
     resize_mode: str = "letterbox"
-    val_fraction: float = 0.2
+    val_fraction: float = 0.1            # 9:1 hold-out split (ignored with k_folds)
+    k_folds: Optional[int] = None        # k-fold cross-validation: fold ``fold`` (0-based) of k is validation
+    fold: int = 0
     augment: str = "light"               # data module's transform preset
     augment_overrides: dict = field(default_factory=dict)
     cache_images: bool = True            # keep decoded, resized images in memory (fast epochs on CPU)
@@ -68,7 +76,8 @@ class TrainConfig:
     # runtime
     seed: int = 0
     device: str = "auto"
-    deterministic: bool = True           # torch.use_deterministic_algorithms(warn_only) while training
+    deterministic: Optional[bool] = None  # deterministic algorithms (warn_only); None = on the CPU only
+    threads: Optional[int] = None        # torch CPU threads while training; None = as the caller set them
     amp: str = "auto"                    # CUDA only: auto = bf16 when supported, else fp16 (+GradScaler)
     channels_last: bool = True           # CUDA only
 
@@ -89,13 +98,22 @@ class TrainConfig:
         for key in ("epochs", "batch_size", "img_size", "step_size"):
             if getattr(self, key) < 1:
                 bad(key, f"must be >= 1 (got {getattr(self, key)})")
-        for key in ("num_workers", "freeze_epochs", "patience", "checkpoint_every", "plateau_patience"):
+        for key in ("num_workers", "freeze_epochs", "patience", "checkpoint_every", "plateau_patience", "fold"):
             if getattr(self, key) < 0:
                 bad(key, f"must be >= 0 (got {getattr(self, key)})")
         if self.img_size % 32:
             bad("img_size", f"must be a multiple of 32 (got {self.img_size})")
         if not 0.0 < self.val_fraction < 1.0:
             bad("val_fraction", f"must be between 0 and 1 (got {self.val_fraction})")
+        if self.k_folds is not None:
+            if self.k_folds < 2:
+                bad("k_folds", f"must be >= 2 (got {self.k_folds}); leave it empty for a hold-out split")
+            if self.fold >= self.k_folds:
+                bad("fold", f"must be in 0..{self.k_folds - 1} for k_folds={self.k_folds} (got {self.fold})")
+        elif self.fold:
+            bad("fold", f"is {self.fold} but k_folds is not set (e.g. --set k_folds=5)")
+        if self.threads is not None and self.threads < 1:
+            bad("threads", f"must be >= 1 (got {self.threads})")
         if self.lr <= 0:
             bad("lr", f"must be > 0 (got {self.lr})")
         if self.weight_decay < 0 or self.warmup_epochs < 0 or self.min_lr < 0:
@@ -159,6 +177,25 @@ class TrainConfig:
 
     def replace(self, **changes: Any) -> "TrainConfig":
         return dataclasses.replace(self, **changes)
+
+
+def effective_model_kwargs(model: str, model_kwargs: dict) -> dict:
+    """The options the model is built with: ``model_kwargs`` plus :data:`CPU_MODEL_DEFAULTS` for the options
+    the model's factory names and the user did not set (``unet`` -> base 8; ``resnet_unet``, ``smp:...``:
+    nothing added).  Saved in the checkpoint, so the predictor rebuilds the same network."""
+    from segstudio.core.models import MODELS
+
+    out = dict(model_kwargs)
+    if not isinstance(model, str) or model.startswith("smp:") or model not in MODELS:
+        return out
+    try:
+        params = inspect.signature(MODELS.get(model)).parameters
+    except (TypeError, ValueError):  # pragma: no cover - a builtin / C factory without a signature
+        return out
+    for key, value in CPU_MODEL_DEFAULTS.items():
+        if key in params and key not in out:
+            out[key] = value
+    return out
 
 
 def _field_types() -> dict[str, str]:

@@ -1,7 +1,8 @@
 """From a TrainConfig to train/val datasets of fixed-size tensors.
 
 * The data module's :func:`open_dataset` reads the folder (labelme, images/+masks/, VOC) at native size.
-* :func:`split_indices` makes the seeded, stratified hold-out split; it is saved as ``split.json``.
+* :func:`split_indices` makes the seeded, stratified hold-out split (or fold ``fold`` of ``k_folds``
+  stratified folds); it is saved as ``split.json``.
 * Every item is fitted to ``img_size`` with the shared :func:`fit_to_size` (letterbox by default, the same
   function the predictor uses).  With ``cache_images`` the fitted items are kept in memory (images as
   float16: error below 0.07 of an 8-bit grey level), so an epoch decodes nothing: on a CPU decoding ~700 px JPEGs costs as
@@ -16,7 +17,7 @@ from typing import Callable, List, Optional
 import torch
 from torch.utils.data import Dataset
 
-from segstudio.core.errors import DatasetError
+from segstudio.core.errors import ConfigError, DatasetError
 
 
 class FittedSubset(Dataset):
@@ -101,7 +102,11 @@ def build_datasets(cfg):
     class_names = class_names_of(base)
     if len(class_names) < 2:
         raise DatasetError("training needs at least one class besides the background", cfg.labels or cfg.data)
-    train_idx, val_idx = split_indices(base, val_fraction=cfg.val_fraction, seed=cfg.seed)
+    k_folds = getattr(cfg, "k_folds", None)
+    if k_folds is not None and k_folds > n:
+        raise ConfigError(f"k_folds: {k_folds} folds need at least {k_folds} annotated images (found {n})", cfg.data)
+    train_idx, val_idx = split_indices(base, val_fraction=cfg.val_fraction, seed=cfg.seed, k_folds=k_folds,
+                                       fold=getattr(cfg, "fold", 0))
     if not val_idx:
         raise DatasetError("the validation split is empty: raise val_fraction or add images", cfg.data)
     aug = build_transforms(cfg.augment, cfg.img_size, seed=cfg.seed, resize_mode=cfg.resize_mode,

@@ -7,8 +7,9 @@ Configuration and data problems raise :class:`SegStudioError` subclasses before 
 
 The generator keeps no module-level state; the GUI runs it in a worker thread.  It seeds the global
 python/numpy/torch RNGs from ``config.seed`` (models with dropout use torch's), and while it runs it turns
-``torch.use_deterministic_algorithms`` on (restored afterwards).  ``torch.set_num_threads`` is left to the
-caller.  Checkpoints are written *before* the event that announces them, so a consumer that stops iterating
+``torch.use_deterministic_algorithms`` on (by default on the CPU only; restored afterwards).
+``torch.set_num_threads`` is left to the caller unless ``config.threads`` is set (restored afterwards); the
+count used is recorded in config.json and the checkpoints.  Checkpoints are written *before* the event that announces them, so a consumer that stops iterating
 after any event finds consistent files on disk.
 """
 from __future__ import annotations
@@ -26,7 +27,7 @@ from torch.utils.data import DataLoader
 
 from segstudio.core.errors import CheckpointError, ConfigError
 from segstudio.core.training import checkpoints as ck
-from segstudio.core.training.config import TrainConfig
+from segstudio.core.training.config import TrainConfig, effective_model_kwargs
 from segstudio.core.training.events import (BatchEnd, CheckpointSaved, EpochEnd, Failed, Finished, Log,
                                             Started)
 from segstudio.core.training.report import draw_curves, history_row, write_metrics_csv
@@ -69,12 +70,29 @@ def train(config: Union[TrainConfig, dict], *, cancel: CancelArg = None) -> Iter
     run = _Run(cfg, _cancel_fn(cancel))
     prev_det = torch.are_deterministic_algorithms_enabled()
     prev_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+    prev_threads = torch.get_num_threads()
     try:
-        if cfg.deterministic:
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        if use_deterministic(cfg.deterministic, resolve_device(cfg.device)):
             torch.use_deterministic_algorithms(True, warn_only=True)
         yield from run.events()
     finally:
         torch.use_deterministic_algorithms(prev_det, warn_only=prev_warn)
+        if cfg.threads:
+            torch.set_num_threads(prev_threads)
+
+
+def use_deterministic(setting: Optional[bool], device: torch.device) -> bool:
+    """Whether a run turns on ``torch.use_deterministic_algorithms(True, warn_only=True)``.
+
+    ``None`` (the default): on the CPU only.  On CUDA it would force deterministic cuDNN convolutions (slower)
+    and warn on every op without a deterministic CUDA kernel (``bincount``, ``nll_loss2d``, bilinear
+    up-sampling's backward), for results that still are not bit-exact; ``True`` asks for it anyway.
+    """
+    if setting is None:
+        return device.type == "cpu"
+    return bool(setting)
 
 
 class _Run:
@@ -83,6 +101,7 @@ class _Run:
         self.cancel = cancel
         self.run_dir = Path(cfg.out)
         self.t0 = time.monotonic()
+        self.elapsed_before = 0.0    # seconds of the run spent in earlier sessions (resume)
         self.budget_s = cfg.max_minutes * 60.0 if cfg.max_minutes else None
         self.history: list[dict] = []
         self.early = {"best_miou": -math.inf, "best_epoch": 0, "bad_epochs": 0}
@@ -114,8 +133,10 @@ class _Run:
             if names != self.class_names:
                 raise CheckpointError(f"the checkpoint's classes {names} differ from the dataset's "
                                       f"{self.class_names}", cfg.resume)
+        self.model_kwargs = effective_model_kwargs(cfg.model, cfg.model_kwargs)
         self.model = build_model(cfg.model, in_channels=self.in_channels, num_classes=self.num_classes,
-                                 **cfg.model_kwargs)
+                                 **self.model_kwargs)
+        self.threads = torch.get_num_threads()
         self.channels_last = cuda and cfg.channels_last
         self.model.to(self.device)
         if self.channels_last:
@@ -123,11 +144,13 @@ class _Run:
         self.loss_fn = build_loss(cfg.loss, self.num_classes, ignore_index=-1,
                                   class_weights=cfg.class_weights).to(self.device)
         self.encoder_params = list(self.model.encoder_parameters()) if hasattr(self.model, "encoder_parameters") else []
+        self.log_msgs = []
         if cfg.freeze_epochs and not self.encoder_params:
-            self.log_msgs = [f"model {cfg.model!r} has no separate encoder: freeze_epochs={cfg.freeze_epochs} "
-                             "has no effect"]
-        else:
-            self.log_msgs = []
+            self.log_msgs.append(f"model {cfg.model!r} has no separate encoder: freeze_epochs={cfg.freeze_epochs} "
+                                 "has no effect")
+        weights_warning = getattr(self.model, "encoder_weights_warning", None)
+        if weights_warning and resume is None:  # resuming overwrites the encoder with the checkpoint's weights
+            self.log_msgs.append(weights_warning)
         self.optimizer = build_optimizer(self.model.parameters(), cfg)
         n_train = len(self.train_ds)
         self.drop_last = n_train > cfg.batch_size
@@ -144,12 +167,17 @@ class _Run:
         if resume is not None:
             self._restore(resume)
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        cfg.to_json(self.run_dir / "config.json")
-        cfg.to_yaml(self.run_dir / "config.yaml")
+        saved = self.saved_config()
+        saved.to_json(self.run_dir / "config.json")
+        saved.to_yaml(self.run_dir / "config.yaml")
         from segstudio.core.data import save_split
 
-        save_split(self.run_dir / "split.json", self.split[0], self.split[1], seed=cfg.seed,
-                   val_fraction=cfg.val_fraction)
+        how = ({"k_folds": cfg.k_folds, "fold": cfg.fold} if cfg.k_folds else {"val_fraction": cfg.val_fraction})
+        save_split(self.run_dir / "split.json", self.split[0], self.split[1], seed=cfg.seed, **how)
+
+    def saved_config(self) -> TrainConfig:
+        """The config as written to config.json and the checkpoints: ``threads`` = the count actually used."""
+        return self.cfg.replace(threads=self.threads)
 
     def _restore(self, ckpt: dict) -> None:
         try:
@@ -170,17 +198,27 @@ class _Run:
         self.progress = dict(ckpt["progress"]) if ckpt.get("progress") else None
         self.start_epoch = self.progress["epoch"] if self.progress else int(ckpt["epoch"]) + 1
         self.best_metrics = dict(ckpt.get("best_metrics", {}))
+        if "elapsed_s" in ckpt:
+            self.elapsed_before = float(ckpt["elapsed_s"])
+        else:  # checkpoints before elapsed_s: the time-aware cosine's progress times the old budget
+            old_minutes = (ckpt.get("config") or {}).get("max_minutes")
+            if old_minutes:
+                self.elapsed_before = float(ckpt["scheduler"].get("time_fraction", 0.0)) * old_minutes * 60.0
+        if self.budget_s is not None and self.schedule.kind == "cosine":
+            # a changed budget: the cosine follows the run's total time over the new budget
+            self.schedule.time_fraction = self.elapsed() / self.budget_s
+            self.schedule.apply()
 
     # ------------------------------------------------------------------ checkpoints
     def _payload(self, epoch: int, metrics: dict, resume_state: bool, progress: Optional[dict] = None) -> dict:
         sd = {k: v.detach().to("cpu").contiguous() for k, v in self.model.state_dict().items()}
-        model_kwargs = dict(self.cfg.model_kwargs)
+        model_kwargs = dict(self.model_kwargs)
         p = {"format": ck.FORMAT, "format_version": ck.FORMAT_VERSION,
              "model": {"name": self.cfg.model, "in_channels": self.in_channels, "num_classes": self.num_classes,
                        "kwargs": model_kwargs},
              "state_dict": sd, "class_names": list(self.class_names), "img_size": self.cfg.img_size,
              "resize_mode": self.cfg.resize_mode, "epoch": epoch, "metrics": _plain(metrics),
-             "config": self.cfg.to_dict()}
+             "config": self.saved_config().to_dict()}
         if resume_state:
             rng = ck.rng_state()
             gen = getattr(self.train_ds.transform, "generator", None)
@@ -188,15 +226,20 @@ class _Run:
             p.update({"optimizer": self.optimizer.state_dict(), "scheduler": self.schedule.state_dict(),
                       "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else {},
                       "rng": rng, "early_stop": dict(self.early), "history": _plain(self.history),
-                      "progress": progress, "best_metrics": _plain(self.best_metrics)})
+                      "progress": progress, "best_metrics": _plain(self.best_metrics),
+                      "elapsed_s": self.elapsed()})
         return p
 
     def _save(self, name: str, epoch: int, metrics: dict, resume_state: bool, progress=None) -> Path:
         return ck.save_checkpoint(self._payload(epoch, metrics, resume_state, progress), self.run_dir / name)
 
     # ------------------------------------------------------------------ loops
+    def elapsed(self) -> float:
+        """Seconds this run has been training, earlier sessions (before a resume) included."""
+        return self.elapsed_before + time.monotonic() - self.t0
+
     def _out_of_time(self) -> bool:
-        return self.budget_s is not None and time.monotonic() - self.t0 > self.budget_s
+        return self.budget_s is not None and self.elapsed() > self.budget_s
 
     def _set_frozen(self, epoch: int) -> None:
         frozen = epoch <= self.cfg.freeze_epochs
@@ -246,12 +289,20 @@ class _Run:
         cfg = self.cfg
         self.setup()
         yield Started(config=cfg, n_train=len(self.train_ds), n_val=len(self.val_ds), device=str(self.device),
-                      class_names=tuple(self.class_names), start_epoch=self.start_epoch, run_dir=str(self.run_dir))
+                      class_names=tuple(self.class_names), start_epoch=self.start_epoch, run_dir=str(self.run_dir),
+                      threads=self.threads)
         for msg in self.log_msgs:
             yield Log(msg, "warning")
         if cfg.resume:
             yield Log(f"resumed from {cfg.resume} at epoch {self.start_epoch}"
-                      + (f", batch {self.progress['batch'] + 1}" if self.progress else ""))
+                      + (f", batch {self.progress['batch'] + 1}" if self.progress else "")
+                      + (f", {self.elapsed_before / 60:.1f} of {cfg.max_minutes:g} min used" if self.budget_s else ""))
+            if self._out_of_time():
+                yield Log(f"the time budget of {cfg.max_minutes:g} min was used up before this resume "
+                          f"({self.elapsed_before / 60:.1f} min trained): give a larger max_minutes (--max-minutes) "
+                          "to train longer", "warning")
+                yield self._finished("time_budget", self.start_epoch - 1)
+                return
         if cfg.cache_images:
             yield Log(f"decoding and caching {len(self.train_ds) + len(self.val_ds)} images at {cfg.img_size} px")
             for ds in (self.train_ds, self.val_ds):
@@ -321,7 +372,7 @@ class _Run:
                 self.scaler.step(self.optimizer)
                 self.scaler.update()
                 if self.budget_s is not None:
-                    self.schedule.time_fraction = (time.monotonic() - self.t0) / self.budget_s
+                    self.schedule.time_fraction = self.elapsed() / self.budget_s
                 self.schedule.step()
                 lv = loss.item()
                 if not math.isfinite(lv):

@@ -18,6 +18,7 @@ class Started:
     class_names: tuple = ()
     start_epoch: int = 1      # > 1 when resuming
     run_dir: str = ""
+    threads: int = 0          # torch CPU threads the run uses (torch.get_num_threads() at setup)
 
 
 @dataclass(frozen=True)
