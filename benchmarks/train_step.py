@@ -51,13 +51,15 @@ def compare_engine_bare(cfg, epochs: int) -> tuple[float, float]:
     from segstudio.core.losses import build_loss
     from segstudio.core.models import build_model
     from segstudio.core.training import EpochEnd, train
+    from segstudio.core.training.config import effective_model_kwargs
     from segstudio.core.training.data_setup import build_datasets
     from segstudio.core.training.engine import resolve_device
 
     device = resolve_device(cfg.device)
     _, train_ds, _, names, in_ch, _ = build_datasets(cfg)
     torch.manual_seed(cfg.seed)
-    model = build_model(cfg.model, in_channels=in_ch, num_classes=len(names), **cfg.model_kwargs).to(device)
+    kwargs = effective_model_kwargs(cfg.model, cfg.model_kwargs)  # what the engine builds
+    model = build_model(cfg.model, in_channels=in_ch, num_classes=len(names), **kwargs).to(device)
     loss_fn = build_loss(cfg.loss, len(names)).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     loader = torch.utils.data.DataLoader(train_ds, batch_size=cfg.batch_size, shuffle=True, drop_last=True,
