@@ -46,6 +46,7 @@ lint-imports: setup
 benchmarks: setup
 	$(PY) benchmarks/convert.py
 	$(PY) benchmarks/train_step.py
+	$(PY) benchmarks/canvas.py
 
 clean:
 	rm -rf $(VENV) $(LABELME_VENV) build *.egg-info

@@ -3,13 +3,21 @@
 Offscreen (QT_QPA_PLATFORM=offscreen unless set).  The same pan/zoom path is replayed twice on the same view
 size: once over the image alone (the reference, measured in this run) and once with the 1000 polygons
 (one of them selected, so its vertex handles are drawn too).  Each step pans or zooms, then times a
-synchronous ``viewport().repaint()``.
+synchronous ``viewport().repaint()`` (a full repaint: in the app a pan only repaints the strip scrolled in).
+Then a zoom sweep: at each zoom (fit, around the overview's base scale 0.5 and above), the first repaint
+after arriving (it may render overview tiles) and the median of 10 pan steps, with what was painted
+(O = overview tiles at that level's scale, I = the items).
 
     .venv/bin/python benchmarks/canvas.py [--shapes 1000] [--vertices 50] [--size 4096] [--steps 120]
+                                          [--width 1280 --height 800] [--calibrate]
 
-Last line: ``median_ms=X p95_ms=Y ratio=R`` (wall time; R = median with shapes / median image only).
-Goal: median <= 16 ms.  The process's CPU time (all threads) is printed too: on a shared, loaded machine it is the
-figure that does not count other processes' time.
+``--calibrate`` measures painting the items and drawing the overview tiles at random zooms and viewport
+sizes and fits the cost models of ``segstudio/gui/canvas/overview.py`` (prints the fitted coefficients).
+
+The line before the last: the ratio R = median with shapes / median image only.  Last line:
+``median_ms=X p95_ms=Y`` (wall time of the path with shapes).  Goal: median <= 16 ms.  The process's CPU time
+(all threads) is printed too: on a shared, loaded machine it is the figure that does not count other
+processes' time.
 """
 from __future__ import annotations
 
@@ -59,6 +67,110 @@ def path_steps(steps: int):
     return out
 
 
+SWEEP = ("fit", 0.25, 0.45, 0.5, 0.52, 0.55, 0.6, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0)
+
+
+def settle(view: CanvasView, limit: int = 200) -> None:
+    """Repaint until the overview has rendered every tile in view (it renders within a budget per paint)."""
+    for _ in range(limit):
+        if not (view.overview_active and view._overview.pending):
+            return
+        view.viewport().repaint()
+
+
+def zoom_sweep(view: CanvasView, size: int) -> list[str]:
+    lines = []
+    for z in SWEEP:
+        view.fit()
+        if z != "fit":
+            view.zoom_by(z / view.zoom())
+            view.centerOn(size / 2, size / 2)
+        t0 = time.perf_counter()
+        view.viewport().repaint()
+        first = (time.perf_counter() - t0) * 1000.0
+        settle(view)
+        times = []
+        for k in range(10):
+            d = 37 if k % 2 else -37
+            view.pan_by(d, d)
+            t0 = time.perf_counter()
+            view.viewport().repaint()
+            times.append((time.perf_counter() - t0) * 1000.0)
+        mode = f"O x{view._overview.scale(view._overview.level):.2f}" if view.overview_active else "I"
+        label = f"fit {view.zoom():.3f}" if z == "fit" else f"{z:.2f}"
+        lines.append(f"  zoom {label:>9}: {mode:<7} first {first:6.1f} ms, "
+                     f"pans median {statistics.median(times):6.1f} ms")
+    return lines
+
+
+def calibrate(app, width: int, height: int, size: int, shapes, image) -> None:
+    """Fit overview.py's cost models: items (per vertex, per box pixel) and tiles (per pixel vs ratio)."""
+    from segstudio.gui.canvas import overview as lod
+
+    rng = np.random.default_rng(5)
+    configs = [(w, h, float(np.exp(rng.uniform(np.log(0.5), np.log(4.0)))), *rng.uniform(500, size - 500, 2))
+               for (w, h) in ((width // 2, height // 2), (width, height), (width * 2, height * 2)) for _ in range(12)]
+    saved = lod.MIN_SHAPES, lod.WORK_MIN, lod.HYSTERESIS
+
+    def measure(shape_list, force):
+        doc = DocumentModel()
+        view = CanvasView(doc)
+        view.show()
+        doc.open_annotation(Annotation(shapes=shape_list, image_path="bench.png", image_height=size,
+                                       image_width=size), image)
+        out = []
+        for (w, h, z, cx, cy) in configs:
+            lod.MIN_SHAPES, lod.WORK_MIN, lod.HYSTERESIS = {"items": (10**9, 0, 1), "tiles": (0, 0, 1e-9),
+                                                            "image": saved}[force]
+            view.resize(w, h)
+            app.processEvents()
+            view.fit()
+            view.zoom_by(z / view.zoom())
+            view.centerOn(cx, cy)
+            settle(view)
+            times = []
+            for _ in range(7):
+                c0 = time.process_time()
+                view.viewport().repaint()
+                times.append((time.process_time() - c0) * 1000.0)
+            lod.MIN_SHAPES, lod.WORK_MIN, lod.HYSTERESIS = saved
+            rect = view.mapToScene(view.viewport().rect()).boundingRect()
+            b, zz = view._bounds, view.zoom()
+            x0, y0 = np.maximum(b[:, 0], rect.left()), np.maximum(b[:, 1], rect.top())
+            x1, y1 = np.minimum(b[:, 2], rect.right()), np.minimum(b[:, 3], rect.bottom())
+            meet = (x1 >= x0) & (y1 >= y0)
+            seen = rect.intersected(view.sceneRect())
+            ratio = zz / view._overview.scale(view._overview.level_for(zz))
+            out.append((statistics.median(times), float(view._verts[meet].sum()),
+                        float(((x1 - x0) * (y1 - y0))[meet].sum()) * zz * zz, seen.width() * seen.height() * zz * zz,
+                        ratio))
+        view.close()
+        return out
+
+    base = measure([], "image")
+    items = measure(shapes, "items")
+    tiles = measure(shapes, "tiles")
+    lod.MIN_SHAPES, lod.WORK_MIN, lod.HYSTERESIS = saved
+    y = np.array([i[0] - b[0] for i, b in zip(items, base)])
+    x = np.array([[i[1], i[2]] for i in items])
+    (per_vertex, per_pixel), *_ = np.linalg.lstsq(x, y, rcond=None)
+    rel = np.abs(x @ [per_vertex, per_pixel] - y) / np.maximum(y, 1e-3)
+    print(f"items: {per_vertex * 1000:.3f} us/vertex + {per_pixel * 1000:.6f} us/box pixel "
+          f"(median error {np.median(rel) * 100:.0f} %)")
+    yt = np.array([t[0] - b[0] for t, b in zip(tiles, base)])
+    xt = np.array([t[3] for t in tiles])
+    exact = np.array([abs(t[4] - 1) < 1e-6 for t in tiles])
+    for name, sel in (("scaled", ~exact), ("exact scale", exact)):
+        if sel.any():
+            a = float(xt[sel] @ yt[sel] / (xt[sel] @ xt[sel]))
+            rel = np.abs(a * xt[sel] - yt[sel]) / np.maximum(yt[sel], 1e-3)
+            print(f"tiles, {name}: {a * 1000:.6f} us/screen pixel of the image in view "
+                  f"(median error {np.median(rel) * 100:.0f} %, {int(sel.sum())} samples)")
+    for (ms, verts, px, seen, ratio), bms, tms in zip(items, base, tiles):
+        print(f"  verts {verts:7.0f} box px {px / 1e6:5.2f} M image px {seen / 1e6:5.2f} M ratio {ratio:4.2f}: "
+              f"image {bms[0]:5.1f} items {ms:5.1f} tiles {tms[0]:5.1f} ms")
+
+
 def run(view: CanvasView, steps) -> list[float]:
     view.fit()
     view.viewport().repaint()
@@ -105,11 +217,16 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=120)
     ap.add_argument("--width", type=int, default=1280)
     ap.add_argument("--height", type=int, default=800)
+    ap.add_argument("--calibrate", action="store_true", help="fit the level-of-detail cost models")
     args = ap.parse_args(argv)
 
     app = QApplication.instance() or QApplication([])
     rng = np.random.default_rng(1)
     image = rng.integers(0, 255, (args.size, args.size, 3), dtype=np.uint8)
+    if args.calibrate:
+        calibrate(app, args.width, args.height, args.size, make_shapes(args.shapes, args.vertices, args.size),
+                  image)
+        return 0
     doc = DocumentModel()
     view = CanvasView(doc)
     view.resize(args.width, args.height)
@@ -132,6 +249,7 @@ def main(argv=None) -> int:
     view.fit()
     overview_at_fit = view.overview_active
     edits = edit_latencies(view, doc, args.size)
+    sweep = zoom_sweep(view, args.size)
 
     def stats(xs):
         xs = sorted(xs)
@@ -146,10 +264,13 @@ def main(argv=None) -> int:
     print(f"load (items built): {load_ms:.0f} ms")
     print(f"lod overview used at fit zoom: {overview_at_fit}")
     print("edit latency (wall): " + ", ".join(f"{k} {v:.0f} ms" for k, v in edits.items()))
+    print("zoom sweep (wall; view centred on the image):")
+    print("\n".join(sweep))
     print(f"cpu time of the process, all threads (robust on a loaded machine): reference median_ms={rcm:.2f} "
           f"p95_ms={rcp:.2f}; with shapes median_ms={ocm:.2f} p95_ms={ocp:.2f}")
     print(f"wall time, reference (image only): median_ms={rm:.2f} p95_ms={rp:.2f}")
-    print(f"median_ms={om:.2f} p95_ms={op:.2f} ratio={om / rm if rm > 0 else float('nan'):.2f}")
+    print(f"ratio (median with shapes / image only): {om / rm if rm > 0 else float('nan'):.2f}")
+    print(f"median_ms={om:.2f} p95_ms={op:.2f}")
     sys.stdout.flush()
     view.close()
     del view, doc

@@ -64,6 +64,17 @@ class PathShapeItem(QGraphicsPathItem):
         self.shape_ref = shape
         self.setPath(shape_path(shape))
 
+    def bounds(self) -> tuple[float, float, float, float, int]:
+        """Scene box (x0, y0, x1, y1) and vertex count, for the level-of-detail decision."""
+        r = self.path().controlPointRect()
+        return r.left(), r.top(), r.right(), r.bottom(), max(4, len(self.shape_ref.points))
+
+    def paint_plain(self, painter) -> None:
+        """Paint the shape unselected (into the overview), whatever its selection state."""
+        painter.setPen(self._pen(False))
+        painter.setBrush(self._brush(False))
+        painter.drawPath(self.path())
+
     def set_color(self, color: QColor) -> None:
         self._color = QColor(color)
         self._restyle()
@@ -73,18 +84,23 @@ class PathShapeItem(QGraphicsPathItem):
             self._selected = selected
             self._restyle()
 
-    def _restyle(self) -> None:
-        pen = QPen(self._color.lighter(150) if self._selected else self._color)
+    def _pen(self, selected: bool) -> QPen:
+        pen = QPen(self._color.lighter(150) if selected else self._color)
         pen.setCosmetic(True)
         # 1-px cosmetic lines take the raster engine's fast path; wider pens go through the stroker (3x slower)
-        pen.setWidthF(2.0 if self._selected else 1.0)
-        self.setPen(pen)
+        pen.setWidthF(2.0 if selected else 1.0)
+        return pen
+
+    def _brush(self, selected: bool) -> QBrush:
         if self.shape_ref.shape_type in ("line", "linestrip"):
-            self.setBrush(Qt.NoBrush)
-        else:
-            fill = QColor(self._color)
-            fill.setAlpha(SELECTED_FILL_ALPHA if self._selected else FILL_ALPHA)
-            self.setBrush(QBrush(fill))
+            return QBrush(Qt.NoBrush)
+        fill = QColor(self._color)
+        fill.setAlpha(SELECTED_FILL_ALPHA if selected else FILL_ALPHA)
+        return QBrush(fill)
+
+    def _restyle(self) -> None:
+        self.setPen(self._pen(self._selected))
+        self.setBrush(self._brush(self._selected))
 
     def hit(self, x: float, y: float, tolerance: float) -> bool:
         """True when (x, y) (image coordinates) is inside the shape or within ``tolerance`` of its outline."""
@@ -112,6 +128,7 @@ class MaskShapeItem(QGraphicsPixmapItem):
         self.shape_ref = shape
         self._color = QColor(color)
         self._selected = False
+        self._plain = QPixmap()
         self.setShapeMode(QGraphicsPixmapItem.BoundingRectShape)
         self.setTransformationMode(Qt.FastTransformation)
         self.set_shape(shape)
@@ -129,20 +146,32 @@ class MaskShapeItem(QGraphicsPixmapItem):
     def set_highlighted(self, selected: bool) -> None:
         if selected != self._selected:
             self._selected = selected
-            self._render()
+            self.setPixmap(self._tinted(True) if selected else self._plain)
 
-    def _render(self) -> None:
+    def _tinted(self, selected: bool) -> QPixmap:
         mask = self.shape_ref.mask
         if mask is None or mask.size == 0:
-            self.setPixmap(QPixmap())
-            return
+            return QPixmap()
         h, w = mask.shape
-        alpha = SELECTED_FILL_ALPHA if self._selected else FILL_ALPHA + 40
+        alpha = SELECTED_FILL_ALPHA if selected else FILL_ALPHA + 40
         c = self._color
         rgba = np.zeros((h, w, 4), dtype=np.uint8)
         rgba[mask] = (c.red(), c.green(), c.blue(), alpha)
         img = QImage(rgba.data, w, h, 4 * w, QImage.Format_RGBA8888).copy()
-        self.setPixmap(QPixmap.fromImage(img))
+        return QPixmap.fromImage(img)
+
+    def _render(self) -> None:
+        self._plain = self._tinted(False)
+        self.setPixmap(self._tinted(True) if self._selected else self._plain)
+
+    def bounds(self) -> tuple[float, float, float, float, int]:
+        """Scene box (x0, y0, x1, y1) and vertex count, for the level-of-detail decision."""
+        o, pm = self.offset(), self._plain
+        return o.x(), o.y(), o.x() + pm.width(), o.y() + pm.height(), 4
+
+    def paint_plain(self, painter) -> None:
+        """Paint the mask unselected (into the overview), whatever its selection state."""
+        painter.drawPixmap(self.offset(), self._plain)
 
     def hit(self, x: float, y: float, tolerance: float) -> bool:
         mask = self.shape_ref.mask

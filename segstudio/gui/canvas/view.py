@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QFrame, QGraphicsPixmapItem, QGraphicsScene, QGrap
 
 from segstudio.gui.canvas.edit import EditTool
 from segstudio.gui.canvas.items import HandleItem, MaskShapeItem, PathShapeItem
+from segstudio.gui.canvas import overview as lod
 from segstudio.gui.canvas.overview import Overview
 from segstudio.gui.canvas.tools import BrushTool, DrawTool
 from segstudio.gui.document import DocumentModel
@@ -63,6 +64,9 @@ class CanvasView(QGraphicsView):
         self._hidden: set[str] = set()
         self._items: dict[int, PathShapeItem | MaskShapeItem] = {}   # id(shape) -> item
         self._by_index: list[PathShapeItem | MaskShapeItem] = []
+        self._bounds = np.zeros((0, 4))            # per item: scene box, vertex count, visible (LOD)
+        self._verts = np.zeros(0)
+        self._vis = np.zeros(0, bool)
         self._handles: list[HandleItem] = []
         self._space = False
         self._pan_last = None
@@ -130,7 +134,7 @@ class CanvasView(QGraphicsView):
         self._colors.update({k: QColor(v) for k, v in colors.items()})
         for item in self._by_index:
             item.set_color(self.label_color(item.shape_ref.label))
-        self._overview.dirty = True
+        self._overview.clear()
         self._update_lod()
 
     def label_color(self, label: str) -> QColor:
@@ -145,7 +149,8 @@ class CanvasView(QGraphicsView):
         for item in self._by_index:
             if item.shape_ref.label == label:
                 item.setVisible(visible)
-        self._overview.dirty = True
+        self._vis = np.array([it.isVisible() for it in self._by_index], bool)
+        self._overview.clear()
         self._update_lod()
         hidden_sel = [i for i in self.document.selected() if self.document.shapes()[i].label in self._hidden]
         if hidden_sel:
@@ -260,7 +265,7 @@ class CanvasView(QGraphicsView):
         else:
             self._image_item.setPixmap(QPixmap())
         self.setSceneRect(self._image_rect())
-        self._overview.dirty = True
+        self._overview.configure(*doc.image_size)
         self._sync_items()
         self.fit()
 
@@ -293,9 +298,13 @@ class CanvasView(QGraphicsView):
         for item in removed:
             scene.removeItem(item)
         self._items, self._by_index = new_items, by_index
+        boxes = np.array([it.bounds() for it in by_index], float).reshape(-1, 5)
+        self._bounds, self._verts = boxes[:, :4], boxes[:, 4]
+        self._vis = np.array([it.isVisible() for it in by_index], bool)
         # overview: repaint only where shapes appeared, vanished or (pure reorder) changed paint order;
         # index shifts caused by an insertion or removal keep the relative order of the other shapes
         changed = added + removed if (added or removed) else moved
+        self._overview.set_items(by_index, self._bounds)
         self._overview.invalidate([it.sceneBoundingRect() for it in changed])
         self._on_selection(self.document.selected())
         self._update_lod()
@@ -312,16 +321,38 @@ class CanvasView(QGraphicsView):
     def overview_active(self) -> bool:
         return self._overview.active
 
+    def paint_costs(self) -> tuple[float, float]:
+        """Estimated µs to paint the shape items that meet the viewport, and to draw the overview tiles
+        instead (overview.items_cost / overview_cost)."""
+        ov, zoom = self._overview, self.zoom()
+        rect = self.mapToScene(self.viewport().rect()).boundingRect()
+        items = lod.items_cost(self._bounds, self._verts, self._vis, rect, zoom)
+        seen = rect.intersected(self._image_rect())
+        ratio = zoom / ov.scale(ov.level_for(zoom))
+        return items, lod.overview_cost(seen.width() * seen.height() * zoom * zoom, ratio)
+
     def _update_lod(self) -> None:
-        w, h = self.document.image_size
-        want = self._overview.wanted(len(self._by_index), self.zoom(), w, h)
-        if want and self._overview.dirty:
-            self._overview.render(self._by_index, w, h)
-        elif want and self._overview.dirty_rects:
-            self._overview.update(self._by_index)
-        if want != self._overview.active:
-            self._overview.active = want
-            self._overview.item.setVisible(want)
+        """Overview tiles or items: all shapes in view (zoom <= the overview's base scale), or items that
+        would cost more to paint than WORK_MIN and than the tiles (with hysteresis); never with few shapes."""
+        ov, zoom = self._overview, self.zoom()
+        want = False
+        if len(self._by_index) >= lod.MIN_SHAPES and ov.width > 0:
+            if zoom <= ov.base * (1 + 1e-9):
+                want = True
+            elif zoom <= lod.MAX_SCALE:
+                items, tiles = self.paint_costs()
+                if ov.active:
+                    want = items >= max(lod.WORK_MIN / lod.HYSTERESIS, tiles)
+                else:
+                    want = items >= max(lod.WORK_MIN, tiles * lod.HYSTERESIS)
+        if want:
+            level = ov.level_for(zoom)
+            if level != ov.level:
+                ov.level = level
+                ov.item.update()
+        if want != ov.active:
+            ov.active = want
+            ov.item.setVisible(want)
             self._apply_lod_opacity()
 
     def _apply_lod_opacity(self) -> None:
@@ -399,6 +430,12 @@ class CanvasView(QGraphicsView):
         super().resizeEvent(event)
         if self._fit_mode and self.document.annotation is not None:
             self.fit()
+        else:
+            self._update_lod()
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
+        super().scrollContentsBy(dx, dy)
+        self._update_lod()          # the shapes in view changed
 
     def contextMenuEvent(self, event) -> None:
         if self.tool != "edit" or self._tools["edit"].busy:
