@@ -21,7 +21,12 @@ def register(sub) -> None:
                    help="also write class probabilities: probs/<stem>.npy (float16 KxHxW) or "
                    "probs/<stem>_c<k>.png (16-bit, p*65535)")
     p.add_argument("--tile", action="store_true",
-                   help="sliding-window at native resolution (windows of the checkpoint's img_size)")
+                   help="sliding window: windows of the checkpoint's img_size over the image rescaled to the "
+                        "scale the model was trained at (see --tile-scale), for images larger than the training ones")
+    p.add_argument("--tile-scale", default="train", metavar="train|fit|native|F",
+                   help="with --tile: 'train' (default) = the checkpoint's median training resize factor, "
+                        "'fit' = this image's own letterbox factor, 'native' = no rescaling (models trained on "
+                        "native-resolution patches), or a factor F")
     p.add_argument("--tile-overlap", type=float, default=0.25, help="tile overlap fraction (default 0.25)")
     p.add_argument("--blend", choices=("gaussian", "linear"), default="gaussian", help="tile blending")
     p.add_argument("--tta", action="store_true", help="average the probabilities over flips (4 passes)")
@@ -41,8 +46,17 @@ def run(args) -> int:
         from segstudio.core.errors import ConfigError
 
         raise ConfigError(f"--alpha must be in [0, 1], got {args.alpha}")
+    tile_scale = args.tile_scale
+    if tile_scale not in ("train", "fit", "native"):
+        try:
+            tile_scale = float(tile_scale)
+        except ValueError:
+            from segstudio.core.errors import ConfigError
+
+            raise ConfigError(f"--tile-scale must be train, fit, native or a number, got {tile_scale!r}") from None
     predictor = Predictor.from_checkpoint(args.weights, device=args.device, tile=args.tile,
-                                          tile_overlap=args.tile_overlap, blend=args.blend, tta=args.tta)
+                                          tile_overlap=args.tile_overlap, blend=args.blend, tta=args.tta,
+                                          tile_scale=tile_scale)
     progress = None if args.quiet else ProgressPrinter("predict")
     report = predict_folder(predictor, args.images, args.out, overlay=args.overlay, probs=args.probs or False,
                             overlay_mode=args.overlay_mode, alpha=args.alpha, progress=progress)

@@ -205,3 +205,10 @@ def test_dataset_pickles_for_worker_processes_and_batches(sample_project_ro):
     batch = next(iter(torch.utils.data.DataLoader(ds, batch_size=4)))
     assert batch["image"].shape == (4, 3, 32, 32) and batch["mask"].shape == (4, 32, 32)
     assert batch["name"] == ds.names[:4]
+
+
+def test_image_size_from_the_header_matches_the_decoded_image(tmp_path):
+    ds = open_dataset(_masks_root(tmp_path, n=2, shape=(20, 30)))
+    assert [ds.image_size(i) for i in range(2)] == [(20, 30), (20, 30)] == [ds.load_raw(i)[0].shape[:2]
+                                                                            for i in range(2)]
+    assert ds.subset([1]).image_size(0) == (20, 30)

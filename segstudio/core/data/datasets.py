@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Callable, Dict, FrozenSet, List, Optional, Sequence
+from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -118,6 +118,21 @@ class SegDataset(torch.utils.data.Dataset):
             return self.in_channels
         img, _ = self.load_raw(0)
         return 1 if img.ndim == 2 or img.shape[2] in (1, 2) else 3
+
+    def image_size(self, i: int) -> Tuple[int, int]:
+        """``(height, width)`` of item ``i``'s image at its native size (EXIF orientation applied), read from
+        the file header when possible, else by decoding it."""
+        rec = self._records[self._index[i]]
+        path = rec.get("image")
+        if path is not None:
+            from segstudio.core.annotation.images import probe_image_size
+
+            try:
+                return tuple(int(v) for v in probe_image_size(path))
+            except Exception:  # noqa: BLE001 - not readable by header: decoding reports the real error
+                pass
+        img, _ = self.load_raw(i)
+        return int(img.shape[0]), int(img.shape[1])
 
     # ----------------------------------------------------------------------------------------- loading
     def load_raw(self, i: int):

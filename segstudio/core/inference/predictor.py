@@ -4,9 +4,12 @@ Pipeline of :meth:`Predictor.predict` for an image (HxW or HxWxC, any dtype):
 
 1. :func:`~segstudio.core.data.transforms.to_float_chw` ([0, 1], the model's channel count);
 2. default: :func:`~segstudio.core.data.transforms.fit_to_size` to the checkpoint's ``img_size`` with its
-   ``resize_mode`` (letterbox keeps the aspect ratio); ``tile=True``: the image stays at its native scale
-   and is cut into overlapping ``img_size`` windows (:mod:`.tiling`), for large images / models trained on
-   patches;
+   ``resize_mode`` (letterbox keeps the aspect ratio); ``tile=True``: the image is rescaled by
+   ``tile_scale`` and cut into overlapping ``img_size`` windows (:mod:`.tiling`), the probabilities are
+   resized back.  ``tile_scale`` is the scale the model was trained at: for engine checkpoints the median
+   training resize factor (``train_scale``), so a tile shows objects as large as in training and a large
+   image gets several tiles; ``"fit"`` = this image's own letterbox/resize factor (engine checkpoints older
+   than ``train_scale``); ``None`` / 1.0 = native scale (models trained on native-resolution patches);
 3. softmax probabilities (sigmoid for a one-channel model), optionally averaged over flips (``tta``:
    identity, horizontal, vertical, both);
 4. :func:`~segstudio.core.data.transforms.unletterbox`: padding cropped, probabilities resized (bilinear)
@@ -23,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from segstudio.core.data.transforms import RESIZE_MODES, fit_to_size, to_float_chw, unletterbox
+from segstudio.core.data.transforms import RESIZE_MODES, fit_to_size, resize_array, to_float_chw, unletterbox
 from segstudio.core.errors import CheckpointError, ConfigError, SegStudioError
 from segstudio.core.inference.tiling import BLENDS, sliding_window
 
@@ -62,13 +65,43 @@ def _model_output(out) -> torch.Tensor:
     return out
 
 
+def _check_tile_scale(scale):
+    """None | "fit" | a positive number | (sy, sx) -> None | "fit" | (sy, sx)."""
+    if scale is None or scale == "fit":
+        return scale
+    if isinstance(scale, str):
+        if scale == "native":
+            return None
+        raise ConfigError(f"tile scale must be 'fit', 'native', a number or (sy, sx) ('train' only with "
+                          f"Predictor.from_checkpoint), got {scale!r}")
+    try:
+        values = tuple(float(v) for v in scale) if isinstance(scale, (tuple, list)) else (float(scale),) * 2
+    except (TypeError, ValueError):
+        raise ConfigError(f"tile scale must be a number or (sy, sx), got {scale!r}") from None
+    if len(values) != 2 or not all(v > 0 and np.isfinite(v) for v in values):
+        raise ConfigError(f"tile scale must be positive, got {scale!r}")
+    return values
+
+
+def checkpoint_tile_scale(ckpt: dict):
+    """The scale a checkpoint's model was trained at: ``train_scale`` (engine checkpoints), ``"fit"`` for
+    engine checkpoints written before it was recorded (every training image was fitted to ``img_size``),
+    else None (native scale)."""
+    scale = ckpt.get("train_scale")
+    if isinstance(scale, (list, tuple)) and len(scale) == 2:
+        return _check_tile_scale(scale)
+    if isinstance(ckpt.get("config"), dict) and ckpt["config"].get("img_size"):
+        return "fit"
+    return None
+
+
 class Predictor:
     """A model + its preprocessing settings.  Thread-compatible (one prediction at a time)."""
 
     def __init__(self, model: nn.Module, class_names: Sequence[str], *, img_size=256,
                  resize_mode: str = "letterbox", in_channels: Optional[int] = None, device="auto",
                  tile: bool = False, tile_overlap: float = 0.25, blend: str = "gaussian", tta: bool = False,
-                 batch_size: int = 4):
+                 batch_size: int = 4, tile_scale=None):
         if resize_mode not in RESIZE_MODES:
             raise ConfigError(f"unknown resize mode {resize_mode!r}; known: {', '.join(RESIZE_MODES)}")
         if blend not in BLENDS:
@@ -83,6 +116,7 @@ class Predictor:
         self.in_channels = int(in_channels) if in_channels is not None else self._guess_in_channels(model)
         self.tile, self.tile_overlap, self.blend, self.tta = bool(tile), float(tile_overlap), blend, bool(tta)
         self.batch_size = max(1, int(batch_size))
+        self.tile_scale = _check_tile_scale(tile_scale)
         self.checkpoint_path = None
         self.checkpoint_info: Optional[dict] = None
         if self.device.type == "cuda":
@@ -135,9 +169,12 @@ class Predictor:
             raise CheckpointError(f"weights do not fit model {name!r}: {first}", path) from None
         options.setdefault("img_size", ckpt["img_size"])
         options.setdefault("resize_mode", ckpt.get("resize_mode", "letterbox"))
+        if options.get("tile_scale", "train") == "train":
+            options["tile_scale"] = checkpoint_tile_scale(ckpt)
         pred = cls(model, ckpt["class_names"], in_channels=int(spec["in_channels"]), device=device, **options)
         pred.checkpoint_path = path
-        pred.checkpoint_info = {k: ckpt.get(k) for k in ("epoch", "metrics", "img_size", "resize_mode")}
+        pred.checkpoint_info = {k: ckpt.get(k) for k in ("epoch", "metrics", "img_size", "resize_mode",
+                                                         "train_scale")}
         return pred
 
     # -------------------------------------------------------------------------------------- forward
@@ -177,12 +214,29 @@ class Predictor:
         """K x H x W float32 probabilities (CPU tensor) at the image's original size."""
         x = to_float_chw(image, self.in_channels)
         if self.tile:
-            probs = sliding_window(self.forward_probs, x.to(self.device), self._tile_size(), self.tile_overlap,
-                                   self.blend, self.batch_size, cancel)
-            return probs.cpu()
+            h, w = int(x.shape[-2]), int(x.shape[-1])
+            sy, sx = self.tile_factors(h, w)
+            nh, nw = max(1, round(h * sy)), max(1, round(w * sx))
+            scaled = resize_array(x, nh, nw) if (nh, nw) != (h, w) else x
+            probs = sliding_window(self.forward_probs, scaled.to(self.device), self._tile_size(),
+                                   self.tile_overlap, self.blend, self.batch_size, cancel).cpu()
+            return resize_array(probs, h, w) if (nh, nw) != (h, w) else probs
         fitted, _, meta = fit_to_size(x, self.img_size, mode=self.resize_mode)
         probs = self.forward_probs(fitted[None])[0].cpu()
         return unletterbox(probs, meta)
+
+    def tile_factors(self, h: int, w: int) -> tuple:
+        """``(sy, sx)``: how the sliding window rescales an h x w image (see ``tile_scale``)."""
+        scale = self.tile_scale
+        if scale is None:
+            return 1.0, 1.0
+        if scale == "fit":
+            sh, sw = (self.img_size, self.img_size) if not isinstance(self.img_size, (tuple, list)) else self.img_size
+            fy, fx = sh / h, sw / w
+            if self.resize_mode == "letterbox":
+                fy = fx = min(fy, fx)
+            return fy, fx
+        return scale
 
     def _tile_size(self) -> int:
         s = self.img_size

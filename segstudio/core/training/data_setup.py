@@ -12,6 +12,7 @@
 """
 from __future__ import annotations
 
+import statistics
 from typing import Callable, List, Optional
 
 import torch
@@ -75,6 +76,26 @@ class FittedSubset(Dataset):
         if self.transform is not None:
             image, mask = self.transform(image, mask)
         return {"image": image.contiguous(), "mask": mask.contiguous(), "name": name}
+
+
+def training_scale(ds: "FittedSubset") -> List[float]:
+    """``[sy, sx]``: the median factor from native image pixels to model pixels over the items of ``ds``.
+
+    Letterbox: ``min(S / h, S / w)`` per image (sy == sx); resize: ``S / h`` and ``S / w``.  Saved in the
+    checkpoints as ``train_scale``: the predictor's sliding window rescales images by it, so tiles show objects
+    at the scale the model was trained on.  Sizes come from the image headers (cheap).
+    """
+    ys, xs = [], []
+    for j in ds.indices:
+        h, w = ds.base.image_size(j)
+        fy, fx = ds.img_size / h, ds.img_size / w
+        if ds.resize_mode == "letterbox":
+            fy = fx = min(fy, fx)
+        ys.append(fy)
+        xs.append(fx)
+    if not ys:
+        return [1.0, 1.0]
+    return [float(statistics.median(ys)), float(statistics.median(xs))]
 
 
 def class_names_of(dataset) -> List[str]:

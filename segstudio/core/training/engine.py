@@ -113,7 +113,7 @@ class _Run:
     def setup(self):
         from segstudio.core.losses import build_loss
         from segstudio.core.models import build_model
-        from segstudio.core.training.data_setup import build_datasets
+        from segstudio.core.training.data_setup import build_datasets, training_scale
 
         cfg = self.cfg
         resume = ck.load_checkpoint(cfg.resume) if cfg.resume else None
@@ -128,6 +128,7 @@ class _Run:
         (self.base, self.train_ds, self.val_ds, self.class_names, self.in_channels,
          self.split) = build_datasets(cfg)
         self.num_classes = len(self.class_names)
+        self.train_scale = training_scale(self.train_ds)
         if resume is not None:
             names = list(resume["class_names"])
             if names != self.class_names:
@@ -217,7 +218,8 @@ class _Run:
              "model": {"name": self.cfg.model, "in_channels": self.in_channels, "num_classes": self.num_classes,
                        "kwargs": model_kwargs},
              "state_dict": sd, "class_names": list(self.class_names), "img_size": self.cfg.img_size,
-             "resize_mode": self.cfg.resize_mode, "epoch": epoch, "metrics": _plain(metrics),
+             "resize_mode": self.cfg.resize_mode, "train_scale": list(self.train_scale),
+             "epoch": epoch, "metrics": _plain(metrics),
              "config": self.saved_config().to_dict()}
         if resume_state:
             rng = ck.rng_state()
