@@ -53,6 +53,11 @@ def format_table(result: dict) -> str:
     m = result["mean"]
     lines.append("-" * len(head))
     lines.append("mean".ljust(w) + "".join(_f(m[k]).rjust(10) for k in ("miou", "mdice", "mprecision", "mrecall", "mpa")))
+    gaps = [f"{n} {pc['hd95_images']} of {pc['hd95_images'] + pc['hd95_undefined']}"
+            for n, pc in ((n, result["per_class"][n]) for n in names[1:]) if pc.get("hd95_undefined")]
+    if gaps:
+        lines.append("HD95 over the images where it is defined (class in both prediction and ground truth): "
+                     + ", ".join(gaps))
     ap = result["ap"]
     lines.append(f"images {result['n_images']}   pixel accuracy {_f(result['accuracy'])}   "
                  f"mean image IoU {_f(result['mean_image_iou'])}   "

@@ -47,10 +47,14 @@ def test_evaluate_masks_schema_and_values():
     ref = cm.compute()
     assert r["classes"] == NAMES and r["n_images"] == 2
     for c, n in enumerate(NAMES):
-        assert set(r["per_class"][n]) == {"iou", "dice", "precision", "recall", "pa", "hd95"}
+        assert set(r["per_class"][n]) == {"iou", "dice", "precision", "recall", "pa", "hd95", "hd95_images",
+                                          "hd95_undefined"}
         assert r["per_class"][n]["iou"] == pytest.approx(ref["iou"][c])
     assert r["per_class"]["a"]["hd95"] == pytest.approx((0.9 + 0.0) / 2)
     assert math.isnan(r["per_class"]["b"]["hd95"])  # only image x has b, where it is undefined (gt empty)
+    assert (r["per_class"]["a"]["hd95_images"], r["per_class"]["a"]["hd95_undefined"]) == (2, 0)
+    assert (r["per_class"]["b"]["hd95_images"], r["per_class"]["b"]["hd95_undefined"]) == (0, 1)
+    assert r["per_class"]["_background_"]["hd95_images"] == 0
     assert r["mean"]["miou"] == pytest.approx(ref["miou"])
     assert r["accuracy"] == pytest.approx(ref["accuracy"])
     assert r["ap"] == {"50": 0.5, "70": 0.5, "90": 0.5}
@@ -58,6 +62,26 @@ def test_evaluate_masks_schema_and_values():
     assert r["per_image"][0]["ious"]["a"] == 0.5
     doc = json.loads(result_to_json(r))  # strict JSON: nan -> null
     assert doc["per_class"]["b"]["hd95"] is None and doc["per_class"]["_background_"]["hd95"] is None
+
+
+def test_hd95_coverage_with_an_empty_prediction(tmp_path, capsys):
+    """An image whose prediction is empty has no HD95 for the class: the set HD95 covers the other images,
+    and the counts say so (JSON and the command's table)."""
+    gt = np.zeros((8, 8), np.int64)
+    gt[2:5, 2:5] = 1
+    shifted = np.zeros((8, 8), np.int64)
+    shifted[3:6, 2:5] = 1
+    pairs = [("good", gt.copy(), gt), ("shifted", shifted, gt), ("missed", np.zeros((8, 8), np.int64), gt)]
+    r = evaluate_masks(pairs, NAMES[:2])
+    a = r["per_class"]["a"]
+    assert math.isnan(r["per_image"][2]["hd95"]["a"])
+    assert a["hd95"] == pytest.approx((0.0 + r["per_image"][1]["hd95"]["a"]) / 2)
+    assert (a["hd95_images"], a["hd95_undefined"]) == (2, 1)
+    assert evaluate_masks(pairs, NAMES[:2], with_hd95=False)["per_class"]["a"]["hd95_images"] == 0
+    from segstudio.commands.evaluate import format_table
+
+    assert "HD95 over the images where it is defined" in format_table(r) and "a 2 of 3" in format_table(r)
+    assert "HD95 over" not in format_table(evaluate_masks(pairs[:2], NAMES[:2]))
 
 
 def test_errors():

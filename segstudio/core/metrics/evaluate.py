@@ -4,7 +4,8 @@
 the mask conventions) and returns::
 
     {"classes": [...], "n_images": N,
-     "per_class": {NAME: {"iou", "dice", "precision", "recall", "pa", "hd95"}},
+     "per_class": {NAME: {"iou", "dice", "precision", "recall", "pa", "hd95", "hd95_images",
+                          "hd95_undefined"}},
      "mean": {"miou", "mdice", "mpa", "mprecision", "mrecall"}, "accuracy": float,
      "ap": {"50", "70", "90"},
      "per_image": [{"image", "iou", "dice", "ious": {NAME: v}, "hd95": {NAME: v}}],
@@ -15,7 +16,10 @@ Per image: ``iou`` / ``dice`` = foreground score = mean over the foreground clas
 image's prediction or ground truth (1.0 when neither has any foreground); AP50/70/90 = share of images whose
 ``iou`` >= 0.5 / 0.7 / 0.9.  HD95 is computed per image for foreground classes (see surface.py); a class's
 set HD95 is the mean of its finite per-image values over the images where it appears (nan if none);
-background HD95 is not computed (null).  Ground-truth ignore pixels are skipped everywhere (for HD95 they
+``hd95_images`` = how many images that mean covers, ``hd95_undefined`` = images where the class is in
+exactly one of prediction and ground truth (HD95 undefined, left out of the mean: a missed or invented
+object does not raise the set HD95, so read it with these counts); background HD95 is not computed (null,
+counts 0).  Ground-truth ignore pixels are skipped everywhere (for HD95 they
 count as outside both masks); ignore values in a prediction count as background.
 ``evaluate_dirs(pred_dir, gt_dir, class_names)`` pairs files by stem.  ``result_to_json`` writes nan as null.
 """
@@ -96,6 +100,7 @@ def evaluate_masks(pairs: Iterable, class_names: Sequence[str], *, ignore_index:
     cm = ConfusionMatrix(n_cls, ignore_index=ignore_index)
     per_image = []
     hd_values = [[] for _ in range(n_cls)]
+    hd_undefined = [0] * n_cls
     for i, (name, pred, gt) in enumerate(pairs):
         check_cancel(cancel)
         g, _ = _load(gt, n_cls, str(name), ignore_index)
@@ -108,8 +113,11 @@ def evaluate_masks(pairs: Iterable, class_names: Sequence[str], *, ignore_index:
         cm.add(counts)
         s = image_scores(p, g, n_cls, ignore_index=ignore_index, with_hd95=with_hd95, counts=counts)
         for c in range(1, n_cls):
-            if not math.isnan(s["ious"][c]) and not math.isnan(s["hd95"][c]):
-                hd_values[c].append(s["hd95"][c])
+            if with_hd95 and not math.isnan(s["ious"][c]):  # the class is in the prediction or the ground truth
+                if math.isnan(s["hd95"][c]):
+                    hd_undefined[c] += 1
+                else:
+                    hd_values[c].append(s["hd95"][c])
         per_image.append({
             "image": str(name), "iou": s["iou"], "dice": s["dice"],
             "ious": dict(zip(names, s["ious"])), "hd95": dict(zip(names[1:], s["hd95"][1:])),
@@ -121,6 +129,8 @@ def evaluate_masks(pairs: Iterable, class_names: Sequence[str], *, ignore_index:
     for c, n in enumerate(names):
         per_class[n] = {k: r[k][c] for k in ("iou", "dice", "precision", "recall", "pa")}
         per_class[n]["hd95"] = float(np.mean(hd_values[c])) if (with_hd95 and hd_values[c]) else float("nan")
+        per_class[n]["hd95_images"] = len(hd_values[c])
+        per_class[n]["hd95_undefined"] = int(hd_undefined[c])
     fg = [im["iou"] for im in per_image]
     return {
         "classes": names,
