@@ -57,6 +57,18 @@ def test_resnet_unet(in_ch, n_cls):
     assert enc and count_parameters(model) > sum(p.numel() for p in enc)
 
 
+@pytest.mark.parametrize("encoder", ["resnet18", "resnet34", "resnet50"])
+@pytest.mark.parametrize("in_ch,attention", [(1, "none"), (3, "none"), (1, "dual")])
+def test_resnet_unet_every_encoder(encoder, in_ch, attention):
+    torch.manual_seed(0)
+    model = build_model("resnet_unet", in_ch, 2, encoder=encoder, encoder_weights=None, attention=attention,
+                        decoder_channels=(32, 16, 16, 8, 8))
+    assert model.encoder.conv1.in_channels == in_ch
+    assert (model.attn is not None) == (attention == "dual")
+    _fwd_bwd(model, in_ch, 2, h=33, w=35)  # padded to 64 x 64: small, and not a multiple of the divisor 32
+    assert model.encoder_weights_loaded is None and model.encoder_weights_warning is None  # none requested
+
+
 @pytest.mark.parametrize("in_ch,n_cls", CASES)
 def test_vgg16_unet(in_ch, n_cls):
     model = build_model("vgg16_unet", in_ch, n_cls, encoder_weights=None)

@@ -29,6 +29,19 @@ def test_transposed_and_zero_padding():
     assert model(torch.rand(1, 3, 9, 7)).shape == (1, 2, 9, 7)
 
 
+@pytest.mark.parametrize("in_ch", [1, 3])
+def test_transposed_upsampling_backward(in_ch):
+    torch.manual_seed(0)
+    model = build_model("unet", in_ch, 3, base=4, depth=3, upsample="transposed")
+    ups = [m for m in model.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
+    assert len(ups) == 3
+    y = model(torch.rand(2, in_ch, 37, 53))
+    assert y.shape == (2, 3, 37, 53)
+    y.square().mean().backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+    assert all(float(u.weight.grad.abs().sum()) > 0 for u in ups)  # the transposed convs get gradient
+
+
 def test_tiny_input_smaller_than_padding():
     # reflect padding cannot reflect 3 px into 16: falls back to replicate
     model = build_model("unet", 1, 2, base=4, depth=4)
@@ -61,6 +74,7 @@ def test_default_unet_size():
     # documented in docs/models.md: the default (base 16, depth 4) has 1.81 M parameters
     assert count_parameters(build_model("unet")) == 1_811_794
     assert count_parameters(build_model("unet", base=32)) == 7_240_354
+    assert count_parameters(build_model("unet", base=8)) == 453_802  # the training default (docs/models.md)
 
 
 def test_final_output_mean_of_list():
