@@ -18,7 +18,7 @@ from segstudio.core.annotation.document import Annotation, Shape
 from segstudio.core.errors import AnnotationError
 from segstudio.gui.canvas import ops
 from segstudio.gui.commands import FlagsCommand, ShapesCommand
-
+from segstudio.gui.json_cache import JsonCache, write_json_bytes
 
 
 #: undo depth per image. Each brush stroke keeps its merged mask patch alive in the history, so the memory
@@ -42,6 +42,7 @@ class DocumentModel(QObject):
         self.json_path: Path | None = None
         self.image_path: Path | None = None
         self._selection: list[int] = []
+        self.json_cache = JsonCache()     # encoded shapes, so that a save re-encodes only what changed
 
     # ----------------------------------------------------------------- loading / saving
     def open(self, image_path, json_path) -> None:
@@ -71,6 +72,7 @@ class DocumentModel(QObject):
                         image_path=None) -> None:
         """Show an in-memory annotation (and its image); clears the undo stack and the selection."""
         self.undo_stack.clear()
+        self.json_cache.clear()
         self.annotation = annotation
         self.image = image
         self.json_path = Path(json_path) if json_path is not None else None
@@ -83,22 +85,61 @@ class DocumentModel(QObject):
     def close(self) -> None:
         """Forget the open image (nothing is saved)."""
         self.undo_stack.clear()
+        self.json_cache.clear()
         self.annotation = self.image = self.json_path = self.image_path = None
         self._selection = []
         self.loaded.emit()
         self.selectionChanged.emit([])
 
     def save(self, path=None, *, with_image_data: bool = False) -> Path:
-        """Write the annotation (atomically) to ``path`` or :attr:`json_path`; marks the stack clean."""
+        """Write the annotation (atomically) to ``path`` or :attr:`json_path`; marks the stack clean.
+
+        The text is what core's ``save_annotation`` writes, built from :attr:`json_cache` (only the shapes
+        changed since the last save are encoded).  Raises AnnotationError when the write fails.
+        """
         from segstudio.core.annotation.io import save_annotation
 
+        encoded = self.save_bytes(path, with_image_data=with_image_data)
+        if encoded is None:   # the image file is to be embedded: core reads (and orients) it
+            target = self._target(path)
+            save_annotation(self.annotation, target, with_image_data=True)
+        else:
+            target, data = encoded
+            write_json_bytes(target, data)
+        self.undo_stack.setClean()
+        return target
+
+    def save_bytes(self, path=None, *, with_image_data: bool = False) -> tuple[Path, bytes] | None:
+        """The target and the UTF-8 JSON that :meth:`save` would write (nothing is written, the stack is not
+        marked clean); None when the image *file* is to be embedded (then only :meth:`save` does it).
+
+        imageData as in ``save_annotation``: embedded when asked (the annotation's own data, or the file),
+        or kept when the annotation carries it and no image file exists at imagePath.
+        """
+        from segstudio.core.annotation.io import resolve_image_path
+
+        target = self._target(path)
+        ann = self.annotation
+        image_file = resolve_image_path(ann.image_path, target) if ann.image_path else None
+        has_file = image_file is not None and image_file.is_file()
+        data = None
+        if with_image_data:
+            if ann.image_data is not None:
+                data = ann.image_data
+            elif has_file:
+                return None
+            else:
+                raise AnnotationError(f"cannot embed the image: {image_file} not found", target)
+        elif ann.image_data is not None and not has_file:
+            data = ann.image_data
+        return target, self.json_cache.text(ann, data).encode("utf-8")
+
+    def _target(self, path) -> Path:
         if self.annotation is None:
             raise RuntimeError("no annotation is open")
         target = Path(path) if path is not None else self.json_path
         if target is None:
             raise RuntimeError("no JSON path to save to")
-        save_annotation(self.annotation, target, with_image_data=with_image_data)
-        self.undo_stack.setClean()
         return target
 
     @property

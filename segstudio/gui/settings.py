@@ -9,6 +9,8 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QSettings
 
 MAX_RECENT = 10
+#: autosave delay limit: an edit reaches the disk within this (plus the write), so kill -9 loses < 2 s
+MAX_AUTOSAVE_DELAY_MS = 1500
 ORGANIZATION = "segstudio"
 APPLICATION = "segstudio"
 
@@ -76,8 +78,9 @@ class Settings:
 
     @property
     def autosave_delay_ms(self) -> int:
+        """``annotate/autosave_delay_ms`` (default 700), clamped to 100..MAX_AUTOSAVE_DELAY_MS."""
         try:
-            return max(100, min(5000, int(self._s.value("annotate/autosave_delay_ms", 700))))
+            return max(100, min(MAX_AUTOSAVE_DELAY_MS, int(self._s.value("annotate/autosave_delay_ms", 700))))
         except (TypeError, ValueError):
             return 700
 

@@ -142,6 +142,81 @@ def test_save_error_keeps_the_edit_and_is_shown(window, qtbot, sample_project, m
     assert "Saved" in window.save_label.text()
 
 
+def test_timer_save_writes_on_a_background_thread_in_order(window, qtbot, sample_project, monkeypatch):
+    """The autosave timer only encodes on the GUI thread: while the write is held up on the writer thread the
+    GUI goes on (more edits), the JSON on disk is the previous one until the write lands, and the writes land
+    in order; flush() waits for them."""
+    import threading
+
+    from segstudio.gui import autosave
+
+    gate, entered, threads = threading.Event(), threading.Event(), []
+    real_write = autosave.write_json_bytes
+
+    def held_write(path, data):
+        threads.append(threading.current_thread())
+        entered.set()
+        assert gate.wait(10)
+        real_write(path, data)
+
+    monkeypatch.setattr(autosave, "write_json_bytes", held_write)
+    json_path = sample_project / "img_000.json"
+    before = json_path.read_bytes()
+    window.document.add_shapes([_shape("first")])
+    qtbot.waitUntil(entered.is_set, timeout=5000)          # the timer fired and the write started ...
+    assert window.autosaver.dirty and json_path.read_bytes() == before   # ... but is held: not on disk yet
+    window.document.add_shapes([_shape("second")])         # the GUI thread is free: editing goes on
+    with qtbot.waitSignal(window.autosaver.saved, timeout=5000):
+        gate.set()
+    assert threads and all(t is not threading.main_thread() for t in threads)
+    assert window.autosaver.flush()                        # waits for the queued second write
+    assert _on_disk(json_path)[-2:] == ["first", "second"] and not window.autosaver.dirty
+    assert not window.document.is_modified
+
+
+def test_failed_background_write_is_retried_and_the_delay_kept(window, qtbot, sample_project):
+    json_path = sample_project / "img_000.json"
+    json_path.unlink()
+    json_path.mkdir()
+    with qtbot.waitSignal(window.autosaver.saveFailed, timeout=5000):
+        window.document.add_shapes([_shape("kept")])
+    assert window.autosaver.dirty and window.autosaver.last_error
+    json_path.rmdir()
+    with qtbot.waitSignal(window.autosaver.saved, timeout=10000):    # the retry (3 s) writes it
+        pass
+    assert "kept" in _on_disk(json_path) and not window.autosaver.dirty
+    assert window.autosaver.delay_ms == window.settings.autosave_delay_ms   # back to the normal delay
+    with qtbot.waitSignal(window.autosaver.saved, timeout=window.autosaver.delay_ms + 1000):
+        window.document.add_shapes([_shape("next")])
+
+
+def test_json_cache_is_filled_while_idle_after_opening(window, qtbot):
+    """After an image opens, its shapes are encoded in idle slices, so the first autosave encodes only
+    the edited shape."""
+    doc = window.document
+    n = len(doc.shapes())
+    assert n > 0
+    qtbot.waitUntil(lambda: doc.json_cache.encoded >= n, timeout=5000)
+    before = doc.json_cache.encoded
+    doc.move_shapes([0], 2, 2)
+    assert window.autosaver.flush()
+    assert doc.json_cache.encoded == before + 1
+
+
+def test_autosave_delay_setting_is_clamped_to_keep_the_two_second_promise(qtbot, messages):
+    from PySide6.QtCore import QSettings
+
+    from segstudio.gui.settings import Settings
+
+    for stored, expected in ((5000, 1500), (1500, 1500), (1200, 1200), (10, 100), ("junk", 700)):
+        QSettings().setValue("annotate/autosave_delay_ms", stored)
+        assert Settings().autosave_delay_ms == expected, stored
+    QSettings().setValue("annotate/autosave_delay_ms", 60000)
+    w = MainWindow(extensions=False)
+    qtbot.addWidget(w)
+    assert w.autosaver.delay_ms == 1500
+
+
 def test_kill_9_loses_at_most_the_last_two_seconds(sample_project, tmp_path):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "cfg"),
                XDG_DATA_HOME=str(tmp_path / "data"), PYTHONUNBUFFERED="1")

@@ -141,3 +141,83 @@ def test_undo_depth_is_limited(doc):
     while doc.undo_stack.canUndo():
         doc.undo_stack.undo()
     assert len(doc.shapes()) == 5
+
+
+def _varied_shapes():
+    m = np.zeros((7, 9), bool)
+    m[1:6, 2:8] = True
+    return [
+        poly("lesion", 10, 10, 40, 30),
+        Shape(label="cyst", points=[[5, 5], [60.25, 70.5]], shape_type="rectangle", group_id=3,
+              description="note ü", flags={"b": True, "a": False}),
+        Shape(label="läsion", points=[[100, 100], [108, 106]], shape_type="mask", mask=m),
+        Shape(label="lesion", points=[[1, 2], [3, 4], [5, 1]], shape_type="linestrip",
+              extra={"line_color": [255, 0, 0, 128], "fill_color": None}),
+        Shape(label="cyst", points=[[50.5, 60.5]], shape_type="point"),
+    ]
+
+
+def test_cached_save_is_byte_identical_to_core_and_encodes_only_changed_shapes(doc, tmp_path):
+    """doc.save builds the JSON from per-shape pieces; the bytes equal core's save_annotation, before and
+    after edits, and only the changed shapes are encoded again."""
+    from segstudio.core.annotation.io import save_annotation
+
+    doc.annotation.flags = {"reviewed": True}
+    doc.annotation.extra = {"custom": {"k": [1, 2]}}
+    doc.add_shapes(_varied_shapes())
+
+    def same_as_core(name):
+        ours, ref = tmp_path / f"{name}.json", tmp_path / f"{name}_ref.json"
+        doc.save(ours)
+        save_annotation(doc.annotation, ref)
+        assert ours.read_bytes() == ref.read_bytes()
+
+    same_as_core("first")
+    encoded = doc.json_cache.encoded
+    assert encoded == len(doc.shapes())
+    same_as_core("again")
+    assert doc.json_cache.encoded == encoded                      # nothing changed: nothing encoded
+    doc.move_shapes([1], 3, 4)
+    doc.set_label([2], "cyst")
+    same_as_core("edited")
+    assert doc.json_cache.encoded == encoded + 2                  # the two replaced shapes only
+    doc.undo_stack.undo()
+    same_as_core("undone")
+    doc.remove_shapes(range(len(doc.shapes())))
+    same_as_core("empty")
+
+
+def test_cached_save_survives_a_shape_mutated_in_place(doc, tmp_path):
+    """Shapes are replaced, never mutated, by every edit; a piece of code breaking that rule is still saved
+    right (the cached text is checked against the shape's values)."""
+    from segstudio.core.annotation.io import annotation_to_json
+
+    doc.add_shapes(_varied_shapes())
+    doc.save(tmp_path / "a.json")
+    shapes = doc.shapes()
+    shapes[0].points[1][0] = 44.0
+    shapes[1].flags["b"] = False
+    shapes[2].mask[0, 0] = True
+    shapes[3].extra["line_color"] = [0, 0, 0, 0]
+    shapes[4].group_id = 7
+    doc.save(tmp_path / "b.json")
+    assert (tmp_path / "b.json").read_text(encoding="utf-8") == annotation_to_json(doc.annotation)
+
+
+def test_cached_save_keeps_embedded_only_image_data(qtbot, tmp_path, sample_project_ro):
+    """A JSON whose image exists only as imageData keeps it, as core's save_annotation does."""
+    import base64
+
+    from segstudio.core.annotation.io import save_annotation
+
+    data = json.loads((sample_project_ro / "img_000.json").read_text())
+    data["imageData"] = base64.b64encode((sample_project_ro / "img_000.png").read_bytes()).decode()
+    data["imagePath"] = "elsewhere/img_000.png"
+    (tmp_path / "only.json").write_text(json.dumps(data))
+    d = DocumentModel()
+    d.open(tmp_path / "missing.png", tmp_path / "only.json")
+    d.add_shapes([poly("cyst", 1, 1, 9, 9)])
+    d.save()
+    save_annotation(d.annotation, tmp_path / "ref.json")
+    assert (tmp_path / "only.json").read_bytes() == (tmp_path / "ref.json").read_bytes()
+    assert json.loads((tmp_path / "only.json").read_text())["imageData"]
