@@ -24,11 +24,11 @@ from segstudio.core.errors import SegStudioError
 from segstudio.core.imaging import DisplaySettings, to_display_rgb
 from segstudio.core.project import IMAGE_EXTENSIONS, Project, open_path
 from segstudio.gui.autosave import Autosaver
-from segstudio.gui.canvas.view import CanvasView
+from segstudio.gui.canvas.view import BRUSH_MAX, BRUSH_MIN, CanvasView
 from segstudio.gui.dialogs.help_dialog import HelpDialog, menu_actions
-from segstudio.gui.dialogs.label_dialog import LabelDialog
 from segstudio.gui.document import DocumentModel
 from segstudio.gui.extensions import arrange_extension_docks, install_extensions
+from segstudio.gui.panels.brush_size import BrushSizeBox
 from segstudio.gui.panels.class_panel import ClassPanel
 from segstudio.gui.panels.file_list import FileListPanel
 from segstudio.gui.panels.flags_panel import FlagsPanel
@@ -37,8 +37,10 @@ from segstudio.gui.panels.shape_list import ShapeListPanel
 from segstudio.gui.panels.tools import CANVAS_KEYS, TOOL_HINTS, TOOLS
 from segstudio.gui.panels.welcome import WelcomePage
 from segstudio.gui.settings import Settings
+from segstudio.gui.window_classes import ClassesMixin
 
-class MainWindow(QMainWindow):
+
+class MainWindow(ClassesMixin, QMainWindow):
     currentImageChanged = Signal(object)  # ImageEntry or None
     projectOpened = Signal(object)  # Project
 
@@ -52,6 +54,7 @@ class MainWindow(QMainWindow):
         self.last_error: str | None = None
         self.document = DocumentModel(self)
         self.canvas = CanvasView(self.document)
+        self.canvas.brush_size = self.settings.brush_size
         self.autosaver = Autosaver(
             self.document, self.settings.autosave_delay_ms, self.settings.embed_image_data, self
         )
@@ -89,6 +92,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.resize(1400, 900)
         self.canvas.label_requested = self._ask_label if self.settings.ask_label else None
+        self.canvas.relabel_requested = self.relabel    # Ctrl+E / right-click on the canvas (window_classes)
         self._update_recent()
         self._set_welcome(True)
         self.extension_errors = install_extensions(self) if extensions else []
@@ -158,7 +162,7 @@ class MainWindow(QMainWindow):
         a["undo"] = self._action(m, "&Undo", self.document.undo_stack.undo, QKeySequence.Undo)
         a["redo"] = self._action(m, "&Redo", self.document.undo_stack.redo, ["Ctrl+Shift+Z", "Ctrl+Y"])
         a["delete"] = self._action(m, "&Delete selected shapes", self.delete_selected, QKeySequence.Delete)
-        a["relabel"] = self._action(m, "Change &label of selected shapes…", self.relabel_selected)
+        a["relabel"] = self._action(m, "Change &label of selected shapes…", self.relabel_selected, "Ctrl+E")
         a["add_class"] = self._action(m, "&Add class…", self.class_panel.ask_add)
 
         m = self.view_menu = mb.addMenu("&View")
@@ -200,6 +204,11 @@ class MainWindow(QMainWindow):
             tb.addAction(a[key])
         a["previous"].setIconText("◀ Previous (A)")
         a["next"].setIconText("Next (D) ▶")
+        tb.addSeparator()
+        self.brush_box = BrushSizeBox(BRUSH_MIN, BRUSH_MAX)
+        self.brush_box.set_size(self.canvas.brush_size)
+        self.brush_box_action = tb.addWidget(self.brush_box)
+        self.brush_box_action.setVisible(self.canvas.tool in ("brush", "eraser"))
 
         m = self.help_menu = mb.addMenu("&Help")
         a["help"] = self._action(m, "&Keyboard shortcuts", self.show_help, QKeySequence.HelpContents)
@@ -220,6 +229,9 @@ class MainWindow(QMainWindow):
         self.canvas.cursorMoved.connect(lambda x, y: self.position_label.setText(f"x {x:.0f}  y {y:.0f}"))
         self.canvas.zoomChanged.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
         self.canvas.toolChanged.connect(self._on_tool_changed)
+        self.canvas.brushSizeChanged.connect(self._on_brush_size)
+        self.brush_box.sizeChanged.connect(lambda v: setattr(self.canvas, "brush_size", v))
+        self.brush_box.editingDone.connect(self.canvas.setFocus)
         self.welcome.openFolderRequested.connect(self.ask_open_folder)
         self.welcome.openSampleRequested.connect(self.open_sample_project)
         self.welcome.openRecentRequested.connect(self.open_path)
@@ -247,6 +259,7 @@ class MainWindow(QMainWindow):
     def set_project(self, project: Project) -> bool:
         if not self.autosaver.flush() and not self._confirm_discard():
             return False
+        self._keep_label_ids(project)
         self.project = project
         self.current_entry = None
         self.document.close()
@@ -339,36 +352,14 @@ class MainWindow(QMainWindow):
     def refresh_statuses(self, entries=None) -> None:
         self.file_list.refresh_statuses(entries)
 
-    # ================================================================== classes
-    def label_colors(self) -> dict[str, QColor]:
-        """Colour of every class: a custom one (segstudio.json "colors") or the VOC palette by class id."""
-        if self.project is None:
-            return {}
-        custom = self.project.settings.get("colors") or {}
-        palette = self.project.label_set.colors()
-        out = {}
-        for cid, name in enumerate(self.project.label_set.names):
-            color = QColor(str(custom[name])) if name in custom else QColor(*(int(v) for v in palette[cid]))
-            out[name] = color if color.isValid() else QColor(*(int(v) for v in palette[cid]))
-        return out
-
-    def _refresh_classes(self) -> None:
-        colors = self.label_colors()
-        names = self.project.label_set.names if self.project else []
-        hidden = [n for n in names if not self.canvas.is_label_visible(n)]
-        if self.canvas.current_label not in names:
-            self.canvas.current_label = names[1] if len(names) > 1 else ""
-        self.class_panel.set_classes(names, colors, hidden, self.canvas.current_label)
-        self.canvas.set_label_colors(colors)
-        self.shape_list.set_colors(colors)
-
-    def choose_class(self, name: str) -> None:
-        self.canvas.current_label = name
-        self.class_panel.set_current_class(name)
-        self._update_hint()
-
     def _on_tool_changed(self, name: str) -> None:
         self.tool_actions[name].setChecked(True)
+        self.brush_box_action.setVisible(name in ("brush", "eraser"))
+        self._update_hint()
+
+    def _on_brush_size(self, size: int) -> None:
+        self.brush_box.set_size(size)
+        self.settings.brush_size = size
         self._update_hint()
 
     def _update_hint(self) -> None:
@@ -376,89 +367,9 @@ class MainWindow(QMainWindow):
             self.hint_label.setText("Open a folder of images (File ▸ Open folder, or drop it here).")
             return
         label = self.canvas.current_label or "(none)"
-        self.hint_label.setText(f"Class: <b>{label}</b> (keys 1–9) · {TOOL_HINTS.get(self.canvas.tool, '')}")
-
-    def choose_class_id(self, cid: int) -> None:
-        names = self.project.label_set.names if self.project else []
-        if 0 < cid < len(names):
-            self.choose_class(names[cid])
-
-    def add_class(self, name: str) -> bool:
-        if self.project is None:
-            return False
-        try:
-            self.project.add_label(name)
-        except SegStudioError as exc:
-            self.show_error("Cannot add class", str(exc))
-            return False
-        self._refresh_classes()
-        self.show_message(f"Class “{name.strip()}” added to {self.project.labels_path.name}")
-        return True
-
-    def rename_class(self, old: str, new: str) -> bool:
-        """Rename in labels.txt (atomic), in the open image (undoable) and in the project's other JSON files."""
-        if self.project is None:
-            return False
-        try:
-            self.project.rename_label(old, new)
-        except SegStudioError as exc:
-            self.show_error("Cannot rename class", str(exc))
-            return False
-        new = new.strip()
-        custom = self.project.settings.get("colors") or {}
-        if old in custom:
-            custom[new] = custom.pop(old)
-            self.project.save_settings()
-        if self.document.annotation is not None:
-            idx = [i for i, s in enumerate(self.document.shapes()) if s.label == old]
-            if idx:
-                self.document.set_label(idx, new)
-        exclude = [self.document.json_path] if self.document.json_path else []
-        try:
-            others = self.project.rename_label_in_files(old, new, exclude=exclude)
-        except (SegStudioError, OSError) as exc:
-            self.show_error("Rename incomplete", f"{exc}")
-            others = []
-        if self.canvas.current_label == old:
-            self.canvas.current_label = new
-        self._refresh_classes()
-        self.show_message(f"Renamed “{old}” to “{new}” in {self.project.labels_path.name}, this image and "
-                          f"{len(others)} other file(s)")
-        return True
-
-    def recolor_class(self, name: str, color: QColor) -> None:
-        if self.project is None:
-            return
-        self.project.settings.setdefault("colors", {})[name] = color.name()
-        try:
-            self.project.save_settings()
-        except (SegStudioError, OSError) as exc:
-            self.show_message(str(exc), error=True)
-        self._refresh_classes()
-
-    def _ask_label(self, default: str) -> str | None:
-        names = self.project.label_set.names[1:] if self.project else []
-        label = LabelDialog(names, self).ask(default)
-        if label and self.project is not None and label not in self.project.label_set.names:
-            if not self.add_class(label):
-                return None
-        if label:
-            self.choose_class(label)
-        return label
-
-    def relabel(self, indices) -> None:
-        if not indices or self.document.annotation is None:
-            return
-        current = self.document.shapes()[indices[0]].label
-        names = self.project.label_set.names[1:] if self.project else []
-        label = LabelDialog(names, self, title="Change label").ask(current)
-        if label:
-            if self.project is not None and label not in self.project.label_set.names and not self.add_class(label):
-                return
-            self.document.set_label(indices, label)
-
-    def relabel_selected(self) -> None:
-        self.relabel(self.document.selected())
+        tool = self.canvas.tool
+        size = f" · size <b>{self.canvas.brush_size} px</b>" if tool in ("brush", "eraser") else ""
+        self.hint_label.setText(f"Class: <b>{label}</b> (keys 1–9){size} · {TOOL_HINTS.get(tool, '')}")
 
     def delete_selected(self) -> None:
         if self.document.annotation is not None and self.document.selected():
@@ -477,14 +388,7 @@ class MainWindow(QMainWindow):
             self.display = self.adjust_panel.settings()
             if not (image.dtype == np.uint8 and self.display.is_identity()):  # else the canvas shows it as is
                 self.canvas.set_display_image(to_display_rgb(image, self.display))
-        # labels used by this image but missing from the class list join it (in memory; labels.txt is
-        # written only when the user adds or renames a class)
-        if self.project is not None and self.document.annotation is not None:
-            missing = [s.label for s in self.document.shapes() if s.label not in self.project.label_set]
-            for label in dict.fromkeys(missing):
-                self.project.label_set.add(label)
-            if missing:
-                self._refresh_classes()
+        self._join_document_labels()
         self._update_enabled()
         self._update_hint()
         self.save_label.setText("")

@@ -84,6 +84,18 @@ class Settings:
         except (TypeError, ValueError):
             return 700
 
+    @property
+    def brush_size(self) -> int:
+        """``annotate/brush_size``: the brush and eraser size in image pixels (1..512, default 20)."""
+        try:
+            return max(1, min(512, int(self._s.value("annotate/brush_size", 20))))
+        except (TypeError, ValueError):
+            return 20
+
+    @brush_size.setter
+    def brush_size(self, value: int) -> None:
+        self._s.setValue("annotate/brush_size", int(value))
+
     # window layout --------------------------------------------------------------
     def save_window(self, geometry: QByteArray, state: QByteArray) -> None:
         self._s.setValue("window/geometry", geometry)

@@ -286,10 +286,19 @@ class EditTool(Tool):
         return None
 
     def _relabel(self) -> None:
-        doc = self.view.document
-        label = self.view.ask_label()
-        if label and doc.selected():
-            doc.set_label(doc.selected(), label)
+        """Change the label of the selection: through the view's relabel_requested (the window's dialog,
+        starting on the shape's label); without it, through label_requested given the shape's label."""
+        doc, view = self.view.document, self.view
+        sel = doc.selected()
+        if not sel:
+            return
+        if view.relabel_requested is not None:
+            view.relabel_requested(sel)
+            return
+        current = doc.shapes()[sel[0]].label
+        label = view.label_requested(current) if view.label_requested is not None else view.current_label
+        if label:
+            doc.set_label(sel, label)
 
     def copy(self) -> None:
         doc = self.view.document

@@ -52,12 +52,15 @@ class CanvasView(QGraphicsView):
     toolChanged = Signal(str)
     cursorMoved = Signal(float, float)
     zoomChanged = Signal(float)
+    brushSizeChanged = Signal(int)
 
     def __init__(self, document: DocumentModel, parent=None):
         super().__init__(parent)
         self.document = document
         self.current_label = ""
         self.label_requested: Callable[[str], str | None] | None = None
+        # changing the label of existing shapes (Ctrl+E, right-click menu): called with the selected indices
+        self.relabel_requested: Callable[[list[int]], None] | None = None
         self._brush_size = 20
         self._colors: dict[str, QColor] = {}
         self._auto_colors: dict[str, QColor] = {}
@@ -126,9 +129,13 @@ class CanvasView(QGraphicsView):
 
     @brush_size.setter
     def brush_size(self, value: int) -> None:
-        self._brush_size = int(min(max(int(value), BRUSH_MIN), BRUSH_MAX))
+        size = int(min(max(int(value), BRUSH_MIN), BRUSH_MAX))
+        if size == self._brush_size:
+            return
+        self._brush_size = size
         for name in ("brush", "eraser"):
             self._tools[name].size_changed()
+        self.brushSizeChanged.emit(size)
 
     def set_label_colors(self, colors: dict) -> None:
         self._colors.update({k: QColor(v) for k, v in colors.items()})

@@ -23,8 +23,8 @@ TOOL_HINTS = {
     "point": "Click to place a point.",
     "line": "Click the two ends of the line.",
     "linestrip": "Click points along the line; Enter finishes it.",
-    "brush": "Paint the region (a mask shape); [ and ] change the brush size.",
-    "eraser": "Erase parts of mask shapes; [ and ] change the size.",
+    "brush": "Paint the region (a mask shape); [ and ] (or the Size box) change the brush size.",
+    "eraser": "Erase parts of mask shapes; [ and ] (or the Size box) change the size.",
 }
 CANVAS_KEYS = (  # handled by the canvas itself (see gui/canvas): listed in the help dialog
     ("Canvas", "Pan", "Space + drag, or middle-button drag"),
