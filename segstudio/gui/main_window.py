@@ -221,6 +221,9 @@ class MainWindow(ClassesMixin, QMainWindow):
         self.class_panel.addRequested.connect(self.add_class)
         self.class_panel.renameRequested.connect(self.rename_class)
         self.class_panel.colorRequested.connect(self.recolor_class)
+        for asked in (self.class_panel.addRequested, self.class_panel.renameRequested,
+                      self.class_panel.colorRequested):   # the panel's dialogs closed: keyboard to the canvas
+            asked.connect(lambda *_: self._after_dialog())
         self.shape_list.editLabelRequested.connect(lambda i: self.relabel([i]))
         self.adjust_panel.settingsChanged.connect(self.set_display)
         self.document.loaded.connect(self._on_loaded)

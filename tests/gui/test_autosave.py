@@ -217,7 +217,7 @@ def test_autosave_delay_setting_is_clamped_to_keep_the_two_second_promise(qtbot,
     assert w.autosaver.delay_ms == 1500
 
 
-def test_kill_9_loses_at_most_the_last_two_seconds(sample_project, tmp_path):
+def test_kill_9_loses_at_most_the_last_two_seconds(sample_project, tmp_path, qtbot, messages):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "cfg"),
                XDG_DATA_HOME=str(tmp_path / "data"), PYTHONUNBUFFERED="1")
     proc = subprocess.Popen([sys.executable, str(DRIVER), str(sample_project), "100"], stdout=subprocess.PIPE,
@@ -255,3 +255,17 @@ def test_kill_9_loses_at_most_the_last_two_seconds(sample_project, tmp_path):
 
     assert len(load_annotation(sample_project / "img_000.json").shapes) == len(data["shapes"])
     shutil.rmtree(tmp_path / "cfg", ignore_errors=True)
+    # ... and in the window: reopening the project shows those shapes
+    from segstudio.gui.canvas.items import MaskShapeItem, PathShapeItem
+
+    w = MainWindow(extensions=False)
+    qtbot.addWidget(w)
+    w.show()
+    assert w.open_path(sample_project) and w.current_entry.stem == "img_000"
+    shown = [w.document.shapes()[i].description for i in range(len(w.document.shapes()))]
+    assert shown == [s.get("description") for s in data["shapes"]]
+    assert {f"edit-{n}" for n in old_enough} <= set(shown)
+    items = [i for i in w.canvas.scene().items() if isinstance(i, (PathShapeItem, MaskShapeItem)) and i.isVisible()]
+    assert len(items) == len(data["shapes"]) == w.shape_list.list.count()
+    assert not w.document.is_modified and not w.autosaver.dirty
+    w.autosaver.enabled = False
