@@ -204,6 +204,7 @@ class MainWindow(ClassesMixin, QMainWindow):
             tb.addAction(a[key])
         a["previous"].setIconText("◀ Previous (A)")
         a["next"].setIconText("Next (D) ▶")
+        a["fit"].setIconText("Fit (Ctrl+F)")
         tb.addSeparator()
         self.brush_box = BrushSizeBox(BRUSH_MIN, BRUSH_MAX)
         self.brush_box.set_size(self.canvas.brush_size)

@@ -172,3 +172,31 @@ def test_clicks_without_an_open_image_do_nothing(qtbot):
             QTest.mouseClick(view.viewport(), Qt.LeftButton, Qt.NoModifier, QPoint(50, 50))
         QTest.keyClick(view.viewport(), Qt.Key_Return)
     assert doc.annotation is None and doc.undo_stack.count() == 0
+
+
+def test_a_selected_shape_stays_see_through(qtbot):
+    """Selection shows as outline and handles; the image under a selected shape stays visible."""
+    from PySide6.QtGui import QColor
+
+    from segstudio.core.annotation import Annotation, Shape
+
+    doc = DocumentModel()
+    doc.open_annotation(Annotation(shapes=[Shape(label="lesion", points=[[10, 10], [90, 10], [90, 90], [10, 90]])],
+                                   image_path="w.png", image_height=100, image_width=100),
+                        np.full((100, 100, 3), 255, np.uint8))
+    view = CanvasView(doc)
+    qtbot.addWidget(view)
+    view.resize(300, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_label_colors({"lesion": QColor(128, 0, 0)})
+    inside = vp(view, 50, 50)
+
+    def green():
+        return view.viewport().grab().toImage().pixelColor(inside).green()
+
+    plain = green()
+    doc.select([0])
+    selected = green()
+    assert selected < plain                      # the selection is visibly stronger ...
+    assert selected >= 255 * 0.55                # ... but more than half of the white image shows through

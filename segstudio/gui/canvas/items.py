@@ -16,7 +16,10 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsPixmapI
 from segstudio.core.annotation.document import Shape
 
 FILL_ALPHA = 70
-SELECTED_FILL_ALPHA = 140
+# selected: a lighter 2-px outline and handles say it; the fill stays see-through (it used to be 140, which
+# hid the image under the shape while its vertices were being adjusted)
+SELECTED_FILL_ALPHA = 100
+MASK_ALPHA, SELECTED_MASK_ALPHA = 110, 150
 POINT_RADIUS = 3.0      # on-screen size of point shapes, image pixels
 HANDLE_SIZE = 8.0       # on-screen size of vertex handles, view pixels
 Z_HANDLE = 1e7
@@ -153,7 +156,7 @@ class MaskShapeItem(QGraphicsPixmapItem):
         if mask is None or mask.size == 0:
             return QPixmap()
         h, w = mask.shape
-        alpha = SELECTED_FILL_ALPHA if selected else FILL_ALPHA + 40
+        alpha = SELECTED_MASK_ALPHA if selected else MASK_ALPHA
         c = self._color
         rgba = np.zeros((h, w, 4), dtype=np.uint8)
         rgba[mask] = (c.red(), c.green(), c.blue(), alpha)
