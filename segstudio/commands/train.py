@@ -7,6 +7,7 @@ CUDA out of memory), 2 bad input, 130 cancelled with Ctrl-C (last.pt is saved; r
 """
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
@@ -185,10 +186,15 @@ def run(args) -> int:
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, on_sigint) if in_main else None
     show = EventPrinter(cfg, quiet=args.quiet)
+    # the engine reports missing encoder weights as a Log event (printed as `warning: ...`); without a handler
+    # Python's last-resort handler would print the same logger record to stderr a second time
+    models_log, quiet_handler = logging.getLogger("segstudio.models"), logging.NullHandler()
+    models_log.addHandler(quiet_handler)
     try:
         for ev in train(cfg, cancel=stop):
             show(ev)
     finally:
+        models_log.removeHandler(quiet_handler)
         if in_main:
             signal.signal(signal.SIGINT, previous)
     if show.failed:

@@ -220,3 +220,18 @@ def test_deterministic_on_during_a_cpu_run_and_restored(tiny_cfg):
     assert not torch.are_deterministic_algorithms_enabled()
     # old config files with deterministic: true / false stay valid
     assert TrainConfig.from_dict({"deterministic": True}).deterministic is True
+
+
+def test_cli_missing_encoder_weights_warned_once(tiny_project, tmp_path):
+    # a subprocess: pytest's log capture would hide Python's last-resort handler, which printed it twice
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, TORCH_HOME=str(tmp_path / "no-weights"))
+    out = subprocess.run([sys.executable, "-m", "segstudio", "train", "--data", str(tiny_project),
+                          "--out", str(tmp_path / "run"), "--model", "resnet_unet", "--epochs", "1",
+                          "--img-size", "32", "--batch-size", "4", "--threads", "1", "-q"],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stderr.count("random initialisation") == 1, out.stderr
