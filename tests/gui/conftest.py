@@ -13,3 +13,54 @@ def isolated_qsettings(tmp_path, monkeypatch):
     QCoreApplication.setOrganizationName("segstudio-tests")
     QCoreApplication.setApplicationName("segstudio-tests")
     yield
+
+
+@pytest.fixture
+def messages(monkeypatch):
+    """Message boxes never block a test: warnings and questions are recorded, questions answered "No"."""
+    from PySide6.QtWidgets import QMessageBox
+
+    seen = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: seen.append(a[2] if len(a) > 2 else a))
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **k: seen.append(a[2] if len(a) > 2 else a) or QMessageBox.No)
+    return seen
+
+
+@pytest.fixture
+def make_window(qtbot, messages):
+    """``make_window(active=True, size=None)``: a shown MainWindow without extensions (active, i.e. with the
+    keyboard focus, unless ``active=False``); its autosave is switched off at teardown."""
+    made = []
+
+    def make(*, active: bool = True, size: tuple[int, int] | None = None):
+        from segstudio.gui.main_window import MainWindow
+
+        w = MainWindow(extensions=False)
+        qtbot.addWidget(w)
+        if size:
+            w.resize(*size)
+        if active:
+            with qtbot.waitActive(w):
+                w.show()
+                w.activateWindow()
+        else:
+            w.show()
+        made.append(w)
+        return w
+
+    yield make
+    for w in made:
+        w.autosaver.enabled = False
+
+
+@pytest.fixture
+def train_dock(qtbot, sample_project):
+    """A TrainingDock on a private copy of the sample project (one torch thread), shut down at teardown."""
+    from segstudio.core.project import Project
+    from segstudio.gui.training import TrainingDock
+
+    d = TrainingDock(Project(sample_project), torch_threads=1)
+    qtbot.addWidget(d)
+    yield d
+    d.shutdown()

@@ -7,19 +7,14 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
 
 from segstudio.gui.main_window import MainWindow
 
 
 @pytest.fixture
-def window(qtbot, monkeypatch):
-    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: None)
-    w = MainWindow(extensions=False)
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.autosaver.enabled = False
+def window(make_window):
+    return make_window(active=False)
 
 
 def test_segstudio_without_arguments_is_the_gui_and_says_when_there_is_no_display(monkeypatch, capsys):

@@ -7,11 +7,10 @@ import json
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
 from test_canvas_support import drag, vp
 
 from segstudio.core.annotation import LabelSet, annotation_to_label, load_annotation
-from segstudio.gui.main_window import MainWindow
 
 
 def answer_dialog(text, seen, tries=300):
@@ -31,16 +30,8 @@ def answer_dialog(text, seen, tries=300):
 
 
 @pytest.fixture
-def window(qtbot, monkeypatch):
-    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: None)
-    w = MainWindow(extensions=False)
-    qtbot.addWidget(w)
-    w.resize(1400, 900)
-    with qtbot.waitActive(w):
-        w.show()
-        w.activateWindow()
-    yield w
-    w.autosaver.enabled = False
+def window(make_window):
+    return make_window(size=(1400, 900))
 
 
 def press(qtbot, w, key, mods=Qt.NoModifier):

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QMessageBox
 
 from segstudio.core.annotation.document import Shape
 from segstudio.gui.main_window import MainWindow
@@ -23,21 +22,10 @@ DRIVER = Path(__file__).with_name("test_autosave_driver.py")
 
 
 @pytest.fixture
-def messages(monkeypatch):
-    seen = []
-    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: seen.append(a[2]))
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: seen.append(a[2]) or QMessageBox.No)
-    return seen
-
-
-@pytest.fixture
-def window(qtbot, messages, sample_project):
-    w = MainWindow(extensions=False)
-    qtbot.addWidget(w)
-    w.show()
+def window(make_window, sample_project):
+    w = make_window(active=False)
     w.open_path(sample_project)
-    yield w
-    w.autosaver.enabled = False
+    return w
 
 
 def _shape(desc, x=20.0):

@@ -27,11 +27,8 @@ def tiny_form(dock, epochs=1):
 
 
 @pytest.fixture
-def dock(qtbot, sample_project):
-    d = TrainingDock(Project(sample_project), torch_threads=1)
-    qtbot.addWidget(d)
-    yield d
-    d.shutdown()
+def dock(train_dock):
+    return train_dock
 
 
 def test_form_builds_a_validated_config(dock, sample_project):

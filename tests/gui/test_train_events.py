@@ -9,9 +9,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from segstudio.core.project import Project  # noqa: E402
 from segstudio.core.training import events as E  # noqa: E402
-from segstudio.gui.training import TrainingDock  # noqa: E402
 from segstudio.gui.training import controller as controller_mod  # noqa: E402
 from segstudio.gui.training.controller import Eta  # noqa: E402
 
@@ -35,11 +33,8 @@ def started(config, **kw):
 
 
 @pytest.fixture
-def dock(qtbot, sample_project):
-    d = TrainingDock(Project(sample_project), torch_threads=1)
-    qtbot.addWidget(d)
-    yield d
-    d.shutdown()
+def dock(train_dock):
+    return train_dock
 
 
 def test_failed_event_shows_message_and_advice_and_train_is_enabled_again(qtbot, dock, monkeypatch):

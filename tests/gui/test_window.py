@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDropEvent
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
 
 from segstudio.core.annotation.document import Shape
 from segstudio.gui.main_window import MainWindow
@@ -21,23 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def messages(monkeypatch):
-    """Message boxes never block a test: warnings are recorded, questions answered "No"."""
-    seen = []
-    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: seen.append(a[2] if len(a) > 2 else a))
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: seen.append(a[2]) or QMessageBox.No)
-    return seen
-
-
-@pytest.fixture
-def window(qtbot, messages):
-    w = MainWindow(extensions=False)
-    qtbot.addWidget(w)
-    with qtbot.waitActive(w):
-        w.show()
-        w.activateWindow()
-    yield w
-    w.autosaver.enabled = False
+def window(make_window):
+    return make_window()
 
 
 def _key(qtbot, w, key):
