@@ -29,6 +29,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from segstudio.core.errors import SegStudioError
 from segstudio.gui.json_cache import write_json_bytes
+from segstudio.gui import gc_guard
 
 RETRY_MS = 3000
 WARM_SLICE_S = 0.010       # idle time per slice spent filling the document's JSON cache
@@ -54,6 +55,7 @@ class _Writer:
         self._thread: threading.Thread | None = None
 
     def submit(self, job: _Job) -> None:
+        gc_guard.install()  # garbage holding Qt objects must never be collected on the writer thread
         with self._cv:
             self._queue.append(job)
             if self._thread is None:

@@ -22,6 +22,7 @@ from typing import Any, Callable, Optional
 from PySide6.QtCore import QThread, Signal
 
 from segstudio.core.errors import Cancelled
+from segstudio.gui import gc_guard
 
 WorkFn = Callable[[Callable[[Any], None], Callable[[], bool]], Any]
 
@@ -71,6 +72,7 @@ class Worker(QThread):
         return self._cancel.is_set()
 
     def start(self, *args, **kwargs) -> None:  # noqa: D401 - QThread.start
+        gc_guard.install()  # garbage holding Qt objects must never be collected on the worker thread
         self.outcome = "running"
         super().start(*args, **kwargs)
 
