@@ -195,16 +195,6 @@ COCO_CASES = [
 ]
 
 
-@pytest.mark.parametrize("case,break_it,where,words", COCO_CASES, ids=[c[0] for c in COCO_CASES])
-def test_coco_malformed(exports, tmp_path, case, break_it, where, words):
-    root = tmp_path / "coco"
-    shutil.copytree(exports["coco"], root)
-    break_it(root)
-    with pytest.raises(DatasetError) as info:
-        list(read_coco(root))
-    assert info.value.path == str(root / where) and words in info.value.reason, str(info.value)
-
-
 def _write_label(root: Path, text: str) -> None:
     (root / "labels" / "img_000.txt").write_text(text)
 
@@ -227,16 +217,6 @@ YOLO_CASES = [
     ("image", lambda r: (r / "images" / "img_000.png").write_bytes(b"not a png"), "images/img_000.png",
      "not a recognised image format"),
 ]
-
-
-@pytest.mark.parametrize("case,break_it,where,words", YOLO_CASES, ids=[c[0] for c in YOLO_CASES])
-def test_yolo_malformed(exports, tmp_path, case, break_it, where, words):
-    root = tmp_path / "yolo"
-    shutil.copytree(exports["yolo"], root)
-    break_it(root)
-    with pytest.raises(DatasetError) as info:
-        list(read_yolo_seg(root))
-    assert info.value.path == str(root / where) and words in info.value.reason, str(info.value)
 
 
 def test_yolo_missing_label_file_is_a_background_image(exports, tmp_path):
@@ -268,13 +248,22 @@ NNUNET_CASES = [
 ]
 
 
-@pytest.mark.parametrize("case,break_it,where,words", NNUNET_CASES, ids=[c[0] for c in NNUNET_CASES])
-def test_nnunet_malformed(exports, tmp_path, case, break_it, where, words):
-    root = tmp_path / "Dataset001_Bad"
-    shutil.copytree(exports["nnunet"], root)
+# (format, folder name, reader, cases): each case breaks a copy of the export and names the file and words
+MALFORMED = [(fmt, folder, reader, case) for fmt, folder, reader, cases in (
+    ("coco", "coco", read_coco, COCO_CASES),
+    ("yolo", "yolo", read_yolo_seg, YOLO_CASES),
+    ("nnunet", "Dataset001_Bad", read_nnunet_raw, NNUNET_CASES),
+) for case in cases]
+
+
+@pytest.mark.parametrize("fmt,folder,reader,case", MALFORMED, ids=[f"{m[0]}-{m[3][0]}" for m in MALFORMED])
+def test_reader_names_the_malformed_file(exports, tmp_path, fmt, folder, reader, case):
+    _, break_it, where, words = case
+    root = tmp_path / folder
+    shutil.copytree(exports[fmt], root)
     break_it(root)
     with pytest.raises(DatasetError) as info:
-        list(read_nnunet_raw(root))
+        list(reader(root))
     assert info.value.path == str(root / where) and words in info.value.reason, str(info.value)
 
 
