@@ -25,6 +25,8 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".
 STATUSES = ("not annotated", "annotated", "predicted", "reviewed")
 SETTINGS_FILE = "segstudio.json"
 LABEL_FILES = ("labels.txt", "classes.txt")
+#: in predictions/: {stem: checkpoint path} of the model that wrote each <stem>.png
+PREDICTION_SOURCES = "sources.json"
 
 
 @dataclass(frozen=True)
@@ -235,6 +237,28 @@ class Project:
         for entry in self.images:
             out[self.status(entry)] += 1
         return out
+
+    def prediction_sources(self) -> dict[str, str]:
+        """stem -> checkpoint that wrote ``predictions/<stem>.png`` (stems missing: written elsewhere or by an
+        older version; an unreadable record counts as empty)."""
+        try:
+            data = json.loads((self.predictions_dir / PREDICTION_SOURCES).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+    def record_prediction_sources(self, stems: Iterable[str], checkpoint) -> None:
+        """Note that ``checkpoint`` wrote the predictions of ``stems`` (atomic write of predictions/sources.json)."""
+        from segstudio.core.annotation.io import atomic_write_text
+
+        stems = list(stems)
+        if not stems:
+            return
+        data = self.prediction_sources()
+        data.update({stem: str(checkpoint) for stem in stems})
+        self.predictions_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.predictions_dir / PREDICTION_SOURCES,
+                          json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
 
     def set_reviewed(self, entry: ImageEntry, reviewed: bool = True) -> None:
         stems = self.reviewed()

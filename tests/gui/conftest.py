@@ -64,3 +64,19 @@ def train_dock(qtbot, sample_project):
     qtbot.addWidget(d)
     yield d
     d.shutdown()
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(sample_project_ro, tmp_path_factory):
+    """A 1-epoch tiny U-Net trained on (a copy of) the sample project: best.pt."""
+    import shutil
+
+    from segstudio.core.training import TrainConfig, train
+
+    src = tmp_path_factory.mktemp("ckpt") / "project"
+    shutil.copytree(sample_project_ro, src)
+    cfg = TrainConfig(data=str(src), out=str(src / "runs" / "tiny"), labels=str(src / "labels.txt"), epochs=1,
+                      batch_size=8, img_size=64, device="cpu", model_kwargs={"base": 4, "depth": 2})
+    events = list(train(cfg))
+    assert type(events[-1]).__name__ == "Finished", events[-1]
+    return src / "runs" / "tiny" / "best.pt"

@@ -242,6 +242,9 @@ class ReviewDock(QDockWidget):
             ev = self.evaluation
             m = ev.overall if ev is not None and ev.per_image else None
             self.metrics.show_metrics(m, names, f"{len(ev.per_image)} images:" if m else "")
+            source = ev_mod.sources_summary(ev.sources, self.checkpoint) if m else ""
+            if source:
+                self.metrics.summary.setText(self.metrics.summary.text() + "\n" + source)
             if ev is not None and ev.problems:
                 self.metrics.summary.setText(self.metrics.summary.text() + f"  ({len(ev.problems)} skipped:"
                                              " see the tooltip)")

@@ -111,6 +111,7 @@ class Evaluation:
     per_image: dict[str, dict] = field(default_factory=dict)   # stem -> image_metrics()
     overall: dict = field(default_factory=dict)                # whole set: pooled confusion matrix
     problems: dict[str, str] = field(default_factory=dict)     # stem -> "path: reason"
+    sources: dict[str, int] = field(default_factory=dict)      # checkpoint ("" = unknown) -> evaluated images
 
     def miou(self, stem: str) -> float:
         m = self.per_image.get(stem)
@@ -148,6 +149,9 @@ def evaluate_project(project, entries=None, *, annotations: Optional[dict] = Non
             ev.problems[entry.stem] = str(exc) if exc.path else f"{entry.json_path}: {exc}"
         if progress is not None:
             progress(i + 1, len(entries), entry.stem)
+    recorded = project.prediction_sources()
+    for stem in ev.per_image:
+        ev.sources[recorded.get(stem, "")] = ev.sources.get(recorded.get(stem, ""), 0) + 1
     if ev.per_image:
         ev.overall = pooled.compute()
         ev.overall["hd95"] = [_nanmean(col) for col in zip(*hd)]
@@ -181,18 +185,40 @@ def predict_entries(checkpoint, project, entries, *, device: str = "auto",
     out_dir.mkdir(parents=True, exist_ok=True)
     ok, failures = [], []
     entries = list(entries)
-    for i, entry in enumerate(entries):
-        if cancel is not None and cancel():
-            raise Cancelled()
-        try:
-            image = load_image(entry.image_path)
-            result = predictor.predict(image)
-            write_label_png(out_dir / f"{entry.stem}.png", np.asarray(result.label))
-            ok.append(entry.stem)
-        except SegStudioError as exc:
-            failures.append((str(entry.image_path), exc.reason if exc.path else str(exc)))
-        except (OSError, ValueError) as exc:
-            failures.append((str(entry.image_path), str(exc)))
-        if progress is not None:
-            progress(i + 1, len(entries), entry.stem)
+    try:
+        for i, entry in enumerate(entries):
+            if cancel is not None and cancel():
+                raise Cancelled()
+            try:
+                image = load_image(entry.image_path)
+                result = predictor.predict(image)
+                write_label_png(out_dir / f"{entry.stem}.png", np.asarray(result.label))
+                ok.append(entry.stem)
+            except SegStudioError as exc:
+                failures.append((str(entry.image_path), exc.reason if exc.path else str(exc)))
+            except (OSError, ValueError) as exc:
+                failures.append((str(entry.image_path), str(exc)))
+            if progress is not None:
+                progress(i + 1, len(entries), entry.stem)
+    finally:  # also after a cancel: the masks written so far say which model made them
+        project.record_prediction_sources(ok, checkpoint)
     return {"ok": ok, "failures": failures}
+
+
+def sources_summary(sources: dict[str, int], chosen=None) -> str:
+    """Which model(s) made the evaluated predictions, in words, warning when it is not (only) ``chosen``."""
+    if not sources:
+        return ""
+
+    def short(ckpt: str) -> str:
+        return f"{Path(ckpt).parent.name}/{Path(ckpt).name}" if ckpt else "an unknown model"
+
+    chosen = str(chosen) if chosen else None
+    if len(sources) == 1:
+        (ckpt, _n), = sources.items()
+        text = f"Predicted with {short(ckpt)}"
+        if chosen and ckpt != chosen:
+            text += " — not the chosen model: Predict all to score it"
+        return text
+    parts = ", ".join(f"{short(c)} ×{n}" for c, n in sorted(sources.items(), key=lambda kv: (-kv[1], kv[0])))
+    return f"Mixed predictions of {len(sources)} models ({parts}): Predict all to score one model"
