@@ -81,18 +81,9 @@ def test_png_exif_orientation(tmp_path):
 def _png_exif_after_pixels(path, orientation: int):
     """A PNG whose eXIf chunk comes after the pixel data (allowed by the PNG spec; PIL's lazy open does
     not see it)."""
-    import struct
+    from png_helpers import move_exif_last
 
-    data = _save(path, orientation, "PNG").read_bytes()
-    pos, chunks = 8, []
-    while pos < len(data):
-        (n,) = struct.unpack(">I", data[pos : pos + 4])
-        chunks.append(data[pos : pos + 12 + n])
-        pos += 12 + n
-    exif = [c for c in chunks if c[4:8] == b"eXIf"]
-    rest = [c for c in chunks if c[4:8] != b"eXIf"]
-    assert len(exif) == 1
-    path.write_bytes(data[:8] + b"".join(rest[:-1]) + exif[0] + rest[-1])  # just before IEND
+    move_exif_last(_save(path, orientation, "PNG"))
     return path
 
 

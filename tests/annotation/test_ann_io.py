@@ -214,21 +214,6 @@ def test_write_errors_name_the_file_and_symlinks_stay_links(tmp_path):
     assert json.loads((tmp_path / "real.json").read_text())["imageHeight"] == 2
 
 
-def _png_with_exif_orientation(png: bytes, orientation: int) -> bytes:
-    """``png`` with an eXIf chunk (after the pixels, before IEND) holding the given orientation."""
-    import struct
-    import zlib
-
-    exif = Image.Exif()
-    exif[0x0112] = orientation
-    data = exif.tobytes()
-    data = data[6:] if data.startswith(b"Exif\0\0") else data
-    chunk = struct.pack(">I", len(data)) + b"eXIf" + data
-    chunk += struct.pack(">I", zlib.crc32(b"eXIf" + data) & 0xFFFFFFFF)
-    iend = png.rindex(b"IEND") - 4
-    return png[:iend] + chunk + png[iend:]
-
-
 @pytest.mark.parametrize("ext", ["png", "tif"])
 def test_16bit_colour_images_keep_all_16_bits(tmp_path, ext):
     import cv2
@@ -248,6 +233,7 @@ def test_16bit_colour_images_keep_all_16_bits(tmp_path, ext):
 
 def test_16bit_colour_png_exif_orientation_applied_like_8bit(tmp_path):
     import cv2
+    from png_helpers import with_exif_last
 
     from segstudio.core.annotation import load_image
     from segstudio.core.annotation.images import probe_image_size
@@ -256,12 +242,12 @@ def test_16bit_colour_png_exif_orientation_applied_like_8bit(tmp_path):
     ok, enc = cv2.imencode(".png", rgb[..., ::-1])
     assert ok
     path = tmp_path / "rot6.png"
-    path.write_bytes(_png_with_exif_orientation(enc.tobytes(), 6))
+    path.write_bytes(with_exif_last(enc.tobytes(), 6))
     out = load_image(path)
     # orientation 6 = PIL ROTATE_270 (clockwise), as the 8-bit path applies it
     eight = tmp_path / "rot6_8bit.png"
     ok, enc8 = cv2.imencode(".png", (rgb >> 8).astype(np.uint8)[..., ::-1])
-    eight.write_bytes(_png_with_exif_orientation(enc8.tobytes(), 6))
+    eight.write_bytes(with_exif_last(enc8.tobytes(), 6))
     np.testing.assert_array_equal(out >> 8, load_image(eight))
     np.testing.assert_array_equal(out, np.rot90(rgb, 3))
     assert probe_image_size(path) == out.shape[:2] == (5, 7)

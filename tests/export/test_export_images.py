@@ -110,20 +110,13 @@ def test_png_byte_copy_decodes_no_pixels(fmt, sample_project_ro, tmp_path, monke
 
 def _rotated(path: Path, fmt: str, *, late_exif: bool = False) -> None:
     """Stored 40 wide x 30 high with EXIF orientation 6 (shown 30 wide x 40 high)."""
-    import struct
+    from png_helpers import move_exif_last
 
     exif = Image.Exif()
     exif[0x0112] = 6
     Image.fromarray(_image(6)).save(path, format=fmt, exif=exif.tobytes())
     if late_exif:  # move the eXIf chunk after the pixel data (just before IEND)
-        data, pos, chunks = path.read_bytes(), 8, []
-        while pos < len(data):
-            (n,) = struct.unpack(">I", data[pos : pos + 4])
-            chunks.append(data[pos : pos + 12 + n])
-            pos += 12 + n
-        exif_chunk = [c for c in chunks if c[4:8] == b"eXIf"]
-        rest = [c for c in chunks if c[4:8] != b"eXIf"]
-        path.write_bytes(data[:8] + b"".join(rest[:-1]) + exif_chunk[0] + rest[-1])
+        move_exif_last(path)
 
 
 @pytest.mark.parametrize("fmt", ["masks", "nnunet", "yolo"])
