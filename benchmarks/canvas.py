@@ -188,7 +188,7 @@ def run(view: CanvasView, steps) -> list[float]:
 
 def edit_latencies(view: CanvasView, doc: DocumentModel, size: int) -> dict[str, float]:
     """Milliseconds from an edit to the canvas being up to date (items, overview), zoomed out and in."""
-    from segstudio.gui.canvas import ops
+    from segstudio.core.annotation import edit as ops
 
     out = {}
     for where in ("fit", "zoom x4"):

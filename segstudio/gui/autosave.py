@@ -28,7 +28,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from segstudio.core.errors import SegStudioError
-from segstudio.gui.json_cache import write_json_bytes
+from segstudio.core.annotation.json_cache import write_json_bytes
 from segstudio.gui import gc_guard
 
 RETRY_MS = 3000

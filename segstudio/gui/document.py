@@ -2,7 +2,7 @@
 
 Every edit goes through :attr:`DocumentModel.undo_stack` as a :class:`~segstudio.gui.commands.ShapesCommand`
 (or :class:`~segstudio.gui.commands.FlagsCommand`); ``changed`` fires after any edit, undo or redo.
-Shapes are immutable values: helpers build new shapes for what they change (see ``canvas/ops.py``).
+Shapes are immutable values: helpers build new shapes for what they change (see ``core/annotation/edit.py``).
 The selection is view state, not an edit: :meth:`select` does not touch the undo stack.
 """
 from __future__ import annotations
@@ -16,9 +16,9 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from segstudio.core.annotation.document import Annotation, Shape
 from segstudio.core.errors import AnnotationError
-from segstudio.gui.canvas import ops
+from segstudio.core.annotation import edit as ops
 from segstudio.gui.commands import FlagsCommand, ShapesCommand
-from segstudio.gui.json_cache import JsonCache, write_json_bytes
+from segstudio.core.annotation.json_cache import JsonCache, write_json_bytes
 
 
 #: undo depth per image. Each brush stroke keeps its merged mask patch alive in the history, so the memory

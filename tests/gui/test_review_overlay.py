@@ -9,7 +9,7 @@ pytest.importorskip("pytestqt")
 
 from segstudio.core.annotation.labels import voc_palette  # noqa: E402
 from segstudio.gui.review import ReviewDock  # noqa: E402
-from segstudio.gui.review.compose import OverlayOptions, compose  # noqa: E402
+from segstudio.core.review.compose import OverlayOptions, compose  # noqa: E402
 
 GREY = (100, 100, 100)
 PAL = voc_palette(4)

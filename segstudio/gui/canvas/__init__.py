@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 
-def __getattr__(name):  # lazy, so that Qt-free ``canvas.ops`` imports without loading the view
+def __getattr__(name):  # lazy: importing a canvas module does not load the view first
     if name == "CanvasView":
         from segstudio.gui.canvas.view import CanvasView
 

@@ -15,7 +15,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QKeySequence, QPen
 from PySide6.QtWidgets import QGraphicsRectItem, QMenu
 
-from segstudio.gui.canvas import ops
+from segstudio.core.annotation import edit as ops
 from segstudio.gui.canvas.items import HANDLE_SIZE, HandleItem, Z_PREVIEW
 from segstudio.gui.canvas.tools import Tool
 

@@ -109,7 +109,7 @@ class PathShapeItem(QGraphicsPathItem):
         """True when (x, y) (image coordinates) is inside the shape or within ``tolerance`` of its outline."""
         if self.shape_ref.shape_type not in ("line", "linestrip") and self.path().contains(QPointF(x, y)):
             return True
-        from segstudio.gui.canvas.ops import nearest_edge
+        from segstudio.core.annotation.edit import nearest_edge
 
         s = self.shape_ref
         if s.shape_type in ("line", "linestrip", "polygon"):

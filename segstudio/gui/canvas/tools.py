@@ -13,7 +13,7 @@ from PySide6.QtGui import QColor, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPathItem
 
 from segstudio.core.annotation.document import Shape
-from segstudio.gui.canvas import ops
+from segstudio.core.annotation import edit as ops
 from segstudio.gui.canvas.items import Z_PREVIEW, shape_path
 
 if TYPE_CHECKING:  # pragma: no cover

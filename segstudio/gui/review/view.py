@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel, QSlider, QSplitter,
                                QVBoxLayout, QWidget)
 
-from segstudio.gui.review.compose import OverlayOptions, compose
+from segstudio.core.review.compose import OverlayOptions, compose
 from segstudio.gui.review.image_pane import ImagePane
 
 

@@ -1,4 +1,5 @@
-"""Qt-free shape operations behind the tools: strokes, merging, erasing, order, vertices; labelme parity."""
+"""core/annotation/edit.py (the shape edits behind the canvas tools): strokes, merging, erasing, order,
+vertices; labelme parity."""
 from __future__ import annotations
 
 import json
@@ -6,9 +7,10 @@ import subprocess
 
 import numpy as np
 
-from segstudio.core.annotation import Annotation, Shape, annotation_to_label, save_annotation, shape_to_mask
-from segstudio.gui.canvas import ops
-from test_canvas_support import LABELS
+from segstudio.core.annotation import Annotation, LabelSet, Shape, annotation_to_label, save_annotation, shape_to_mask
+from segstudio.core.annotation import edit as ops
+
+LABELS = LabelSet.from_names(["_background_", "lesion", "cyst"])
 
 
 def test_stroke_has_width_and_round_caps():

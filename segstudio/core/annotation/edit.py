@@ -1,4 +1,5 @@
-"""Qt-free shape operations behind the canvas tools (tested directly and through the canvas).
+"""Shape edits behind the canvas tools: move, reshape, reorder, brush and eraser (Qt-free; tested directly
+and through the canvas in tests/gui).
 
 Shapes are immutable values here: every function returns new :class:`Shape` objects for what it changes and
 keeps the others as they are (same objects), which is what the undo commands and the canvas rely on.
@@ -24,16 +25,6 @@ CLOSED_TYPES = ("polygon", "oriented_rectangle")
 
 
 # ----------------------------------------------------------------------------- geometry
-def shape_bbox(shape: Shape) -> tuple[float, float, float, float]:
-    """(x0, y0, x1, y1) of the shape's extent in image coordinates (inclusive pixels for masks)."""
-    pts = np.asarray(shape.points, dtype=float).reshape(-1, 2)
-    if shape.shape_type == "circle" and len(pts) == 2:
-        r = float(np.hypot(*(pts[1] - pts[0])))
-        (cx, cy) = pts[0]
-        return cx - r, cy - r, cx + r, cy + r
-    return float(pts[:, 0].min()), float(pts[:, 1].min()), float(pts[:, 0].max()), float(pts[:, 1].max())
-
-
 def clamp_translation(shapes: list[Shape], dx: float, dy: float, width: int, height: int) -> tuple[float, float]:
     """Limit (dx, dy) so that every point stays inside the image (mask bboxes inside its pixels)."""
     lo_x, lo_y, hi_x, hi_y = -math.inf, -math.inf, math.inf, math.inf
@@ -55,10 +46,6 @@ def translate_shape(shape: Shape, dx: float, dy: float) -> Shape:
         dx, dy = round(dx), round(dy)
     new.points = [[x + dx, y + dy] for x, y in shape.points]
     return new
-
-
-def clamp_point(x: float, y: float, width: int, height: int) -> tuple[float, float]:
-    return min(max(float(x), 0.0), float(width)), min(max(float(y), 0.0), float(height))
 
 
 def move_vertex(shape: Shape, index: int, x: float, y: float) -> Shape:
