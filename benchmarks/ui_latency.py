@@ -114,7 +114,7 @@ def main(argv=None) -> int:
     if not win.open_project(project):
         print("error: cannot open the sample project", file=sys.stderr)
         return 2
-    dock = getattr(win, "training_dock", None)
+    dock = win.docks.get("training")
     if dock is None:
         print(f"error: the training extension is not installed ({win.extension_errors})", file=sys.stderr)
         return 2

@@ -65,7 +65,7 @@ def main(argv=None) -> int:
     win.resize(1500, 950)
     win.show()
     win.open_project(project)
-    train, review = win.training_dock, win.review_dock
+    train, review = win.docks["training"], win.docks["review"]
     train.raise_()
     train.form.set_values(model="unet", epochs=args.epochs, batch_size=4, img_size=96, device="cpu",
                           max_minutes=0)

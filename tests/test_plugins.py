@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+import types
 from importlib import metadata
 from pathlib import Path
 
@@ -23,7 +24,10 @@ def fake_entry_points(monkeypatch):
     before = dict(LOSSES.entries)
 
     def install(*eps):
-        monkeypatch.setattr(registry.metadata, "entry_points", lambda group=None: [e for e in eps if e.group == group])
+        # only the registry sees the fake entry points (patching importlib.metadata itself would feed them to
+        # any library that looks up its own entry points meanwhile, e.g. triton under torch)
+        fake = types.SimpleNamespace(entry_points=lambda group=None: [e for e in eps if e.group == group])
+        monkeypatch.setattr(registry, "metadata", fake)
         monkeypatch.setattr(registry, "_plugins_loaded", False)
         monkeypatch.setattr(registry, "plugin_errors", [])
 

@@ -1,7 +1,8 @@
 """The export dialog: the project's labelme annotations to VOC, COCO, YOLO-seg, nnU-Net or images+masks,
 through core ``segstudio.core.export.convert`` in a worker thread (progress, cancel, summary of failures).
 
-``install(window)`` adds "File > Export dataset..." (also reachable from the Review menu).
+``install(session, services)`` (a window extension, see gui/extensions.py) adds "File > Export dataset..."
+(also reachable from the Review menu).
 """
 from __future__ import annotations
 
@@ -203,22 +204,15 @@ class ExportDialog(QDialog):
         super().closeEvent(event)
 
 
-def install(window) -> None:
-    """Add "Export dataset..." to the File menu (once, even if installed twice)."""
-    if getattr(window, "export_action", None) is not None:
-        return
+def install(session, services) -> None:
+    """Window extension: "File > Export dataset..." (named action "export"; the Review menu shows it too)."""
+    window = services.window
 
     def open_dialog():
-        if window.project is None:
+        if session.project is None:
             return None
-        autosaver = getattr(window, "autosaver", None)
-        dlg = ExportDialog(window.project, window, flush=autosaver.flush if autosaver is not None else None)
-        window.export_dialog = dlg
+        dlg = ExportDialog(session.project, window, flush=session.flush)
         dlg.open()
         return dlg
 
-    menu = next((a.menu() for a in window.menuBar().actions() if a.menu() is not None
-                 and a.text().replace("&", "") == "File"), None) or window.menuBar().addMenu("&File")
-    window.export_action = menu.addAction("Export dataset...")
-    window.export_action.triggered.connect(lambda: open_dialog())
-    window.open_export_dialog = open_dialog
+    services.add_menu_action("&File", "Export dataset...", open_dialog, name="export")

@@ -1,54 +1,140 @@
-"""Optional parts of the window (training, review...) installed after the window has built itself.
+"""Window extensions: the one way a part of the window (training, review, export) or a plugin adds docks and menus.
 
-Each name in :data:`EXTENSIONS` is a module; when it exists and has ``install(window)``, the window calls
-it once.  An extension uses only the window's public API (``project``, ``document``, ``canvas``,
-``currentImageChanged``, ``projectOpened``, ``open_project``, ``open_image``, ``refresh_statuses``,
-``label_colors``, ``menuBar()``, ``addDockWidget``...).  A missing module is skipped (that part is not built
-in this checkout); one that fails is reported in the status bar and never stops the app.
+An extension is a callable ``install(session, services)`` registered in
+:data:`segstudio.core.session.WINDOW_EXTENSIONS`:
+
+* ``session`` (:class:`segstudio.core.session.Session`) is the model the window shows: the project, the
+  current image and its document, the classes with their colours, the chosen checkpoint, and their events;
+* ``services`` (:class:`WindowServices`) is the window's small GUI API: ``add_dock``, ``add_menu``,
+  ``add_menu_action``, ``action``, ``status``, ``open_image``, ``refresh_statuses``, ``on_quit`` and
+  ``window`` (the parent for dialogs and event filters).
+
+The built-in extensions are registered below (each imports its module only when installed); a plugin
+registers its own from its ``segstudio.plugins`` entry point::
+
+    from segstudio.core.session import WINDOW_EXTENSIONS
+
+    @WINDOW_EXTENSIONS.register("my-dock")
+    def install(session, services):
+        from my_plugin.dock import MyDock      # Qt is imported here, not at registration
+        services.add_dock("my-dock", MyDock(session))
+
+The window installs every registered extension once, in registration order; one that raises is reported in
+the status bar and never stops the app.
 """
 from __future__ import annotations
 
 import importlib
+from typing import Callable, Optional
 
-#: module names, installed in this order
-EXTENSIONS: list[str] = [
-    "segstudio.gui.training",
-    "segstudio.gui.review",
-]
+from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QMenu, QScrollArea
+
+from segstudio.core.registry import load_plugins
+from segstudio.core.session import WINDOW_EXTENSIONS
+
+#: built-in extensions: (name, module with ``install(session, services)``), installed in this order
+BUILTIN_EXTENSIONS = (
+    ("export", "segstudio.gui.export_dialog"),
+    ("training", "segstudio.gui.training"),
+    ("review", "segstudio.gui.review"),
+)
 
 
-def install_extensions(window, names=None) -> list[str]:
-    """Install every available extension; returns "module: problem" for each that failed."""
+def _lazy(module: str) -> Callable:
+    def install(session, services):
+        return importlib.import_module(module).install(session, services)
+
+    install.__qualname__ = f"install[{module}]"
+    return install
+
+
+for _name, _module in BUILTIN_EXTENSIONS:
+    WINDOW_EXTENSIONS.register(_name)(_lazy(_module))
+
+
+class WindowServices:
+    """What an extension may do to the window (it never reaches into the window's attributes)."""
+
+    def __init__(self, window):
+        self.window = window
+        self.extension_docks: dict[str, QDockWidget] = {}
+
+    def add_dock(self, key: str, dock: QDockWidget, area=Qt.RightDockWidgetArea) -> QDockWidget:
+        """Add ``dock``; right-side docks become tabs beside the window's panels.  It is ``window.docks[key]``
+        afterwards."""
+        if not dock.objectName():
+            dock.setObjectName(f"dock_{key}")
+        self.window.addDockWidget(area, dock)
+        self.window.docks[key] = dock
+        self.extension_docks[key] = dock
+        return dock
+
+    def add_menu(self, title: str) -> QMenu:
+        """The menu-bar menu called ``title`` ("&" ignored), created at the end of the bar when absent."""
+        bar = self.window.menuBar()
+        plain = title.replace("&", "")
+        for act in bar.actions():
+            if act.menu() is not None and act.text().replace("&", "") == plain:
+                return act.menu()
+        return bar.addMenu(title)
+
+    def add_menu_action(self, menu: str | QMenu, text: str, slot: Callable[[], object],
+                        shortcut: Optional[str] = None, *, name: Optional[str] = None) -> QAction:
+        """Add an action to ``menu`` (a title or a QMenu); ``name`` makes it ``action(name)`` (and
+        ``window.actions_by_name[name]``)."""
+        menu = self.add_menu(menu) if isinstance(menu, str) else menu
+        act = QAction(text, self.window)
+        if shortcut:
+            act.setShortcut(QKeySequence(shortcut))
+        act.triggered.connect(lambda _=False: slot())
+        menu.addAction(act)
+        if name:
+            self.window.actions_by_name[name] = act
+        return act
+
+    def action(self, name: str) -> Optional[QAction]:
+        """A named action of the window or of an extension installed before, or None."""
+        return self.window.actions_by_name.get(name)
+
+    def status(self, text: str, error: bool = False) -> None:
+        self.window.show_message(text, error=error)
+
+    def open_image(self, entry) -> bool:
+        """Show ``entry`` in the window (its unsaved edits of the previous image are saved first)."""
+        return self.window.open_image(entry)
+
+    def refresh_statuses(self, entries=None) -> None:
+        """Re-read the status of ``entries`` (all when None) in the images list."""
+        self.window.refresh_statuses(entries)
+
+    def on_quit(self, callback: Callable[[], object]) -> None:
+        """Call ``callback`` when the application quits (e.g. to stop a worker thread cleanly)."""
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(callback)
+
+
+def install_extensions(session, services: WindowServices, names=None) -> list[str]:
+    """Install the registered window extensions (``names``: only those); returns "name: problem" for each
+    that failed."""
+    load_plugins()
     errors: list[str] = []
-    for name in EXTENSIONS if names is None else names:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name is not None and (name == exc.name or name.startswith(exc.name + ".")):
-                continue  # not built in this checkout
-            errors.append(f"{name}: {type(exc).__name__}: {exc}")
+    for name, install in list(WINDOW_EXTENSIONS.entries.items()):
+        if names is not None and name not in names:
             continue
+        try:
+            install(session, services)
         except Exception as exc:  # a broken extension must not stop the app
-            errors.append(f"{name}: {type(exc).__name__}: {exc}")
-            continue
-        install = getattr(module, "install", None)
-        if install is None:
-            continue  # a package without a window extension (yet)
-        try:
-            install(window)
-        except Exception as exc:
             errors.append(f"{name}: {type(exc).__name__}: {exc}")
     return errors
 
 
-def arrange_extension_docks(window, anchor, own_docks) -> None:
+def arrange_extension_docks(window, anchor, extension_docks) -> None:
     """Right-side extension docks become tabs beside ``anchor`` (the canvas keeps its room), each wrapped in a
     scroll area so that a tall or wide extension never forces the window's minimum size."""
-    from PySide6.QtCore import Qt
-    from PySide6.QtWidgets import QDockWidget, QScrollArea
-
-    ext = [d for d in window.findChildren(QDockWidget)
-           if d not in own_docks and window.dockWidgetArea(d) == Qt.RightDockWidgetArea]
+    ext = [d for d in extension_docks if window.dockWidgetArea(d) == Qt.RightDockWidgetArea]
     for dock in ext:
         body = dock.widget()
         if body is not None and not isinstance(body, QScrollArea):

@@ -1,13 +1,13 @@
 """The annotation workspace: assembles the canvas, the panels, the menus, autosave and the extensions.
 
-The window holds no logic a test could not reach through core: the project model is
-:class:`segstudio.core.project.Project`, the display mapping :mod:`segstudio.core.imaging`, the edits go
-through :class:`segstudio.gui.document.DocumentModel` (undo stack) and reach the disk through
-:class:`segstudio.gui.autosave.Autosaver`.
+What the window shows is one Qt-free :class:`segstudio.core.session.Session` (the project, the current image
+and its document, the classes with their colours, the chosen checkpoint); the window changes it through its
+``set_*`` methods and its panels follow its events, as the extensions' docks do.  The display mapping is
+:mod:`segstudio.core.imaging`, the edits go through :class:`segstudio.gui.document.DocumentModel` (undo
+stack) and reach the disk through :class:`segstudio.gui.autosave.Autosaver`.
 
-Public API for extensions (see gui/extensions.py): ``project``, ``document``, ``canvas``, ``current_entry``,
-``currentImageChanged``, ``projectOpened``, ``open_path``, ``open_project``, ``open_image``,
-``refresh_statuses``, ``label_colors``, ``show_message``.
+Extensions (training, review, export, plugins) are installed through gui/extensions.py: each gets the session
+and a :class:`~segstudio.gui.extensions.WindowServices`, never the window's attributes.
 """
 from __future__ import annotations
 
@@ -23,11 +23,12 @@ from PySide6.QtWidgets import (
 from segstudio.core.errors import SegStudioError
 from segstudio.core.imaging import DisplaySettings, to_display_rgb
 from segstudio.core.project import IMAGE_EXTENSIONS, Project, open_path
+from segstudio.core.session import Session
 from segstudio.gui.autosave import Autosaver
 from segstudio.gui.canvas.view import BRUSH_MAX, BRUSH_MIN, CanvasView
 from segstudio.gui.dialogs.help_dialog import HelpDialog, menu_actions
 from segstudio.gui.document import DocumentModel
-from segstudio.gui.extensions import arrange_extension_docks, install_extensions
+from segstudio.gui.extensions import WindowServices, arrange_extension_docks, install_extensions
 from segstudio.gui.panels.brush_size import BrushSizeBox
 from segstudio.gui.panels.class_panel import ClassPanel
 from segstudio.gui.panels.file_list import FileListPanel
@@ -41,23 +42,23 @@ from segstudio.gui.window_classes import ClassesMixin
 
 
 class MainWindow(ClassesMixin, QMainWindow):
-    currentImageChanged = Signal(object)  # ImageEntry or None
-    projectOpened = Signal(object)  # Project
+    currentImageChanged = Signal(object)  # ImageEntry or None (the session's image event, as a Qt signal)
 
-    def __init__(self, parent=None, *, extensions: bool = True):
+    def __init__(self, parent=None, *, extensions=True):
+        """``extensions``: True installs every registered window extension, False none, a list those named."""
         super().__init__(parent)
         self.setWindowTitle("segstudio")
         self.settings = Settings()
-        self.project: Project | None = None
-        self.current_entry = None
         self.display = DisplaySettings()
         self.last_error: str | None = None
         self.document = DocumentModel(self)
+        self.session = Session(document=self.document)
         self.canvas = CanvasView(self.document)
         self.canvas.brush_size = self.settings.brush_size
         self.autosaver = Autosaver(
             self.document, self.settings.autosave_delay_ms, self.settings.embed_image_data, self
         )
+        self.session.save_edits = self.autosaver.flush
         self.welcome = WelcomePage()
         self.hint_label = QLabel("")
         self.hint_label.setObjectName("toolHint")
@@ -95,7 +96,12 @@ class MainWindow(ClassesMixin, QMainWindow):
         self.canvas.relabel_requested = self.relabel    # Ctrl+E / right-click on the canvas (window_classes)
         self._update_recent()
         self._set_welcome(True)
-        self.extension_errors = install_extensions(self) if extensions else []
+        self.services = WindowServices(self)
+        if extensions:
+            names = None if extensions is True else list(extensions)
+            self.extension_errors = install_extensions(self.session, self.services, names)
+        else:
+            self.extension_errors = []
         self._arrange_docks()
         geometry, state = self.settings.window_geometry(), self.settings.window_state()
         if geometry is not None:
@@ -114,8 +120,16 @@ class MainWindow(ClassesMixin, QMainWindow):
         self.addDockWidget(area, dock)
         self.docks[key] = dock
 
+    @property
+    def project(self) -> Project | None:
+        return self.session.project
+
+    @property
+    def current_entry(self):
+        return self.session.entry
+
     def _arrange_docks(self) -> None:
-        arrange_extension_docks(self, self.docks["flags"], list(self.docks.values()))
+        arrange_extension_docks(self, self.docks["flags"], list(self.services.extension_docks.values()))
         self.resizeDocks([self.docks["files"], self.docks["classes"]], [260, 340], Qt.Horizontal)
 
     def _build_status_bar(self) -> None:
@@ -228,6 +242,9 @@ class MainWindow(ClassesMixin, QMainWindow):
         self.shape_list.editLabelRequested.connect(lambda i: self.relabel([i]))
         self.adjust_panel.settingsChanged.connect(self.set_display)
         self.document.loaded.connect(self._on_loaded)
+        self.session.events.project.connect(self._on_project)
+        self.session.events.image.connect(self._on_image)
+        self.session.events.classes.connect(self._on_classes)
         self.autosaver.saved.connect(self._on_saved)
         self.autosaver.saveFailed.connect(self._on_save_failed)
         self.canvas.cursorMoved.connect(lambda x, y: self.position_label.setText(f"x {x:.0f}  y {y:.0f}"))
@@ -263,18 +280,8 @@ class MainWindow(ClassesMixin, QMainWindow):
     def set_project(self, project: Project) -> bool:
         if not self.autosaver.flush() and not self._confirm_discard():
             return False
-        self._keep_label_ids(project)
-        self.project = project
-        self.current_entry = None
         self.document.close()
-        self.file_list.set_project(project)
-        self.flags_panel.set_project_flags(self._project_flags())
-        self._refresh_classes()
-        self.settings.add_recent_project(project.folder)
-        self._update_recent()
-        self.setWindowTitle(f"{project.name} — segstudio")
-        self._set_welcome(False)
-        self.projectOpened.emit(project)
+        self.session.set_project(project)
         if project.problems:
             self.show_message(f"{len(project.problems)} JSON file(s) cannot be read (see the Images list)",
                               error=True)
@@ -283,9 +290,22 @@ class MainWindow(ClassesMixin, QMainWindow):
         else:
             self.show_message(f"{project.folder}: no images in this folder ({', '.join(IMAGE_EXTENSIONS)})",
                               error=True)
-            self.currentImageChanged.emit(None)
+            self.session.set_image(None)
         self._update_enabled()
         return True
+
+    def _on_project(self, project) -> None:
+        self.file_list.set_project(project)
+        self.flags_panel.set_project_flags(self._project_flags())
+        if project is not None:
+            self.settings.add_recent_project(project.folder)
+            self._update_recent()
+            self.setWindowTitle(f"{project.name} — segstudio")
+        self._set_welcome(project is None)
+
+    def _on_image(self, entry) -> None:
+        self.file_list.set_current(entry)
+        self.currentImageChanged.emit(entry)
 
     def open_image(self, entry) -> bool:
         """Show ``entry`` (an ImageEntry of the project); the previous image is saved first."""
@@ -303,9 +323,7 @@ class MainWindow(ClassesMixin, QMainWindow):
             self.show_error("Cannot open image", msg)
             self.file_list.set_current(self.current_entry)
             return False
-        self.current_entry = entry
-        self.file_list.set_current(entry)
-        self.currentImageChanged.emit(entry)
+        self.session.set_image(entry)
         return True
 
     def sample_project_dir(self) -> Path:

@@ -1,7 +1,8 @@
 """The main window's class list and label commands (a mixin of :class:`segstudio.gui.main_window.MainWindow`).
 
-The class list is the project's ``label_set`` (core); this part keeps the panel, the canvas colours and the
-current drawing class in step with it and asks the user for labels:
+The class list and the class colours are the session's (``segstudio.core.session.Session``: the project's
+``label_set`` and segstudio.json "colors"); this part keeps the panel, the canvas colours and the current
+drawing class in step with the session's ``classes`` event and asks the user for labels:
 
 * a *new* shape's label (``_ask_label``, the canvas's ``label_requested`` while File > Ask label is on): the
   dialog starts on the current drawing class, and the class chosen becomes the drawing class (as labelme);
@@ -15,7 +16,7 @@ shortcuts (1-9, tool letters) keep working.
 Class ids without a labels file: the project's classes are the labels of its JSON files, sorted, when it is
 opened.  Labels met later (an image whose JSON changed since) are appended, so existing ids never move; and
 when the same folder is opened again in this window, the ids it had are kept and only new labels are
-appended (``_keep_label_ids``).  A later session sorts again: add or rename a class (which writes
+appended (``Session.set_project``).  A later session sorts again: add or rename a class (which writes
 labels.txt) to fix the ids for good.
 """
 from __future__ import annotations
@@ -29,48 +30,26 @@ from segstudio.gui.dialogs.label_dialog import LabelDialog
 class ClassesMixin:
     # ------------------------------------------------------------------ class list
     def label_colors(self) -> dict[str, QColor]:
-        """Colour of every class: a custom one (segstudio.json "colors") or the VOC palette by class id."""
-        if self.project is None:
-            return {}
-        custom = self.project.settings.get("colors") or {}
-        palette = self.project.label_set.colors()
-        out = {}
-        for cid, name in enumerate(self.project.label_set.names):
-            color = QColor(str(custom[name])) if name in custom else QColor(*(int(v) for v in palette[cid]))
-            out[name] = color if color.isValid() else QColor(*(int(v) for v in palette[cid]))
-        return out
+        """Colour of every class, as the session owns it (a custom one from segstudio.json, else VOC's)."""
+        return {name: QColor(*rgb) for name, rgb in self.session.class_colors().items()}
 
-    def _refresh_classes(self) -> None:
+    def _on_classes(self, _colors=None) -> None:
+        """The session's classes changed (opened, added, renamed, recoloured, joined): panel and canvas follow."""
         colors = self.label_colors()
-        names = self.project.label_set.names if self.project else []
+        names = self.session.class_names
         hidden = [n for n in names if not self.canvas.is_label_visible(n)]
         if self.canvas.current_label not in names:
             self.canvas.current_label = names[1] if len(names) > 1 else ""
         self.class_panel.set_classes(names, colors, hidden, self.canvas.current_label)
         self.canvas.set_label_colors(colors)
         self.shape_list.set_colors(colors)
-
-    def _keep_label_ids(self, project) -> None:
-        """Reopening the folder shown now, without a labels file: keep the class ids of this session."""
-        from segstudio.core.annotation.labels import LabelSet
-
-        old = self.project
-        if old is None or old.folder != project.folder or project.labels_path.exists():
-            return
-        names = list(old.label_set.names)
-        names += [n for n in project.label_set.names if n not in names]
-        project.label_set = LabelSet(names, has_ignore=project.label_set.has_ignore)
+        self._update_hint()
 
     def _join_document_labels(self) -> None:
         """Labels used by the open image but missing from the class list join it, at the end (in memory;
         the labels file is written only when the user adds or renames a class)."""
-        if self.project is None or self.document.annotation is None:
-            return
-        missing = [s.label for s in self.document.shapes() if s.label not in self.project.label_set]
-        for label in dict.fromkeys(missing):
-            self.project.label_set.add(label)
-        if missing:
-            self._refresh_classes()
+        if self.document.annotation is not None:
+            self.session.join_labels(s.label for s in self.document.shapes())
 
     def choose_class(self, name: str) -> None:
         self.canvas.current_label = name
@@ -78,7 +57,7 @@ class ClassesMixin:
         self._update_hint()
 
     def choose_class_id(self, cid: int) -> None:
-        names = self.project.label_set.names if self.project else []
+        names = self.session.class_names
         if 0 < cid < len(names):
             self.choose_class(names[cid])
 
@@ -86,11 +65,10 @@ class ClassesMixin:
         if self.project is None:
             return False
         try:
-            self.project.add_label(name)
+            self.session.add_class(name)
         except SegStudioError as exc:
             self.show_error("Cannot add class", str(exc))
             return False
-        self._refresh_classes()
         self.show_message(f"Class “{name.strip()}” added to {self.project.labels_path.name}")
         return True
 
@@ -98,16 +76,14 @@ class ClassesMixin:
         """Rename in labels.txt (atomic), in the open image (undoable) and in the project's other JSON files."""
         if self.project is None:
             return False
+        if self.canvas.current_label == old:
+            self.canvas.current_label = new.strip()   # before the classes event: the panel keeps it current
         try:
-            self.project.rename_label(old, new)
+            new = self.session.rename_class(old, new)
         except SegStudioError as exc:
+            self.canvas.current_label = old
             self.show_error("Cannot rename class", str(exc))
             return False
-        new = new.strip()
-        custom = self.project.settings.get("colors") or {}
-        if old in custom:
-            custom[new] = custom.pop(old)
-            self.project.save_settings()
         if self.document.annotation is not None:
             idx = [i for i, s in enumerate(self.document.shapes()) if s.label == old]
             if idx:
@@ -118,22 +94,15 @@ class ClassesMixin:
         except (SegStudioError, OSError) as exc:
             self.show_error("Rename incomplete", f"{exc}")
             others = []
-        if self.canvas.current_label == old:
-            self.canvas.current_label = new
-        self._refresh_classes()
         self.show_message(f"Renamed “{old}” to “{new}” in {self.project.labels_path.name}, this image and "
                           f"{len(others)} other file(s)")
         return True
 
     def recolor_class(self, name: str, color: QColor) -> None:
-        if self.project is None:
-            return
-        self.project.settings.setdefault("colors", {})[name] = color.name()
         try:
-            self.project.save_settings()
+            self.session.set_class_color(name, (color.red(), color.green(), color.blue()))
         except (SegStudioError, OSError) as exc:
             self.show_message(str(exc), error=True)
-        self._refresh_classes()
 
     # ------------------------------------------------------------------ asking for labels
     def _after_dialog(self) -> None:

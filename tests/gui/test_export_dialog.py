@@ -84,9 +84,10 @@ def test_file_menu_opens_the_dialog_on_the_project(qtbot, sample_project):
     qtbot.addWidget(win)
     assert win.open_project(sample_project)
     file_menu = next(a.menu() for a in win.menuBar().actions() if a.text().replace("&", "") == "File")
-    assert win.export_action in file_menu.actions()
-    win.export_action.trigger()
-    dlg = win.export_dialog
+    export = win.actions_by_name["export"]
+    assert export in file_menu.actions()
+    export.trigger()
+    dlg = win.findChild(ExportDialog)
     assert dlg.isVisible() and dlg.project is win.project and dlg.flush is not None
     assert dlg.target.text().endswith(f"{win.project.folder.name}_{dlg.format.currentData()}")
     dlg.close()

@@ -18,7 +18,7 @@ def test_train_predict_review_accept_undo(qtbot, sample_project):
     assert not win.extension_errors, win.extension_errors
     win.show()
     assert win.open_project(sample_project)
-    train, review = win.training_dock, win.review_dock
+    train, review = win.docks["training"], win.docks["review"]
     assert review.project is win.project and train.project is win.project
 
     # 1. train one short epoch (tiny model, small images) without blocking the window

@@ -271,18 +271,32 @@ def test_recent_project_reopens_in_a_new_window(window, sample_project, qtbot):
     assert w2.project is not None and len(w2.project.images) == 24
 
 
-def test_extensions_are_installed_and_failures_reported(qtbot, messages, monkeypatch, tmp_path):
-    import segstudio.gui.extensions as ext
+def test_extensions_are_installed_and_failures_reported(qtbot, messages, monkeypatch):
+    from PySide6.QtWidgets import QDockWidget
 
-    mod = tmp_path / "ext_ok_h7b.py"
-    mod.write_text("def install(window):\n    window.ext_ok_installed = True\n")
-    (tmp_path / "ext_bad_h7b.py").write_text("def install(window):\n    raise RuntimeError('boom')\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(ext, "EXTENSIONS", ["ext_ok_h7b", "ext_missing_h7b", "ext_bad_h7b"])
+    from segstudio.core.session import WINDOW_EXTENSIONS
+
+    seen = []
+
+    def ok(session, services):
+        seen.append(session)
+        services.add_dock("ok", QDockWidget("OK dock"))
+        services.add_menu_action("&Tools", "Say hello", lambda: services.status("hello"), name="hello")
+
+    def bad(session, services):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(WINDOW_EXTENSIONS, "entries", {"ok": ok, "bad": bad})
     w = MainWindow()
     qtbot.addWidget(w)
-    assert w.ext_ok_installed
-    assert w.extension_errors == ["ext_bad_h7b: RuntimeError: boom"]
+    assert seen == [w.session]
+    assert w.docks["ok"] in w.tabifiedDockWidgets(w.docks["flags"])
+    tools = next(a.menu() for a in w.menuBar().actions() if a.text() == "&Tools")
+    assert w.actions_by_name["hello"] in tools.actions()
+    w.actions_by_name["hello"].trigger()
+    assert w.statusBar().currentMessage() == "hello"
+    assert w.extension_errors == ["bad: RuntimeError: boom"]
+    assert w.last_error == "Some extensions failed: bad: RuntimeError: boom"
 
 
 def _run_cli(args, env_extra, drop=()):
@@ -333,9 +347,9 @@ def test_real_extensions_install_as_tabs_beside_flags(qtbot, messages):
     w = MainWindow()
     qtbot.addWidget(w)
     assert w.extension_errors == []
-    extra = [d for d in w.findChildren(type(w.docks["flags"])) if d not in w.docks.values()]
-    for dock in extra:
-        assert dock in w.tabifiedDockWidgets(w.docks["flags"])
+    for key in ("training", "review"):
+        assert w.docks[key] in w.tabifiedDockWidgets(w.docks["flags"])
+        assert w.docks[key].session is w.session          # the docks share the window's session
     hint = w.minimumSizeHint()
     assert hint.width() <= 1280 and hint.height() <= 800  # fits a small laptop screen
 

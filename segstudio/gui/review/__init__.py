@@ -1,56 +1,33 @@
-"""Review in the app: ``install(window)`` adds the review dock (overlays, metrics, model-assisted labelling)
-and a Review menu; it follows the window's current image and the training dock's chosen checkpoint.
+"""Review in the app: the window extension ``install(session, services)`` adds the review dock (overlays,
+metrics, model-assisted labelling) and a Review menu; the dock follows the session's current image and its
+chosen checkpoint (set by the training dock's "Use for prediction" or by "Choose model...").
 
-The dock works standalone too (``ReviewDock(project, document)``, then ``set_entry``).
+The dock works standalone too (``ReviewDock(project, document)`` makes its own session; then ``set_entry``).
 """
 from __future__ import annotations
-
-from PySide6.QtCore import QCoreApplication, Qt
 
 from segstudio.gui.review.dock import ReviewDock
 
 __all__ = ["ReviewDock", "install"]
 
 
-def install(window) -> ReviewDock:
-    dock = ReviewDock(getattr(window, "project", None), getattr(window, "document", None), window)
-    window.addDockWidget(Qt.RightDockWidgetArea, dock)   # see training.install: column or wide layout
-    window.review_dock = dock
-    training = getattr(window, "training_dock", None)
-    if training is not None:
-        window.tabifyDockWidget(training, dock)
-        training.checkpointChosen.connect(dock.set_checkpoint)
-        training.raise_()
-
-    def on_image(entry):
-        if getattr(window, "project", None) is not dock.project:
-            dock.set_project(window.project)
-        dock.set_document(getattr(window, "document", None))
-        dock.set_entry(entry)
-
-    window.currentImageChanged.connect(on_image)
-    app = QCoreApplication.instance()
-    if app is not None:   # a prediction still running when the app quits is cancelled and waited for
-        app.aboutToQuit.connect(dock.shutdown)
-    opened = getattr(window, "projectOpened", None)
-    if opened is not None:
-        opened.connect(lambda project: dock.set_project(project))
-    dock.imageActivated.connect(window.open_image)
-    dock.predictionsChanged.connect(window.refresh_statuses)
-    menu = window.menuBar().addMenu("&Review")
+def install(session, services) -> ReviewDock:
+    """Window extension: the review dock and a Review menu (see gui/extensions.py)."""
+    dock = ReviewDock(session=session, parent=services.window)
+    services.add_dock("review", dock)   # see training.install: column or wide layout
+    services.on_quit(dock.shutdown)     # a prediction still running when the app quits is cancelled and waited for
+    dock.imageActivated.connect(services.open_image)
+    dock.predictionsChanged.connect(services.refresh_statuses)
+    menu = services.add_menu("&Review")
     menu.addAction(dock.toggleViewAction())
     for text, slot, key in (("Predict current image", lambda: dock.predict(all_images=False), "Ctrl+P"),
                             ("Predict all images", lambda: dock.predict(all_images=True), None),
                             ("Accept prediction", dock.accept_prediction, "Ctrl+Shift+A"),
                             ("Mark reviewed", lambda: dock.set_reviewed(True), None),
                             ("Choose model...", dock.choose_checkpoint, None)):
-        act = menu.addAction(text)
-        if key:
-            act.setShortcut(key)
-        act.triggered.connect(lambda _=False, s=slot: s())
-    from segstudio.gui import export_dialog
-
-    export_dialog.install(window)
-    menu.addSeparator()
-    menu.addAction(window.export_action)
+        services.add_menu_action(menu, text, slot, key)
+    export = services.action("export")
+    if export is not None:
+        menu.addSeparator()
+        menu.addAction(export)
     return dock

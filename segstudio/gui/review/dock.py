@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QDockWidget, QFileDialog, QHBo
                                QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from segstudio.core.errors import SegStudioError
+from segstudio.core.session import Session
 from segstudio.gui.review import evaluate as ev_mod
 from segstudio.gui.review.metrics_panel import MetricsPanel
 from segstudio.gui.review.view import OverlayView
@@ -39,13 +40,11 @@ class ReviewDock(QDockWidget):
     evaluated = Signal(object)          # Evaluation
     workDone = Signal(str)              # a background job ended: "ok" | "cancelled" | "failed"
 
-    def __init__(self, project=None, document=None, parent=None):
+    def __init__(self, project=None, document=None, parent=None, *, session: Optional[Session] = None):
         super().__init__("Review", parent)
         self.setObjectName("ReviewDock")
-        self.project = project
-        self.document = document
-        self.entry = None
-        self.checkpoint: Optional[Path] = None
+        # the window's shared session; standalone (project, document) the dock makes its own
+        self.session = session if session is not None else Session(project, document)
         self.evaluation: Optional[ev_mod.Evaluation] = None
         self.worker: Optional[Worker] = None
         self.error_box: Optional[QMessageBox] = None
@@ -121,41 +120,57 @@ class ReviewDock(QDockWidget):
         self.images_table.itemDoubleClicked.connect(self._activate_row)
         self._doc_timer = QTimer(self, singleShot=True, interval=200)
         self._doc_timer.timeout.connect(self.refresh_current)
-        if document is not None:
-            document.changed.connect(self._doc_timer.start)
+        if self.document is not None:
+            self.document.changed.connect(self._doc_timer.start)
+        events = self.session.events
+        events.project.connect(self._on_project)
+        events.image.connect(self._on_image)
+        events.checkpoint.connect(self._on_checkpoint)
+        events.classes.connect(lambda _colors: self.refresh_current())   # a recoloured class: same colour here
         stored = QSettings().value("review/checkpoint")
-        if stored and Path(str(stored)).is_file():
+        if self.session.checkpoint is not None:
+            self._on_checkpoint(self.session.checkpoint)
+        elif stored and Path(str(stored)).is_file():
             self.set_checkpoint(Path(str(stored)))
-        self.set_project(project)
+        self._on_project(self.session.project)
 
     # ------------------------------------------------------------------ state
+    @property
+    def project(self):
+        return self.session.project
+
+    @property
+    def document(self):
+        return self.session.document
+
+    @property
+    def entry(self):
+        return self.session.entry
+
+    @property
+    def checkpoint(self) -> Optional[Path]:
+        return self.session.checkpoint
+
     def set_project(self, project) -> None:
-        self.project = project
-        self.entry = None
+        self.session.set_project(project)
+
+    def _on_project(self, project) -> None:
         self.evaluation = None
         self.refresh_images_table()
         self.refresh_current()
         if project is not None and project.predictions_dir.is_dir():
             self.evaluate()
 
-    def set_document(self, document) -> None:
-        if document is self.document:
-            return
-        if self.document is not None:
-            try:
-                self.document.changed.disconnect(self._doc_timer.start)
-            except (RuntimeError, TypeError):
-                pass
-        self.document = document
-        if document is not None:
-            document.changed.connect(self._doc_timer.start)
-
     def set_entry(self, entry) -> None:
-        self.entry = entry
+        self.session.set_image(entry)
+
+    def _on_image(self, _entry) -> None:
         self.refresh_current()
 
     def set_checkpoint(self, path) -> None:
-        self.checkpoint = Path(path) if path else None
+        self.session.set_checkpoint(path)
+
+    def _on_checkpoint(self, _path) -> None:
         self.checkpoint_label.setText(f"Model: {self.checkpoint.parent.name}/{self.checkpoint.name}"
                                       if self.checkpoint else "No model chosen")
         self.checkpoint_label.setToolTip(str(self.checkpoint or ""))
@@ -227,7 +242,7 @@ class ReviewDock(QDockWidget):
                 self.current_metrics = ev_mod.image_metrics(pred, gt, p.label_set.num_classes)
             except SegStudioError as exc:
                 problems.append(str(exc))
-        self.view.set_data(image, pred, gt, p.label_set.colors())
+        self.view.set_data(image, pred, gt, self.session.palette())
         if problems:
             self.view.caption.setText(" · ".join(problems))
         self.show_metrics()

@@ -1,10 +1,12 @@
-"""Training in the app: ``install(window)`` adds the training dock, a Training menu and a close guard.
+"""Training in the app: the window extension ``install(session, services)`` adds the training dock, a Training
+menu and a close guard (see gui/extensions.py).
 
-See docs/train_review.md.  The dock works standalone too (``TrainingDock(project, document)``).
+See docs/train_review.md.  The dock works standalone too (``TrainingDock(project, document)`` makes its own
+session).
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QMessageBox
 
 from segstudio.gui.training.dock import TrainingDock
@@ -51,38 +53,18 @@ class CloseGuard(QObject):
             self.window.close()
 
 
-def _sync_project(window, dock: TrainingDock) -> None:
-    project = getattr(window, "project", None)
-    if project is not dock.project:
-        dock.set_project(project)
-    dock.document = getattr(window, "document", None)
-
-
-def install(window) -> TrainingDock:
-    """Add the training dock (right side), a Training menu and the close guard to the main window."""
-    dock = TrainingDock(getattr(window, "project", None), getattr(window, "document", None), window)
+def install(session, services) -> TrainingDock:
+    """Window extension: the training dock (right side), a Training menu and the close guard."""
+    dock = TrainingDock(session=session, parent=services.window)
     # the window tabs extension docks beside its own on the right; the dock lays itself out in a column
-    # there and side by side when the user drags it to the bottom or floats it wide
-    window.addDockWidget(Qt.RightDockWidgetArea, dock)
-    window.training_dock = dock
-    autosaver = getattr(window, "autosaver", None)
-    if autosaver is not None:
-        dock.flush = autosaver.flush   # save the open image's edits before training reads the files
-    window.currentImageChanged.connect(lambda _entry: _sync_project(window, dock))
-    for name in ("projectChanged", "projectOpened"):
-        sig = getattr(window, name, None)
-        if sig is not None and hasattr(sig, "connect"):
-            sig.connect(lambda *_: _sync_project(window, dock))
-    menu = window.menuBar().addMenu("&Training")
+    # there and side by side when the user drags it to the bottom or floated wide
+    services.add_dock("training", dock)
+    dock.flush = session.flush   # save the open image's edits before training reads the files
+    menu = services.add_menu("&Training")
     menu.addAction(dock.toggleViewAction())
-    act = menu.addAction("Train")
-    act.triggered.connect(lambda: dock.start_training())
-    act = menu.addAction("Stop")
-    act.triggered.connect(dock.stop_training)
-    act = menu.addAction("Resume last run")
-    act.triggered.connect(lambda: dock.resume_training())
-    window.training_close_guard = CloseGuard(window, dock)
-    app = QCoreApplication.instance()
-    if app is not None:   # quitting another way (Ctrl+Q with the guard bypassed, session end): stop cleanly
-        app.aboutToQuit.connect(dock.shutdown)
+    services.add_menu_action(menu, "Train", dock.start_training)
+    services.add_menu_action(menu, "Stop", dock.stop_training)
+    services.add_menu_action(menu, "Resume last run", dock.resume_training)
+    dock.close_guard = CloseGuard(services.window, dock)
+    services.on_quit(dock.shutdown)   # quitting another way (guard bypassed, session end): stop cleanly
     return dock

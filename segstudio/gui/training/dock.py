@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QMessageBox, QP
                                QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from segstudio.core.errors import SegStudioError
+from segstudio.core.session import Session
 from segstudio.gui.training.controller import TrainingController, format_seconds, resume_config
 from segstudio.gui.training.curves import CurvesWidget
 from segstudio.gui.training.form import TrainForm
@@ -22,11 +23,12 @@ class TrainingDock(QDockWidget):
 
     checkpointChosen = Signal(object)  # a run's checkpoint picked for prediction (Path)
 
-    def __init__(self, project=None, document=None, parent=None, *, torch_threads: Optional[int] = None):
+    def __init__(self, project=None, document=None, parent=None, *, torch_threads: Optional[int] = None,
+                 session: Optional[Session] = None):
         super().__init__("Training", parent)
         self.setObjectName("TrainingDock")
-        self.project = project
-        self.document = document
+        # the window's shared session; standalone (project, document) the dock makes its own
+        self.session = session if session is not None else Session(project, document)
         self.controller = TrainingController(self, torch_threads=torch_threads)
         self.error_box: Optional[QMessageBox] = None
         self._status_dirty = False
@@ -92,11 +94,23 @@ class TrainingDock(QDockWidget):
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self._refresh)
-        self.set_project(project)
+        self.checkpointChosen.connect(self.session.set_checkpoint)
+        self.session.events.project.connect(self._on_project)
+        self._on_project(self.session.project)
 
     # ------------------------------------------------------------------ project
+    @property
+    def project(self):
+        return self.session.project
+
+    @property
+    def document(self):
+        return self.session.document
+
     def set_project(self, project) -> None:
-        self.project = project
+        self.session.set_project(project)
+
+    def _on_project(self, project) -> None:
         self.runs.set_runs_dir(project.runs_dir if project is not None else None)
         self._update_buttons()
 

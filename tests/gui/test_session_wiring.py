@@ -1,0 +1,92 @@
+"""The window and its docks share one session: a recoloured class is the same colour everywhere, the image and
+the chosen checkpoint reach the docks through the session's events, and plugins install window extensions
+through the same registration path as the built-in docks."""
+from __future__ import annotations
+
+from importlib import metadata
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+from PySide6.QtGui import QColor  # noqa: E402
+from PySide6.QtWidgets import QColorDialog  # noqa: E402
+
+from segstudio.core import registry  # noqa: E402
+from segstudio.core.session import WINDOW_EXTENSIONS  # noqa: E402
+from segstudio.gui.main_window import MainWindow  # noqa: E402
+
+
+@pytest.fixture
+def win(qtbot, messages):
+    w = MainWindow()
+    qtbot.addWidget(w)
+    yield w
+    w.autosaver.enabled = False
+
+
+def _swatch(panel, name) -> QColor:
+    item = next(panel.tree.topLevelItem(i) for i in range(panel.tree.topLevelItemCount())
+                if panel.tree.topLevelItem(i).text(0) == name)
+    return item.icon(0).pixmap(14, 14).toImage().pixelColor(7, 7)
+
+
+def test_recoloured_class_is_the_same_colour_in_canvas_panel_and_review(win, sample_project, monkeypatch):
+    assert win.extension_errors == []
+    win.open_project(sample_project)
+    review = win.docks["review"]
+    new = QColor(12, 200, 34)
+    monkeypatch.setattr(QColorDialog, "getColor", lambda *a, **k: new)
+    win.class_panel.set_current_class("lesion")
+    win.class_panel.color_button.click()
+    assert win.canvas.label_color("lesion") == new
+    assert _swatch(win.class_panel, "lesion") == new
+    cid = win.project.label_set.id_of("lesion")
+    assert review.view.palette[cid].tolist() == [12, 200, 34]
+    # and a new window on the same folder starts with it
+    w2 = MainWindow(extensions=False)
+    w2.open_project(sample_project)
+    assert w2.canvas.label_color("lesion") == new
+    w2.close()
+
+
+def test_docks_follow_the_sessions_image_and_checkpoint(win, sample_project, tmp_path):
+    win.open_project(sample_project)
+    review, training = win.docks["review"], win.docks["training"]
+    assert review.project is win.project and training.project is win.project
+    win.next_image()
+    assert review.entry is win.current_entry and review.entry.stem == "img_001"
+    ckpt = tmp_path / "run" / "best.pt"
+    training.checkpointChosen.emit(ckpt)              # "Use for prediction" in the runs list
+    assert win.session.checkpoint == ckpt and review.checkpoint == ckpt
+    assert review.checkpoint_label.text() == "Model: run/best.pt"
+
+
+def test_plugin_window_extension_uses_the_same_path(qtbot, messages, monkeypatch):
+    """An entry point of the segstudio.plugins group registers a window extension; the window installs it."""
+    import types
+
+    mod = types.ModuleType("segstudio_fake_dock_plugin")
+
+    def register():
+        @WINDOW_EXTENSIONS.register("fake-dock")
+        def install(session, services):
+            from PySide6.QtWidgets import QDockWidget, QLabel
+
+            dock = QDockWidget("Fake")
+            dock.setWidget(QLabel("from a plugin"))
+            services.add_dock("fake", dock)
+            session.events.project.connect(lambda p: dock.setWindowTitle(f"Fake: {p.name}"))
+
+    mod.register = register
+    monkeypatch.setitem(__import__("sys").modules, "segstudio_fake_dock_plugin", mod)
+    ep = metadata.EntryPoint(name="fake", value="segstudio_fake_dock_plugin:register", group="segstudio.plugins")
+    fake = types.SimpleNamespace(entry_points=lambda group=None: [ep] if group == ep.group else [])
+    monkeypatch.setattr(registry, "metadata", fake)
+    monkeypatch.setattr(registry, "_plugins_loaded", False)
+    monkeypatch.setattr(WINDOW_EXTENSIONS, "entries", dict(WINDOW_EXTENSIONS.entries))
+    w = MainWindow(extensions=["fake-dock"])
+    qtbot.addWidget(w)
+    assert w.extension_errors == [] and "fake-dock" in WINDOW_EXTENSIONS.entries
+    assert w.docks["fake"] in w.tabifiedDockWidgets(w.docks["flags"])
+    assert "training" not in w.docks                 # only the extensions named were installed
