@@ -1,9 +1,10 @@
 """``segstudio train``: train a segmentation model on a dataset folder, headless.
 
 Prints a progress bar within each epoch (stderr) and one line per epoch (stdout): losses, val mIoU,
-per-class IoU and the epoch time.  Writes RUN_DIR/best.pt, last.pt, metrics.csv, curves.png, config.json,
-config.yaml and split.json.  Exit status: 0 finished (completed, early stop, time budget), 1 failed (e.g.
-CUDA out of memory), 2 bad input, 130 cancelled with Ctrl-C (last.pt is saved; resume with --resume).
+per-class IoU and the epoch time.  Writes the run folder (:class:`~segstudio.core.training.RunFolder`): --out,
+else a new ``<runs>/YYYYmmdd-HHMMSS-<model>`` as the app names runs.  Exit status: 0 finished (completed, early
+stop, time budget), 1 failed (e.g. CUDA out of memory), 2 bad input, 130 cancelled with Ctrl-C (the run can be
+continued with --resume).
 """
 from __future__ import annotations
 
@@ -27,12 +28,14 @@ def register(sub) -> None:
     from segstudio.core.training.config import TrainConfig
 
     d = TrainConfig()
-    p = sub.add_parser("train", help="train a segmentation model (writes RUN_DIR/best.pt and last.pt)",
+    p = sub.add_parser("train", help="train a segmentation model into a run folder",
                        description="Train a U-Net-family model. Flags override --config (JSON/YAML) values; "
                                    "with --resume and no --config the checkpoint's own settings are reused.")
     p.add_argument("--data", help="labelme folder, images/+masks/ folder (classes.txt) or VOC folder")
     p.add_argument("--labels", help="labels.txt (default: the one in the data folder)")
-    p.add_argument("--out", help="run folder to write")
+    p.add_argument("--out", help="run folder to write (default: a new RUNS/YYYYmmdd-HHMMSS-MODEL folder)")
+    p.add_argument("--runs", type=Path, help="where a run without --out goes (default: DATA/runs when DATA is a "
+                                            "project the app opens, i.e. holds labelme JSON, else ./runs)")
     p.add_argument("--model", help=f"model name (default {d.model}; see `segstudio models`)")
     p.add_argument("--epochs", type=int, help=f"number of epochs (default {d.epochs})")
     p.add_argument("--batch-size", type=int, help=f"batch size (default {d.batch_size})")
@@ -42,7 +45,8 @@ def register(sub) -> None:
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="auto (default), cpu or cuda")
     p.add_argument("--max-minutes", type=float, help="time budget: stop cleanly once exceeded (default none)")
     p.add_argument("--config", type=Path, help="TrainConfig as .json or .yaml (e.g. a run's config.yaml)")
-    p.add_argument("--resume", type=Path, help="continue from a last.pt or epoch_NNN.pt")
+    p.add_argument("--resume", type=Path, help="continue a run: its folder (from its last.pt), or a last.pt or "
+                                              "epoch_NNN.pt")
     p.add_argument("--val-fraction", type=float, help=f"held-out fraction (default {d.val_fraction} = 9:1)")
     p.add_argument("--k-folds", type=int, help="k-fold cross-validation: split into K stratified folds "
                                                 "(replaces --val-fraction)")
@@ -70,22 +74,18 @@ def build_config(args):
     import yaml
 
     from segstudio.core.errors import ConfigError
-    from segstudio.core.training.config import TrainConfig
+    from segstudio.core.training import RunFolder, TrainConfig, resume_point
 
+    point = resume_point(args.resume) if args.resume is not None else None
     if args.config is not None:
         cfg = TrainConfig.from_file(args.config)
-    elif args.resume is not None:
-        from segstudio.core.training.checkpoints import load_checkpoint
-
-        ckpt = load_checkpoint(args.resume)
-        cfg = TrainConfig.from_dict(ckpt["config"], args.resume)
+    elif point is not None:
+        cfg = point.config          # the checkpoint's settings, out = its run folder
     else:
         cfg = TrainConfig()
     changes = {field: getattr(args, flag) for flag, field in FLAG_FIELDS.items() if getattr(args, flag) is not None}
-    if args.resume is not None:
-        changes["resume"] = str(args.resume)
-        if args.out is None and args.config is None:
-            changes["out"] = str(Path(args.resume).parent)
+    if point is not None:
+        changes["resume"] = str(point.checkpoint)
     for item in args.set:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
@@ -98,7 +98,10 @@ def build_config(args):
     if not cfg.data:
         raise ConfigError("--data: no dataset folder given")
     if not cfg.out:
-        raise ConfigError("--out: no run folder given")
+        from segstudio.core.training.run_folder import default_runs_dir
+
+        runs = args.runs if args.runs is not None else default_runs_dir(cfg.data)
+        cfg = cfg.replace(out=str(RunFolder.new(runs, cfg.model).path))
     return cfg.validate(args.config)
 
 
@@ -169,7 +172,7 @@ class EventPrinter:
 def run(args) -> int:
     import torch
 
-    from segstudio.core.training import train
+    from segstudio.core.training import RunFolder, train
 
     cfg = build_config(args)
     if cfg.threads is None:  # else the engine sets cfg.threads (--threads, or recorded by a previous run)
@@ -179,7 +182,7 @@ def run(args) -> int:
     def on_sigint(signum, frame):  # first Ctrl-C: stop cleanly between batches; second: abort
         if stop.is_set():
             raise KeyboardInterrupt
-        print("\ninterrupted: stopping after this batch and saving last.pt (Ctrl-C again to abort)",
+        print(f"\ninterrupted: stopping after this batch and saving {RunFolder.LAST} (Ctrl-C again to abort)",
               file=sys.stderr)
         stop.set()
 

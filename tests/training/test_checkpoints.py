@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from segstudio.core.errors import CheckpointError
-from segstudio.core.training.checkpoints import (load_checkpoint, rng_state, save_checkpoint, set_rng_state)
+from segstudio.core.checkpoint import load_checkpoint, save_checkpoint
+from segstudio.core.training.rng import rng_state, set_rng_state
 
 
 def _valid():
@@ -100,3 +101,15 @@ def test_rng_state_round_trip_through_a_file(tmp_path):
     set_rng_state(torch.load(tmp_path / "r.pt", weights_only=True)["rng"])
     b = (random.random(), np.random.rand(), torch.rand(1).item())
     assert a == b
+
+
+def test_inference_does_not_import_training():
+    """Checkpoints live in segstudio.core.checkpoint: predicting never loads the training package."""
+    import subprocess
+    import sys
+
+    code = ("import sys, segstudio.core.inference as inf, segstudio.core.checkpoint; "
+            "inf.Predictor; print(sorted(m for m in sys.modules if m.startswith('segstudio.core.training')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "[]"

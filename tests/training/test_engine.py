@@ -9,7 +9,7 @@ import torch
 
 from segstudio.core.training import (BatchEnd, CheckpointSaved, EpochEnd, Failed, Finished, Started,
                                      load_checkpoint, train)
-from segstudio.core.training import engine as engine_mod
+from segstudio.core.training import step as step_mod
 
 
 def _run(cfg, cancel=None):
@@ -117,14 +117,14 @@ def test_time_budget_stops_cleanly(tiny_cfg):
 
 def test_early_stopping_on_val_miou(tiny_cfg, monkeypatch):
     values = iter([0.5, 0.6, 0.55, 0.58, 0.59, 0.7, 0.8])
-    real = engine_mod.summarize
+    real = step_mod.summarize
 
     def fake(cm, names):
         out = real(cm, names)
         out["miou"] = next(values)
         return out
 
-    monkeypatch.setattr(engine_mod, "summarize", fake)
+    monkeypatch.setattr(step_mod, "summarize", fake)
     events = _run(tiny_cfg.replace(epochs=7, patience=3))
     fin = events[-1]
     assert fin.reason == "early_stop" and fin.epochs_done == 5 and fin.best_epoch == 2

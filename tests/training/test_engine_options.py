@@ -11,6 +11,7 @@ from segstudio.core.models import MODELS
 from segstudio.core.training import (BatchEnd, EpochEnd, Finished, Log, Started, TrainConfig, load_checkpoint,
                                      train)
 from segstudio.core.training import engine as engine_mod
+from segstudio.core.training import stopping as stopping_mod
 
 
 def _run(cfg, cancel=None):
@@ -127,7 +128,8 @@ def test_k_folds_from_the_command_line():
 
 # ----------------------------------------------------------------------------------- resumed time budget
 class FakeClock:
-    """engine_mod.time stand-in: the test advances ``now`` by hand (10 s per training batch)."""
+    """``time`` stand-in for the engine and its stop policy: the test advances ``now`` by hand (10 s per training
+    batch)."""
 
     def __init__(self):
         self.now = 1000.0
@@ -143,6 +145,7 @@ def _next_lr(path):
 def test_resuming_a_time_budget_continues_the_cosine_clock(tiny_cfg, monkeypatch):
     clock = FakeClock()
     monkeypatch.setattr(engine_mod, "time", clock)
+    monkeypatch.setattr(stopping_mod, "time", clock)
     # 3 batches per epoch, 50 epochs: the step fraction stays tiny, the cosine follows the 120 s budget
     cfg = tiny_cfg.replace(epochs=50, max_minutes=2.0, warmup_epochs=0.0)
     n = {"batches": 0}

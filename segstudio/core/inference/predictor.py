@@ -142,7 +142,7 @@ class Predictor:
         checkpoint (missing, not segstudio's, refused, or weights not matching the model).
         """
         from segstudio.core.models import MODELS, build_model
-        from segstudio.core.training.checkpoints import load_checkpoint
+        from segstudio.core.checkpoint import load_checkpoint
 
         ckpt = load_checkpoint(path, map_location="cpu")
         spec = ckpt["model"]

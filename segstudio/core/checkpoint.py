@@ -1,5 +1,8 @@
 """Checkpoint files: write them atomically in the format of docs/architecture.md, load them safely.
 
+Training writes checkpoints, inference and the GUI read them: this module belongs to neither, so that
+``segstudio.core.inference`` never imports ``segstudio.core.training``.
+
 Loading always uses ``torch.load(weights_only=True)``: a file whose unpickling would import or call arbitrary
 code (a pickle with a custom ``__reduce__``, a pickled model object) is refused with :class:`CheckpointError`
 and nothing in it runs.
@@ -8,12 +11,10 @@ from __future__ import annotations
 
 import os
 import pickle
-import random
 import re
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from segstudio.core.errors import CheckpointError
@@ -38,13 +39,16 @@ def save_checkpoint(payload: dict, path) -> Path:
     return path
 
 
-def load_checkpoint(path, map_location="cpu") -> dict:
-    """Load and validate a segstudio checkpoint; raise :class:`CheckpointError` with the reason."""
+def load_checkpoint(path, map_location="cpu", *, mmap: bool = False) -> dict:
+    """Load and validate a segstudio checkpoint; raise :class:`CheckpointError` with the reason.
+
+    ``mmap=True`` maps the tensors instead of reading them (fast when only the plain-data keys are needed,
+    e.g. the config of a run to resume)."""
     p = Path(path)
     if not p.is_file():
         raise CheckpointError("checkpoint not found" if not p.exists() else "not a file", p)
     try:
-        ckpt = torch.load(p, map_location=map_location, weights_only=True)
+        ckpt = torch.load(p, map_location=map_location, weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as exc:
         text = _clean(str(exc))
         if "weights only" in text.lower() or "weights_only" in text.lower():
@@ -105,28 +109,14 @@ def is_resumable(ckpt: dict) -> bool:
     return all(k in ckpt for k in RESUME_KEYS)
 
 
-# ---------------------------------------------------------------------------- RNG state as plain data
-def rng_state() -> dict:
-    """Python, NumPy and torch (CPU + CUDA) generator states as plain data (weights_only-loadable)."""
-    py = random.getstate()
-    np_state = np.random.get_state()
-    state = {
-        "python": [py[0], list(py[1]), py[2]],
-        "numpy": [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), int(np_state[2]),
-                  int(np_state[3]), float(np_state[4])],
-        "torch": torch.get_rng_state(),
-        "cuda": [s for s in torch.cuda.get_rng_state_all()] if torch.cuda.is_available() else [],
-    }
-    return state
-
-
-def set_rng_state(state: dict) -> None:
-    py = state["python"]
-    random.setstate((py[0], tuple(py[1]), py[2]))
-    n = state["numpy"]
-    np.random.set_state((n[0], n[1].numpy().astype(np.uint32), n[2], n[3], n[4]))
-    torch.set_rng_state(state["torch"].cpu() if hasattr(state["torch"], "cpu") else state["torch"])
-    if state.get("cuda") and torch.cuda.is_available():
-        cuda_states = list(state["cuda"])
-        if len(cuda_states) == torch.cuda.device_count():
-            torch.cuda.set_rng_state_all([s.cpu() for s in cuda_states])
+def plain(obj):
+    """Numbers/strings/lists/dicts only (weights_only-loadable; numpy scalars become floats)."""
+    if isinstance(obj, dict):
+        return {str(k): plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [plain(v) for v in obj]
+    if isinstance(obj, (bool, int, float, str)) or obj is None:
+        return obj
+    if hasattr(obj, "item"):
+        return obj.item()
+    return str(obj)

@@ -1,0 +1,135 @@
+"""From a TrainConfig to the parts a training step needs: data, model, loss, optimizer, schedule, AMP.
+
+:func:`build_parts` seeds the global generators, then builds everything in a fixed order (the order draws
+from torch's generator: changing it changes the initial weights).  :func:`restore_parts` loads a resumable
+checkpoint's model, optimizer, schedule, scaler and generator states into them.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import numpy as np
+import torch
+
+from segstudio.core.errors import CheckpointError, ConfigError
+from segstudio.core.training.config import TrainConfig, effective_model_kwargs
+from segstudio.core.training.rng import set_rng_state
+from segstudio.core.training.schedule import LRSchedule, build_optimizer
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError("device: CUDA was requested but no CUDA GPU is available (use --device cpu or auto)")
+    return torch.device(name)
+
+
+@dataclass
+class Parts:
+    """Everything one training step and a validation pass use (built once per session)."""
+
+    cfg: TrainConfig
+    device: torch.device
+    train_ds: Any
+    val_ds: Any
+    class_names: list
+    in_channels: int
+    split: tuple                    # (train names, val names)
+    train_scale: list               # [sy, sx] native -> model pixels (median)
+    model_kwargs: dict
+    model: torch.nn.Module
+    threads: int                    # torch CPU threads used
+    channels_last: bool
+    loss_fn: torch.nn.Module
+    encoder_params: list
+    optimizer: torch.optim.Optimizer
+    drop_last: bool
+    steps_per_epoch: int
+    schedule: LRSchedule
+    amp_dtype: Optional[torch.dtype]
+    scaler: torch.amp.GradScaler
+    warnings: list = field(default_factory=list)   # said as Log warnings right after Started
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+
+def build_parts(cfg: TrainConfig, resume: Optional[dict]) -> Parts:
+    """Seed, open the data, build model/loss/optimizer/schedule/scaler for ``cfg`` (not yet restored)."""
+    from segstudio.core.losses import build_loss
+    from segstudio.core.models import build_model
+    from segstudio.core.training.data_setup import build_datasets, training_scale
+
+    device = resolve_device(cfg.device)
+    cuda = device.type == "cuda"
+    random.seed(cfg.seed)
+    np.random.seed(cfg.seed % 2**32)
+    torch.manual_seed(cfg.seed)
+    _base, train_ds, val_ds, class_names, in_channels, split = build_datasets(cfg)
+    train_scale = training_scale(train_ds)
+    if resume is not None:
+        names = list(resume["class_names"])
+        if names != class_names:
+            raise CheckpointError(f"the checkpoint's classes {names} differ from the dataset's {class_names}",
+                                  cfg.resume)
+    model_kwargs = effective_model_kwargs(cfg.model, cfg.model_kwargs)
+    model = build_model(cfg.model, in_channels=in_channels, num_classes=len(class_names), **model_kwargs)
+    threads = torch.get_num_threads()
+    channels_last = cuda and cfg.channels_last
+    model.to(device)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    loss_fn = build_loss(cfg.loss, len(class_names), ignore_index=-1, class_weights=cfg.class_weights).to(device)
+    encoder_params = list(model.encoder_parameters()) if hasattr(model, "encoder_parameters") else []
+    warnings = []
+    if cfg.freeze_epochs and not encoder_params:
+        warnings.append(f"model {cfg.model!r} has no separate encoder: freeze_epochs={cfg.freeze_epochs} "
+                        "has no effect")
+    weights_warning = getattr(model, "encoder_weights_warning", None)
+    if weights_warning and resume is None:  # resuming overwrites the encoder with the checkpoint's weights
+        warnings.append(weights_warning)
+    optimizer = build_optimizer(model.parameters(), cfg)
+    n_train = len(train_ds)
+    drop_last = n_train > cfg.batch_size
+    steps_per_epoch = n_train // cfg.batch_size if drop_last else 1
+    schedule = LRSchedule(optimizer, cfg, steps_per_epoch)
+    amp_dtype = None   # AMP on CUDA only
+    if cuda and cfg.amp != "off":
+        if cfg.amp == "bf16" or (cfg.amp == "auto" and torch.cuda.is_bf16_supported()):
+            amp_dtype = torch.bfloat16
+        else:
+            amp_dtype = torch.float16
+    scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
+    return Parts(cfg=cfg, device=device, train_ds=train_ds, val_ds=val_ds, class_names=class_names,
+                 in_channels=in_channels, split=split, train_scale=train_scale, model_kwargs=model_kwargs,
+                 model=model, threads=threads, channels_last=channels_last, loss_fn=loss_fn,
+                 encoder_params=encoder_params, optimizer=optimizer, drop_last=drop_last,
+                 steps_per_epoch=steps_per_epoch, schedule=schedule, amp_dtype=amp_dtype, scaler=scaler,
+                 warnings=warnings)
+
+
+def restore_parts(parts: Parts, ckpt: dict) -> None:
+    """Weights, optimizer, schedule, scaler and generator states of a resumable checkpoint."""
+    cfg = parts.cfg
+    try:
+        parts.model.load_state_dict(ckpt["state_dict"])
+        parts.optimizer.load_state_dict(ckpt["optimizer"])
+    except (RuntimeError, ValueError, KeyError) as exc:
+        raise CheckpointError(f"checkpoint does not fit model {cfg.model!r} with these settings "
+                              f"({str(exc).splitlines()[0]})", cfg.resume) from None
+    parts.schedule.load_state_dict(ckpt["scheduler"])
+    if ckpt.get("scaler"):
+        parts.scaler.load_state_dict(ckpt["scaler"])
+    set_rng_state(ckpt["rng"])
+    aug = ckpt["rng"].get("augment")
+    if aug is not None and augment_generator(parts) is not None:
+        augment_generator(parts).set_state(aug)
+
+
+def augment_generator(parts: Parts) -> Optional[torch.Generator]:
+    """The training augmentation's own generator (its state is part of the resume state)."""
+    return getattr(parts.train_ds.transform, "generator", None)

@@ -1,0 +1,90 @@
+"""Everything a run leaves on disk, written through its :class:`RunFolder`: settings and split at the start,
+metrics.csv and curves.png after every epoch, checkpoints, and status.json at the end.
+
+Each writer returns the event that announces the file, so the engine yields it *after* the file is complete.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from segstudio.core.checkpoint import FORMAT, FORMAT_VERSION, plain, save_checkpoint
+from segstudio.core.training.config import TrainConfig
+from segstudio.core.training.events import CheckpointSaved, Failed, Finished
+from segstudio.core.training.parts import Parts, augment_generator
+from segstudio.core.training.report import history_row
+from segstudio.core.training.rng import rng_state
+from segstudio.core.training.run_folder import FAILED, RunFolder
+from segstudio.core.training.stopping import StopPolicy
+
+
+class RunRecorder:
+    def __init__(self, folder: RunFolder, parts: Parts, stop: StopPolicy):
+        self.folder = folder
+        self.parts = parts
+        self.stop = stop
+        self.history: list[dict] = []      # per epoch: {"row": metrics.csv row, "metrics": EpochEnd.metrics}
+        self.best_metrics: dict = {}
+
+    def saved_config(self) -> TrainConfig:
+        """The config as written to config.json and the checkpoints: ``threads`` = the count actually used."""
+        return self.parts.cfg.replace(threads=self.parts.threads)
+
+    def restore(self, ckpt: dict) -> None:
+        self.history = [dict(r) for r in ckpt.get("history", [])]
+        self.best_metrics = dict(ckpt.get("best_metrics", {}))
+
+    def start(self) -> None:
+        cfg = self.parts.cfg
+        how = {"k_folds": cfg.k_folds, "fold": cfg.fold} if cfg.k_folds else {"val_fraction": cfg.val_fraction}
+        self.folder.create(self.saved_config(), self.parts.split[0], self.parts.split[1], seed=cfg.seed, **how)
+
+    # ------------------------------------------------------------------ epochs
+    def add_epoch(self, epoch: int, train_loss: float, val_loss: float, metrics: dict, lr: float,
+                  seconds: float) -> None:
+        row = history_row(epoch, train_loss, val_loss, metrics, lr, seconds)
+        self.history.append({"row": row, "metrics": metrics})
+        self.folder.write_history([h["row"] for h in self.history])
+
+    def last_metrics(self) -> dict:
+        return self.history[-1]["metrics"] if self.history else {}
+
+    # ------------------------------------------------------------------ checkpoints
+    def save(self, kind: str, epoch: int, metrics: dict, progress: Optional[dict] = None) -> CheckpointSaved:
+        """Write ``best.pt`` (weights only), ``last.pt`` or the periodic ``epoch_NNN.pt`` (resumable)."""
+        path = {"best": self.folder.best, "last": self.folder.last}.get(kind) or self.folder.periodic(epoch)
+        save_checkpoint(self.payload(epoch, metrics, kind != "best", progress), path)
+        return CheckpointSaved(str(path), kind, epoch)
+
+    def payload(self, epoch: int, metrics: dict, resume_state: bool, progress: Optional[dict] = None) -> dict:
+        parts = self.parts
+        cfg = parts.cfg
+        sd = {k: v.detach().to("cpu").contiguous() for k, v in parts.model.state_dict().items()}
+        p = {"format": FORMAT, "format_version": FORMAT_VERSION,
+             "model": {"name": cfg.model, "in_channels": parts.in_channels, "num_classes": parts.num_classes,
+                       "kwargs": dict(parts.model_kwargs)},
+             "state_dict": sd, "class_names": list(parts.class_names), "img_size": cfg.img_size,
+             "resize_mode": cfg.resize_mode, "train_scale": list(parts.train_scale),
+             "epoch": epoch, "metrics": plain(metrics), "config": self.saved_config().to_dict()}
+        if resume_state:
+            rng = rng_state()
+            gen = augment_generator(parts)
+            rng["augment"] = gen.get_state() if gen is not None else None
+            p.update({"optimizer": parts.optimizer.state_dict(), "scheduler": parts.schedule.state_dict(),
+                      "scaler": parts.scaler.state_dict() if parts.scaler.is_enabled() else {},
+                      "rng": rng, "early_stop": dict(self.stop.early), "history": plain(self.history),
+                      "progress": progress, "best_metrics": plain(self.best_metrics),
+                      "elapsed_s": self.stop.elapsed()})
+        return p
+
+    # ------------------------------------------------------------------ the end
+    def finished(self, reason: str, epochs_done: int) -> Finished:
+        ev = Finished(best_miou=self.stop.best_miou, run_dir=str(self.folder.path), reason=reason,
+                      epochs_done=epochs_done, best_epoch=self.stop.best_epoch)
+        self.folder.write_status(reason, epochs_done=epochs_done, best_miou=ev.best_miou,
+                                 best_epoch=ev.best_epoch)
+        return ev
+
+    def failed(self, message: str, advice: str = "") -> Failed:
+        if self.folder.path.is_dir():
+            self.folder.write_status(FAILED, message=message)
+        return Failed(message=message, advice=advice, run_dir=str(self.folder.path))
