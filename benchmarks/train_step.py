@@ -103,11 +103,11 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: idle cores)")
     args = ap.parse_args(argv)
 
-    from segstudio.commands.train import default_threads
     from segstudio.core.sample import make_sample_project
+    from segstudio.core.threads import set_torch_threads
     from segstudio.core.training import TrainConfig
 
-    torch.set_num_threads(args.threads or default_threads())
+    set_torch_threads(args.threads)   # None: the idle cores (core/threads.py)
     if args.epochs < 2:
         ap.error("--epochs must be >= 2 (the first one is a warm-up)")
     with tempfile.TemporaryDirectory() as tmp:

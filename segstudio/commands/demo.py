@@ -20,15 +20,14 @@ def register(sub) -> None:
 def run(args) -> int:
     import threading
 
-    import torch
-
-    from segstudio.commands.train import EventPrinter, default_threads
+    from segstudio.commands.train import EventPrinter
     from segstudio.core.errors import ConfigError
+    from segstudio.core.threads import set_torch_threads
     from segstudio.core.training.demo import demo_config, run_demo
 
     if args.minutes <= 0:
         raise ConfigError(f"--minutes must be > 0 (got {args.minutes})")
-    torch.set_num_threads(default_threads())
+    set_torch_threads()   # the idle cores (core/threads.py)
     show = EventPrinter(demo_config(args.out / "project", args.out / "run", args.minutes), quiet=args.quiet)
     print(f"segstudio demo: sample project in {args.out / 'project'}, training for about {args.minutes:g} min")
     result = run_demo(args.out, minutes=args.minutes, seed=args.seed, device=args.device, on_event=show,

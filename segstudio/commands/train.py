@@ -9,7 +9,6 @@ continued with --resume).
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import sys
 import threading
@@ -105,20 +104,6 @@ def build_config(args):
     return cfg.validate(args.config)
 
 
-def default_threads() -> int:
-    """Idle cores at start: ``cores - round(1-minute load average)``, at least 1.
-
-    PyTorch's CPU kernels spin-wait on their threads; on a machine that is already busy, using every core
-    makes training several times slower than using the idle ones.
-    """
-    cores = os.cpu_count() or 1
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):  # pragma: no cover - Windows
-        return cores
-    return max(1, min(cores, cores - int(round(load))))
-
-
 def format_epoch(ev, epochs: int) -> str:
     m = ev.metrics
     per = " ".join(f"{k}={v:.3f}" for k, v in m.get("iou", {}).items() if k != "_background_")
@@ -170,13 +155,12 @@ class EventPrinter:
 
 
 def run(args) -> int:
-    import torch
-
+    from segstudio.core.threads import set_torch_threads
     from segstudio.core.training import RunFolder, train
 
     cfg = build_config(args)
     if cfg.threads is None:  # else the engine sets cfg.threads (--threads, or recorded by a previous run)
-        torch.set_num_threads(default_threads())
+        set_torch_threads()   # the idle cores (core/threads.py)
     stop = threading.Event()
 
     def on_sigint(signum, frame):  # first Ctrl-C: stop cleanly between batches; second: abort

@@ -188,10 +188,7 @@ class ExportDialog(QDialog):
         self.summary.setPlainText("Export cancelled: the target folder may hold a partial export.")
 
     def _on_done(self) -> None:
-        w, self.worker = self.worker, None
-        if w is not None:
-            w.wait()
-            w.deleteLater()
+        self.worker = None   # the worker waits for its thread and deletes itself (gui/workers.py)
         if self.progress.maximum() == 0:
             self.progress.setRange(0, 1)
         self._update_buttons()

@@ -10,11 +10,19 @@ A :class:`Worker` runs ``fn(emit, cancel)`` in its own ``QThread``:
 When ``fn`` returns, ``result(value)`` is emitted; when it raises ``Cancelled``, ``cancelled()``; any other
 exception is emitted with ``failed(exc)`` (the traceback text is kept in ``Worker.traceback``).  ``done()``
 is always emitted last.  The worker limits torch's intra-op threads while it runs, so the GUI thread keeps a
-core for itself (``torch_threads``; default: all cores but one, at least one).
+core for itself (``torch_threads``; default: :func:`segstudio.core.threads.default_threads` with one core
+reserved, i.e. the idle cores but one, at least one).
+
+The worker cleans up after itself: its first ``done`` slot waits for the thread to end and, when it has a
+parent widget, schedules its deletion; an owner only drops its reference in its own ``done`` slot (where
+``outcome``, ``value`` and ``error`` are still readable).  It runs in a low-priority thread (``nice``) with a
+short GIL switch interval; see docs/adr/0002-training-worker.md (superqt's workers were not used:
+docs/adr/0004-superqt-dropped.md).
 """
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import traceback as _traceback
 from typing import Any, Callable, Optional
@@ -22,17 +30,13 @@ from typing import Any, Callable, Optional
 from PySide6.QtCore import QThread, Signal
 
 from segstudio.core.errors import Cancelled
+from segstudio.core.threads import default_threads, torch_threads
 from segstudio.gui import gc_guard
 
 WorkFn = Callable[[Callable[[Any], None], Callable[[], bool]], Any]
 
 
 _lock = threading.Lock()
-
-
-def default_torch_threads() -> int:
-    """All cores but one (the GUI thread's), at least one."""
-    return max(1, (os.cpu_count() or 2) - 1)
 
 
 class Worker(QThread):
@@ -62,6 +66,7 @@ class Worker(QThread):
         self.error: Optional[BaseException] = None
         self.value: Any = None
         self.outcome: str = "pending"  # "pending" | "running" | "ok" | "cancelled" | "failed"
+        self.done.connect(self._release)   # first of done's slots (queued: runs on the GUI thread)
 
     # ------------------------------------------------------------------ control (GUI thread)
     def cancel(self) -> None:
@@ -76,14 +81,20 @@ class Worker(QThread):
         self.outcome = "running"
         super().start(*args, **kwargs)
 
+    def _release(self) -> None:
+        """GUI thread, after ``done``: the thread ends right after emitting it; a widget's worker is deleted
+        once every ``done`` slot has run."""
+        self.wait()
+        if self.parent() is not None:
+            self.deleteLater()
+
     # ------------------------------------------------------------------ the thread
     def run(self) -> None:  # runs in the worker thread
-        restore = None
         self._enter_switch_interval()
         self._lower_priority()
         try:
-            restore = self._limit_torch_threads()
-            self.value = self._fn(self.event.emit, self._cancel.is_set)
+            with torch_threads(self._torch_threads or default_threads(reserve=1)):
+                self.value = self._fn(self.event.emit, self._cancel.is_set)
         except Cancelled:
             self.outcome = "cancelled"
             self.cancelled.emit()
@@ -96,15 +107,11 @@ class Worker(QThread):
             self.outcome = "ok"
             self.result.emit(self.value)
         finally:
-            if restore is not None:
-                restore()
             self._leave_switch_interval()
             self.done.emit()
 
     def _lower_priority(self) -> None:
         """Raise this thread's nice value (Linux: per thread), so the scheduler prefers the GUI thread."""
-        import sys
-
         # Linux only: there a thread id is a valid PRIO_PROCESS target; elsewhere it could name another process
         if self._nice <= 0 or not sys.platform.startswith("linux") or not hasattr(os, "setpriority"):
             return
@@ -116,8 +123,6 @@ class Worker(QThread):
 
     @classmethod
     def _enter_switch_interval(cls) -> None:
-        import sys
-
         with _lock:
             if cls._active == 0:
                 cls._saved_interval = sys.getswitchinterval()
@@ -126,24 +131,10 @@ class Worker(QThread):
 
     @classmethod
     def _leave_switch_interval(cls) -> None:
-        import sys
-
         with _lock:
             cls._active -= 1
             if cls._active == 0 and cls._saved_interval is not None:
                 sys.setswitchinterval(cls._saved_interval)
-
-    def _limit_torch_threads(self):
-        n = self._torch_threads or default_torch_threads()
-        try:
-            import torch
-        except ImportError:  # pragma: no cover - torch is a hard dependency
-            return None
-        before = torch.get_num_threads()
-        if n < before:
-            torch.set_num_threads(n)
-            return lambda: torch.set_num_threads(before)
-        return None
 
 
 def error_text(exc: BaseException) -> str:

@@ -317,10 +317,7 @@ class ReviewDock(QDockWidget):
 
     def _on_done(self) -> None:
         w = self.worker
-        self.worker = None
-        if w is not None:
-            w.wait()
-            w.deleteLater()
+        self.worker = None   # the worker waits for its thread and deletes itself (gui/workers.py)
         if self.progress.maximum() == 0:
             self.progress.setRange(0, 1)
         self._update_buttons()

@@ -186,9 +186,5 @@ class TrainingController(QObject):
         self.failed.emit(self.last_error)
 
     def _on_done(self) -> None:
-        w = self.worker
-        if w is not None:
-            w.wait()
-            w.deleteLater()
-        self.worker = None
+        self.worker = None   # the worker waits for its thread and deletes itself (gui/workers.py)
         self.runningChanged.emit(False)
