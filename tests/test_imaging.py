@@ -96,3 +96,16 @@ def test_histogram_covers_dtype_range():
     img = np.array([[0, 255]], np.uint8)
     counts, edges = histogram(img, bins=4)
     assert counts.sum() == 2 and edges[0] == 0 and edges[-1] == 255
+
+
+def test_to_display_keeps_gray_one_channel_and_matches_the_rgb_mapping():
+    from segstudio.core.imaging import to_display
+
+    gray16 = (np.arange(64, dtype=np.uint16).reshape(8, 8) * 1000)
+    one = to_display(gray16)
+    assert one.shape == (8, 8) and one.dtype == np.uint8 and one.flags.c_contiguous
+    np.testing.assert_array_equal(to_display_rgb(gray16), np.repeat(one[..., None], 3, axis=2))
+    rgba = np.zeros((4, 4, 4), np.uint8)
+    assert to_display(rgba).shape == (4, 4, 3)
+    gray8 = np.full((3, 3), 7, np.uint8)
+    assert to_display(gray8) is gray8                    # 8-bit, default display: shown as is, no copy

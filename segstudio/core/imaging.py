@@ -87,11 +87,12 @@ def display_lut(dtype, settings: DisplaySettings, level: float, width: float) ->
     return _transfer(np.arange(n, dtype=np.float64), settings, level, width)
 
 
-def to_display_rgb(image: np.ndarray, settings: Optional[DisplaySettings] = None) -> np.ndarray:
-    """Map an HxW or HxWxC image (uint8, uint16, other ints, float, bool) to a C-contiguous HxWx3 uint8.
+def to_display(image: np.ndarray, settings: Optional[DisplaySettings] = None) -> np.ndarray:
+    """THE image-to-display mapping (canvas, review overlays, window/level panel): an HxW or HxWxC image (uint8,
+    uint16, other ints, float, bool) -> a C-contiguous uint8 HxW (grayscale) or HxWx3 (colour; alpha dropped).
 
     ``settings`` None is the default display.  An 8-bit image with default settings comes back unchanged
-    (only made 3-channel).
+    (only its alpha dropped), so the canvas shows it without a copy.
     """
     image = np.asarray(image)
     if image.ndim == 3 and image.shape[2] == 1:
@@ -117,9 +118,15 @@ def to_display_rgb(image: np.ndarray, settings: Optional[DisplaySettings] = None
             out = display_lut(image.dtype, settings, level, width)[image]
         else:
             out = _transfer(image, settings, level, width)
+    return np.ascontiguousarray(out, dtype=np.uint8)
+
+
+def to_display_rgb(image: np.ndarray, settings: Optional[DisplaySettings] = None) -> np.ndarray:
+    """:func:`to_display` as a C-contiguous HxWx3 uint8 (grayscale repeated to 3 channels), for overlays."""
+    out = to_display(image, settings)
     if out.ndim == 2:
         out = np.repeat(out[..., None], 3, axis=2)
-    return np.ascontiguousarray(out, dtype=np.uint8)
+    return out
 
 
 def histogram(image: np.ndarray, bins: int = 128) -> tuple[np.ndarray, np.ndarray]:

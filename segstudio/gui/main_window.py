@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from segstudio.core.errors import SegStudioError
-from segstudio.core.imaging import DisplaySettings, to_display_rgb
+from segstudio.core.imaging import DisplaySettings, to_display
 from segstudio.core.project import IMAGE_EXTENSIONS, Project, open_path
 from segstudio.core.session import Session
 from segstudio.gui.autosave import Autosaver
@@ -401,7 +401,7 @@ class MainWindow(ClassesMixin, QMainWindow):
     def set_display(self, settings: DisplaySettings) -> None:
         self.display = settings
         if self.document.image is not None:
-            self.canvas.set_display_image(to_display_rgb(self.document.image, settings))
+            self.canvas.set_display_image(to_display(self.document.image, settings))
 
     def _on_loaded(self) -> None:
         self.adjust_panel.set_image(self.document.image)
@@ -409,7 +409,7 @@ class MainWindow(ClassesMixin, QMainWindow):
         if image is not None:
             self.display = self.adjust_panel.settings()
             if not (image.dtype == np.uint8 and self.display.is_identity()):  # else the canvas shows it as is
-                self.canvas.set_display_image(to_display_rgb(image, self.display))
+                self.canvas.set_display_image(to_display(image, self.display))
         self._join_document_labels()
         self._update_enabled()
         self._update_hint()

@@ -221,7 +221,8 @@ def test_16bit_image_window_level(window, tmp_path, monkeypatch):
     window.adjust_panel.level.setValue(1000)
     window.adjust_panel.width.setValue(100)
     assert window.display.level == 1000 and window.display.width == 100
-    img = shown[-1][..., 0]
+    img = shown[-1]
+    assert img.shape == arr.shape                  # a grayscale scan reaches the canvas as one channel
     assert img[arr < 950].max() == 0 and img[arr > 1050].min() == 255
     window.adjust_panel.brightness.setValue(50)
     assert window.display.brightness == 0.5

@@ -14,6 +14,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QPainterPath, QPixmap
 from PySide6.QtWidgets import QFrame, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView
 
+from segstudio.core.imaging import to_display
 from segstudio.gui.canvas.edit import EditTool
 from segstudio.gui.canvas.items import HandleItem, MaskShapeItem, PathShapeItem
 from segstudio.gui.canvas import overview as lod
@@ -27,18 +28,6 @@ MAX_HANDLES = 5000          # vertex handles are shown for at most this many sel
 ZOOM_MIN, ZOOM_MAX = 1 / 64, 64.0
 WHEEL_STEP = 1.25           # zoom factor per wheel notch
 BRUSH_MIN, BRUSH_MAX = 1, 512
-
-
-def to_display_rgb(image: np.ndarray) -> np.ndarray:
-    """A uint8 HxWx3 (or HxW) image for display: 8-bit as is, other dtypes min-max scaled."""
-    img = np.asarray(image)
-    if img.ndim == 3 and img.shape[2] == 4:
-        img = img[..., :3]
-    if img.dtype != np.uint8:
-        f = img.astype(np.float32)
-        lo, hi = float(f.min()), float(f.max())
-        img = ((f - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(f)).astype(np.uint8)
-    return img
 
 
 def _palette_color(i: int) -> QColor:
@@ -167,7 +156,7 @@ class CanvasView(QGraphicsView):
         return label not in self._hidden
 
     def set_display_image(self, rgb_uint8: np.ndarray) -> None:
-        img = np.ascontiguousarray(to_display_rgb(rgb_uint8))
+        img = to_display(rgb_uint8)   # the one display mapping (core/imaging.py); uint8 passes through
         h, w = img.shape[:2]
         if img.ndim == 2:
             q = QImage(img.data, w, h, w, QImage.Format_Grayscale8)
