@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "evaluate",
     "demo",
     "plugins",
+    "doctor",
 )
 
 
@@ -42,12 +43,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--version"]:  # at once: building the parser imports every command (and torch)
+        from segstudio.version import version_line
+
+        print(version_line())
+        return 0
+    if argv == ["doctor", "--qt-probe"]:  # the display check before the GUI starts (gui/app.py): at once too
+        from segstudio.commands.doctor import qt_probe
+
+        return qt_probe()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.version:
-        from segstudio import __version__
+        from segstudio.version import version_line
 
-        print(__version__)
+        print(version_line())
         return 0
     if args.command is None:  # no subcommand: the GUI
         args = parser.parse_args(["gui"])

@@ -31,8 +31,10 @@ def display_problem(probe: bool = True) -> str | None:
             return f"no display available: DISPLAY and WAYLAND_DISPLAY are unset. {NO_DISPLAY_ADVICE}"
     if not probe:
         return None
+    from segstudio.version import self_command  # the bundle's executable is segstudio itself, not python
+
     try:
-        r = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, timeout=60)
+        r = subprocess.run(self_command("doctor", "--qt-probe"), capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"cannot check the display ({exc}). {NO_DISPLAY_ADVICE}"
     if r.returncode != 0:
@@ -52,6 +54,9 @@ def make_app(argv=None):
         app = QApplication(list(argv) if argv is not None else [sys.argv[0]])
         app.setOrganizationName(ORGANIZATION)
         app.setApplicationName(APPLICATION)
+        from segstudio.gui.branding import setup_application
+
+        setup_application(app)  # window icon, crash dialog + rotating log file (gui/crash.py)
     return app
 
 
@@ -63,6 +68,9 @@ def run_app(path=None, argv=None) -> int:
 
     window = MainWindow()
     window.show()
+    from segstudio.gui.first_frame import watch_first_frame
+
+    watch_first_frame(window)  # SEGSTUDIO_REPORT_FIRST_FRAME / SEGSTUDIO_QUIT_AFTER_FIRST_FRAME
     if path is not None:
         window.open_path(Path(path))
     else:

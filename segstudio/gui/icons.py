@@ -1,0 +1,176 @@
+"""The app's icons: ``icon(name)`` by action / tool name, ``app_icon()``, and ``apply_icons(window)``.
+
+One icon set, drawn for segstudio as SVG in ``resources/icons/actions/`` (24 px grid, 1.8 px dark strokes,
+teal accent; see docs/adr/0005-icons-and-bundle.md), so every tool and action looks alike at any size and
+scale factor.  The application icon is ``resources/icons/app/segstudio.svg`` plus its PNG renderings
+(``scripts/make_icons.py``).  Unknown names raise a KeyError that lists the known ones.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from PySide6.QtCore import QEvent, QObject, QSize, Qt
+from PySide6.QtGui import QAction, QIcon
+
+from segstudio.assets import resource_path, resources_root
+
+#: action / tool name -> icon file (resources/icons/actions/<file>.svg)
+ICONS = {
+    # annotation tools (gui/panels/tools.py TOOLS)
+    "edit": "tool-edit", "polygon": "tool-polygon", "rectangle": "tool-rectangle", "circle": "tool-circle",
+    "point": "tool-point", "line": "tool-line", "linestrip": "tool-linestrip", "brush": "tool-brush",
+    "eraser": "tool-eraser",
+    # model-assisted annotation tools
+    "wand": "tool-wand", "magic_wand": "tool-wand", "grabcut": "tool-grabcut", "scissors": "tool-scissors",
+    "intelligent_scissors": "tool-scissors", "model": "tool-model", "model_prompt": "tool-model",
+    # File
+    "open_folder": "open-folder", "open_file": "open-file", "open_sample": "open-sample", "recent": "recent",
+    "save": "save", "embed": "embed", "ask_label": "ask-label", "export": "export", "quit": "quit",
+    # Edit
+    "undo": "undo", "redo": "redo", "delete": "delete", "relabel": "relabel", "add_class": "add-class",
+    "copy": "copy", "class": "class",
+    # View / Navigate
+    "fit": "fit", "zoom_1": "zoom-1", "zoom_in": "zoom-in", "zoom_out": "zoom-out", "previous": "previous",
+    "next": "next",
+    # Training / Review
+    "train": "train", "stop": "stop", "resume": "resume", "predict": "predict", "evaluate": "evaluate",
+    "accept": "accept", "overlay": "overlay", "checkpoint": "model",
+    # Help
+    "help": "shortcuts", "shortcuts": "shortcuts", "about": "about", "log": "log",
+}
+
+#: extension menu entries made without a name: their text (without "&", "…", "...") -> icon name
+TEXT_ALIASES = {
+    "train": "train", "stop": "stop", "resume last run": "resume", "export dataset": "export",
+    "predict": "predict", "predict all": "predict", "evaluate": "evaluate", "accept prediction": "accept",
+    "about segstudio": "about", "keyboard shortcuts": "shortcuts", "predict current image": "predict",
+    "predict all images": "predict", "mark reviewed": "accept", "choose model": "checkpoint",
+}
+#: words in a tool name added later (model-assisted tools) -> icon name
+_TOOL_WORDS = (("wand", "wand"), ("grab", "grabcut"), ("scissor", "scissors"), ("sam", "model"),
+               ("model", "model"), ("prompt", "model"), ("click", "model"))
+
+TOOLBAR_ICON_SIZE = 20
+
+
+def icon_names() -> list[str]:
+    return sorted(ICONS)
+
+
+@lru_cache(maxsize=None)
+def icon(name: str) -> QIcon:
+    """The icon of action or tool ``name`` (KeyError listing the known names when there is none)."""
+    try:
+        stem = ICONS[name]
+    except KeyError:
+        raise KeyError(f"no icon for {name!r}; known: {', '.join(icon_names())}") from None
+    return QIcon(str(resource_path("icons", "actions", f"{stem}.svg")))
+
+
+@lru_cache(maxsize=1)
+def app_icon() -> QIcon:
+    """The application icon: every rendered PNG size plus the SVG for any other size."""
+    result = QIcon()
+    for png in sorted(resources_root().joinpath("icons", "app").glob("segstudio-*.png")):
+        size = int(png.stem.rsplit("-", 1)[1])
+        result.addFile(str(png), QSize(size, size))
+    result.addFile(str(resource_path("icons", "app", "segstudio.svg")))
+    return result
+
+
+def _clean(text: str) -> str:
+    return text.replace("&", "").split("\t")[0].rstrip(".…").strip().lower()
+
+
+def _text_icon_name(text: str) -> str | None:
+    text = _clean(text)
+    if re.fullmatch(r"use class \d+", text):
+        return "class"
+    return TEXT_ALIASES.get(text)
+
+
+def name_for_action(action: QAction, known: dict[int, str]) -> str | None:
+    """The icon name of ``action``: its registered name, else its object name, else its menu text."""
+    name = known.get(id(action)) or action.objectName() or None
+    if name in ICONS:
+        return name
+    return _text_icon_name(action.text())
+
+
+def tool_icon_name(tool: str) -> str | None:
+    if tool in ICONS:
+        return tool
+    return next((icon_name for word, icon_name in _TOOL_WORDS if word in tool.lower()), None)
+
+
+def apply_icons(window) -> list[QAction]:
+    """Give every named action, tool and extension menu entry of ``window`` its icon; the toolbar shows the
+    text beside the icon while the window is wide enough.  Returns the menu actions left without an icon."""
+    window.setWindowIcon(app_icon())
+    known = {id(act): name for name, act in getattr(window, "actions_by_name", {}).items()}
+    for tool, act in getattr(window, "tool_actions", {}).items():
+        name = tool_icon_name(tool)
+        if name:
+            known[id(act)] = name
+    missing = []
+    for act in _menu_actions(window):
+        name = name_for_action(act, known)
+        if name is not None:
+            act.setIcon(icon(name))
+        elif not act.isCheckable():  # dock toggles and options keep their check mark
+            missing.append(act)
+    toolbar = getattr(window, "toolbar", None)
+    if toolbar is not None:
+        for act in toolbar.actions():
+            name = name_for_action(act, known)
+            if name is not None and act.icon().isNull():
+                act.setIcon(icon(name))
+        toolbar.setIconSize(QSize(TOOLBAR_ICON_SIZE, TOOLBAR_ICON_SIZE))
+        fit = ToolbarTextFit(window, toolbar)
+        window.installEventFilter(fit)
+        window._toolbar_text_fit = fit  # keep it alive with the window
+        fit.update_style()
+    return missing
+
+
+def _menu_actions(window) -> list[QAction]:
+    out, stack = [], []
+    for top in window.menuBar().actions():
+        if top.menu() is not None:
+            stack.append(top.menu())
+    while stack:
+        menu = stack.pop(0)
+        for act in menu.actions():
+            if act.menu() is not None:
+                if _clean(act.text()) == "recent projects":
+                    act.setIcon(icon("recent"))
+                stack.append(act.menu())
+            elif not act.isSeparator() and act.text():
+                out.append(act)
+    return out
+
+
+class ToolbarTextFit(QObject):
+    """Text beside the icons while the window is wide enough for the whole toolbar that way, icons only
+    (with tool tips) when it is not."""
+
+    def __init__(self, window, toolbar):
+        super().__init__(window)
+        self.window = window
+        self.toolbar = toolbar
+        self.full_width = 0
+        toolbar.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
+        if obj is self.window and event.type() == QEvent.Resize:
+            self.update_style()
+        return False
+
+    def update_style(self) -> None:
+        tb = self.toolbar
+        if tb.toolButtonStyle() == Qt.ToolButtonTextBesideIcon:
+            self.full_width = tb.sizeHint().width()
+        wanted = Qt.ToolButtonTextBesideIcon if self.window.width() >= self.full_width else Qt.ToolButtonIconOnly
+        if tb.toolButtonStyle() != wanted:
+            tb.setToolButtonStyle(wanted)

@@ -1,0 +1,105 @@
+"""Icons on every tool and action, toolbar text beside the icons while there is room, the About dialog."""
+from __future__ import annotations
+
+import platform
+
+import pytest
+from PySide6 import QtCore
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication, QIcon
+from PySide6.QtWidgets import QWidgetAction
+
+from segstudio.gui.icons import ICONS, app_icon, apply_icons, icon
+
+
+def _drawn(qicon: QIcon, size: int = 24) -> bool:
+    """The icon renders visible pixels (a QIcon of a missing file is not null, but draws nothing)."""
+    image = qicon.pixmap(size, size).toImage()
+    return any(image.pixelColor(x, y).alpha() > 0 for x in range(image.width()) for y in range(image.height()))
+
+
+@pytest.mark.parametrize("name", sorted(ICONS))
+def test_every_icon_renders(qapp, name):
+    assert _drawn(icon(name))
+
+
+def test_unknown_icon_lists_the_known_names(qapp):
+    with pytest.raises(KeyError, match="known: .*undo"):
+        icon("no-such-action")
+
+
+def test_app_icon_has_every_size(qapp):
+    ic = app_icon()
+    sizes = {s.width() for s in ic.availableSizes()}
+    assert {16, 24, 32, 48, 64, 128, 256, 512} <= sizes
+    assert _drawn(ic, 16) and _drawn(ic, 256)
+
+
+def test_window_actions_tools_and_toolbar_have_icons(make_window):
+    w = make_window(size=(1500, 900))
+    assert not w.windowIcon().isNull()
+    named = dict(w.actions_by_name)
+    assert {"open_folder", "save", "undo", "redo", "delete", "fit", "next", "previous", "help", "about"} <= set(named)
+    for name, act in list(named.items()) + list(w.tool_actions.items()):
+        assert not act.icon().isNull(), name
+        assert _drawn(act.icon()), name
+    buttons = [a for a in w.toolbar.actions() if not a.isSeparator() and not isinstance(a, QWidgetAction)]
+    assert len(buttons) >= 12
+    for act in buttons:
+        assert _drawn(act.icon()), act.text()
+    # every menu entry that is not a check box (dock toggles, options) has an icon
+    assert apply_icons(w) == []
+
+
+def test_extension_menus_get_icons_too(qtbot, messages):
+    from segstudio.gui.main_window import MainWindow
+
+    w = MainWindow()
+    qtbot.addWidget(w)
+    texts = {}
+    for top in w.menuBar().actions():
+        if top.menu() is not None:
+            for act in top.menu().actions():
+                texts[act.text().replace("&", "")] = act
+    for text in ("Train", "Stop", "Resume last run", "Export dataset...", "About segstudio"):
+        assert text in texts, sorted(texts)
+        assert _drawn(texts[text].icon()), text
+    assert apply_icons(w) == []
+
+
+def test_toolbar_text_beside_icons_only_when_there_is_room(make_window, qtbot):
+    w = make_window(size=(1600, 900))
+    assert w.toolbar.toolButtonStyle() == Qt.ToolButtonTextBesideIcon
+    button = w.toolbar.widgetForAction(w.tool_actions["polygon"])
+    assert button.text().startswith("Polygon")
+    w.resize(520, 700)
+    qtbot.waitUntil(lambda: w.toolbar.toolButtonStyle() == Qt.ToolButtonIconOnly)
+    w.resize(1600, 900)
+    qtbot.waitUntil(lambda: w.toolbar.toolButtonStyle() == Qt.ToolButtonTextBesideIcon)
+
+
+def test_about_dialog_shows_the_versions_and_copies_them(make_window, qtbot):
+    import torch
+
+    from segstudio import __version__
+
+    w = make_window()
+    help_menu = next(a.menu() for a in w.menuBar().actions() if a.text().replace("&", "") == "Help")
+    about = w.actions_by_name["about"]
+    assert about in help_menu.actions()
+    about.trigger()
+    dialog = w.about_dialog
+    qtbot.waitExposed(dialog)
+    shown = dialog.versions_label.text()
+    for expected in (__version__, torch.__version__, QtCore.qVersion(), platform.python_version(), "CUDA"):
+        assert expected in shown, expected
+    assert "MIT License" in dialog.head.text()
+    assert "Permission is hereby granted" in dialog.license_view.toPlainText()
+    assert not dialog.windowIcon().isNull()
+    QGuiApplication.clipboard().clear()
+    qtbot.mouseClick(dialog.copy_button, Qt.LeftButton)
+    copied = QGuiApplication.clipboard().text()
+    assert f"torch: {torch.__version__}" in copied and f"segstudio: {__version__}" in copied
+    about.trigger()  # a second time: the same dialog, raised
+    assert w.about_dialog is dialog
+    dialog.close()
