@@ -50,3 +50,56 @@ benchmarks: setup
 
 clean:
 	rm -rf $(VENV) $(LABELME_VENV) build *.egg-info
+
+# ---- installers (docs/install.md, installer/segstudio.spec) -------------------------------------------------
+# `make installer` builds the one-folder bundle dist/segstudio/ with PyInstaller.  FLAVOR=cpu (default) builds
+# from .venv-installer (CPU torch, installer/requirements-cpu.txt); FLAVOR=cuda from .venv plus the `installer`
+# extra (PyPI's CUDA torch, ~4 GB).  The .pth file lets the build environment import PyPI's CUDA torchvision
+# on CPU torch, as the bundle's runtime hook does (installer/rthooks/cpu_torchvision.py).
+INSTALLER_VENV := .venv-installer
+INSTALLER_STAMP := $(INSTALLER_VENV)/.installed
+FLAVOR ?= cpu
+ifeq ($(FLAVOR),cuda)
+BUNDLE_PY := $(PY)
+BUNDLE_STAMP := $(VENV)/.installer-extra
+else
+BUNDLE_PY := $(INSTALLER_VENV)/bin/python
+BUNDLE_STAMP := $(INSTALLER_STAMP)
+endif
+
+.PHONY: installer installer-test wheel wheel-test
+
+$(INSTALLER_STAMP): installer/requirements-cpu.txt installer/rthooks/cpu_torchvision.py
+	@test -x $(INSTALLER_VENV)/bin/python || $(PYTHON) -m venv $(INSTALLER_VENV)
+	$(INSTALLER_VENV)/bin/python -m pip install -q -r installer/requirements-cpu.txt
+	@site="$$($(INSTALLER_VENV)/bin/python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")"; \
+	  cp installer/rthooks/cpu_torchvision.py "$$site/_segstudio_cpu_torchvision.py" && \
+	  echo "import _segstudio_cpu_torchvision" > "$$site/_segstudio_cpu_torchvision.pth"
+	$(INSTALLER_VENV)/bin/python -c "import torch, torchvision; assert torch.version.cuda is None"
+	@touch $@
+
+$(VENV)/.installer-extra: $(STAMP)
+	$(PY) -m pip install -q -e '.[installer]'
+	@touch $@
+
+installer: $(BUNDLE_STAMP)
+	SEGSTUDIO_BUNDLE_FLAVOR=$(FLAVOR) $(BUNDLE_PY) -m PyInstaller --noconfirm --clean --log-level WARN \
+	  --distpath dist --workpath build/pyinstaller installer/segstudio.spec
+	@echo "dist/segstudio ($(FLAVOR)): $$(du -sh dist/segstudio | cut -f1) unpacked, $$(find dist/segstudio -type f | wc -l) files"
+
+# runs the built bundle with an empty environment (env -i): --version, sample, convert, train + predict, GUI
+installer-test: $(STAMP)
+	@test -x dist/segstudio/segstudio || { echo "dist/segstudio/segstudio missing: run make installer first"; exit 1; }
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider -m slow installer/tests/test_bundle.py
+
+# wheel + sdist into dist/ (the `build` extra); wheel-test installs them into a fresh venv (torch included)
+$(VENV)/.build-extra: $(STAMP)
+	$(PY) -m pip install -q -e '.[build]'
+	@touch $@
+
+wheel: $(VENV)/.build-extra
+	rm -f dist/segstudio-*.whl dist/segstudio-*.tar.gz
+	$(PY) -m build --outdir dist .
+
+wheel-test: wheel
+	$(PY) -m pytest -q -p no:cacheprovider -m slow installer/tests/test_wheel.py

@@ -25,6 +25,7 @@ from segstudio.core.imaging import DisplaySettings, to_display
 from segstudio.core.project import IMAGE_EXTENSIONS, Project, open_path
 from segstudio.core.session import Session
 from segstudio.gui.autosave import Autosaver
+from segstudio.gui.branding import brand_window
 from segstudio.gui.canvas.view import BRUSH_MAX, BRUSH_MIN, CanvasView
 from segstudio.gui.dialogs.help_dialog import HelpDialog, menu_actions
 from segstudio.gui.document import DocumentModel
@@ -103,6 +104,7 @@ class MainWindow(ClassesMixin, QMainWindow):
         else:
             self.extension_errors = []
         self._arrange_docks()
+        brand_window(self)  # Help ▸ About, the icons of every action, the window icon (gui/branding.py)
         geometry, state = self.settings.window_geometry(), self.settings.window_state()
         if geometry is not None:
             self.restoreGeometry(geometry)
