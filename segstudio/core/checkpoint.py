@@ -9,7 +9,6 @@ and nothing in it runs.
 """
 from __future__ import annotations
 
-import os
 import pickle
 import re
 from pathlib import Path
@@ -26,16 +25,13 @@ RESUME_KEYS = ("optimizer", "scheduler", "scaler", "rng", "early_stop")
 
 
 def save_checkpoint(payload: dict, path) -> Path:
-    """``torch.save`` to a temporary file beside ``path`` then rename: a crash never leaves a torn file."""
+    """``torch.save`` to a temporary file beside ``path`` then rename (core.annotation.io.atomic_write): a crash
+    never leaves a torn file."""
+    from segstudio.core.annotation.io import atomic_write
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    atomic_write(path, lambda f: torch.save(payload, f))
     return path
 
 

@@ -177,6 +177,29 @@ def test_failed_write_mid_file_keeps_old_file_and_no_temp(tmp_path, monkeypatch)
     assert path.read_bytes() == b"new" and (path.stat().st_mode & 0o777) == 0o640
 
 
+def test_one_atomic_write_for_checkpoints_and_caches(tmp_path):
+    """atomic_write(path, write) is what checkpoints (torch.save), run PNGs and label caches use: a writer that
+    fails half-way leaves the old file and no temp file."""
+    import torch
+
+    from segstudio.core.annotation.io import atomic_write
+    from segstudio.core.checkpoint import save_checkpoint
+
+    path = tmp_path / "best.pt"
+    path.write_bytes(b"old")
+
+    def half(f):
+        f.write(b"partial")
+        raise RuntimeError("disk went away")
+
+    with pytest.raises(RuntimeError):
+        atomic_write(path, half)
+    assert path.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["best.pt"]
+    save_checkpoint({"x": torch.arange(3)}, path)
+    assert torch.load(path, weights_only=True)["x"].tolist() == [0, 1, 2]
+    assert [p.name for p in tmp_path.iterdir()] == ["best.pt"]
+
+
 def test_load_image_modes(tmp_path):
     from segstudio.core.annotation import load_image
 

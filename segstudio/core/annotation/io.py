@@ -16,6 +16,7 @@ import math
 import os
 import tempfile
 from pathlib import Path, PureWindowsPath
+from typing import BinaryIO, Callable
 
 import numpy as np
 from PIL import Image
@@ -34,17 +35,20 @@ MAX_COORD = 1e7  # |x|, |y| beyond this are refused: no image is that large, and
 
 __all__ = [
     "load_annotation", "save_annotation", "load_image", "annotation_image", "resolve_image_path",
-    "atomic_write_bytes", "atomic_write_text", "annotation_to_json", "parse_annotation",
+    "atomic_write", "atomic_write_bytes", "atomic_write_text", "annotation_to_json", "parse_annotation",
 ]
 
 
 # ----------------------------------------------------------------------------------------------- atomic IO
-def atomic_write_bytes(path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temp file in the same folder and ``os.replace``.
+def atomic_write(path, write: Callable[[BinaryIO], object]) -> None:
+    """Write ``path`` through ``write(f)`` (f: a binary file open on a temp file in the same folder), then
+    fsync and ``os.replace``: the one atomic write of segstudio (JSON, labels, settings, checkpoints via
+    ``torch.save(obj, f)``, PNGs, caches via ``np.savez``, copied images via ``shutil.copyfileobj``).
 
-    A failure at any point leaves an existing ``path`` untouched and removes the temp file.  The new file
-    keeps the permission bits of the file it replaces (or gets the umask default); a symlink stays a link
-    (its target is replaced).  Errors are the OSError of the failing step.
+    A failure at any point (``write`` raising included) leaves an existing ``path`` untouched and removes the
+    temp file.  The new file keeps the permission bits of the file it replaces (or gets the umask default); a
+    symlink stays a link (its target is replaced).  Errors are the OSError (or ``write``'s error) of the
+    failing step.  The folder must exist.
     """
     path = Path(path)
     if path.is_symlink():  # replace the file the link points to, keep the link
@@ -53,7 +57,7 @@ def atomic_write_bytes(path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         try:
@@ -70,6 +74,11 @@ def atomic_write_bytes(path, data: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def atomic_write_bytes(path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_write`)."""
+    atomic_write(path, lambda f: f.write(data))
 
 
 def atomic_write_text(path, text: str) -> None:

@@ -80,10 +80,10 @@ class RasterCache:
 
     def _write_disk(self, disk: Path, label: np.ndarray, stamp: tuple) -> None:
         try:
+            from segstudio.core.annotation.io import atomic_write
+
             disk.parent.mkdir(parents=True, exist_ok=True)
-            tmp = disk.with_name(f".{disk.stem}.{os.getpid()}.tmp.npz")
-            np.savez_compressed(tmp, label=label, stamp=np.asarray(stamp, dtype=np.int64))
-            os.replace(tmp, disk)
+            atomic_write(disk, lambda f: np.savez_compressed(f, label=label, stamp=np.asarray(stamp, np.int64)))
         except OSError:
             pass  # the cache is an optimisation; a read-only disk must not stop training
 

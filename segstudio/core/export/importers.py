@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from segstudio.core.annotation import Annotation, LabelSet, probe_image_size, read_label_mask, save_annotation
+from segstudio.core.annotation.io import atomic_write
 from segstudio.core.annotation.mask_to_shapes import DEFAULT_MIN_AREA, DEFAULT_TOLERANCE, mask_to_shapes
 from segstudio.core.errors import AnnotationError, ConfigError, DatasetError, MaskError
 from segstudio.core.export.base import ConvertReport
@@ -160,9 +161,8 @@ def _import_one(image: Path, mask: Path, label_set: LabelSet, out: Path, shape: 
         image_path = Path(os.path.relpath(image.absolute(), out.absolute())).as_posix()
     ann = Annotation(shapes=shapes, image_path=image_path, image_height=h, image_width=w)
     if copy_images:
-        tmp = dst_image.with_name(f".{dst_image.name}.part")
-        shutil.copyfile(image, tmp)
-        os.replace(tmp, dst_image)
+        with open(image, "rb") as src:
+            atomic_write(dst_image, lambda f: shutil.copyfileobj(src, f))
     try:
         save_annotation(ann, json_path)
     except BaseException:

@@ -223,10 +223,7 @@ def _check_type(key: str, value: Any, hint: str, path) -> None:
 
 
 def _atomic_write(path: Path, text: str) -> None:
+    from segstudio.core.annotation.io import atomic_write_text
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    atomic_write_text(path, text)

@@ -8,12 +8,12 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
 from pathlib import Path
 from typing import Sequence
 
 from PIL import Image, ImageDraw, ImageFont
 
+from segstudio.core.annotation.io import atomic_write
 from segstudio.core.training.config import _atomic_write
 
 BASE_COLUMNS = ("epoch", "train_loss", "val_loss", "miou", "mdice", "pixel_acc", "lr", "seconds")
@@ -134,11 +134,7 @@ def draw_curves(rows: Sequence[dict], path, size=(960, 400)) -> Path:
     series = [("val mIoU", epochs, [r.get("miou") for r in rows])]
     series += [(k[4:], epochs, [r.get(k) for r in rows]) for k in iou_cols]
     _panel(draw, (w // 2, 0, w, h), "validation IoU", series, font, y_range=(0.0, 1.0), legend="bottom")
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.name}.tmp{os.getpid()}")
-    tmp.write_bytes(buf.getvalue())
-    os.replace(tmp, p)
+    atomic_write(p, lambda f: img.save(f, format="PNG"))
     return p
