@@ -2,8 +2,6 @@
 in a dialog while the app keeps running, and the close guard."""
 from __future__ import annotations
 
-import csv
-
 import pytest
 
 pytest.importorskip("pytestqt")
@@ -14,8 +12,8 @@ from PySide6.QtWidgets import QMainWindow, QMessageBox  # noqa: E402
 from segstudio.core.errors import ConfigError  # noqa: E402
 from segstudio.core.project import Project  # noqa: E402
 from segstudio.gui.training import CloseGuard, TrainingDock  # noqa: E402
-from segstudio.gui.training.controller import Eta, format_seconds, resume_config  # noqa: E402
-from segstudio.gui.training.runs import list_runs  # noqa: E402
+from segstudio.core.training import RunFolder, list_runs, resume_point  # noqa: E402
+from segstudio.gui.training.controller import Eta, format_seconds  # noqa: E402
 
 TINY = dict(model_kwargs={"base": 4, "depth": 2})
 TIMEOUT = 180_000
@@ -112,17 +110,20 @@ def test_stop_then_resume_from_last(qtbot, dock):
     assert blocker.args[0].reason == "cancelled"
     qtbot.waitUntil(lambda: not dock.running, timeout=30_000)
     run_dir = dock.controller.run_dir
-    assert (run_dir / "last.pt").is_file()
-    cfg = resume_config(run_dir)
-    assert cfg.resume == str(run_dir / "last.pt") and cfg.epochs == 2
+    assert RunFolder(run_dir).last.is_file() and RunFolder(run_dir).status()["state"] == "cancelled"
+    cfg = resume_point(run_dir).config
+    assert cfg.resume == str(RunFolder(run_dir).last) and cfg.epochs == 2 and cfg.out == str(run_dir)
+    dock.runs.refresh()
+    dock.runs.select_run(run_dir)
+    assert dock.runs.resume_button.isEnabled()
     dock.controller.batchEnded.disconnect()
     with qtbot.waitSignal(dock.controller.finished, timeout=TIMEOUT) as blocker:
         assert dock.resume_training(run_dir)
     assert blocker.args[0].reason == "completed"
     qtbot.waitUntil(lambda: not dock.running, timeout=30_000)
-    with open(run_dir / "metrics.csv", newline="") as fh:
-        epochs = [int(r["epoch"]) for r in csv.DictReader(fh)]
-    assert epochs[-1] == 2
+    assert [r["epoch"] for r in RunFolder(run_dir).history()][-1] == 2
+    assert "Resuming" in dock.log.toPlainText() and "from last.pt" in dock.log.toPlainText()
+    assert dock.runs.selected_run().status == "completed"
 
 
 def test_engine_error_shows_dialog_and_app_keeps_running(qtbot, dock):
@@ -167,7 +168,7 @@ def test_close_during_training_asks_then_stops_and_closes(qtbot, sample_project)
         assert not win.close()          # deferred: closes itself once the worker has stopped
     qtbot.waitUntil(lambda: not win.isVisible(), timeout=30_000)
     assert d.controller.last_finished.reason == "cancelled"
-    assert (d.controller.run_dir / "last.pt").is_file()
+    assert RunFolder(d.controller.run_dir).last.is_file()
 
 
 def test_eta_and_time_format():

@@ -10,7 +10,6 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from segstudio.core.training import events as E  # noqa: E402
-from segstudio.gui.training import controller as controller_mod  # noqa: E402
 from segstudio.gui.training.controller import Eta  # noqa: E402
 
 TIMEOUT = 60_000
@@ -23,9 +22,9 @@ def tiny_form(dock, epochs=1):
                          device="cpu", max_minutes=0)
 
 
-def use_engine(monkeypatch, fn):
-    """Make the controller run ``fn(config, cancel=...)`` instead of the core engine."""
-    monkeypatch.setattr(controller_mod, "engine_train", lambda: fn)
+def use_engine(dock, fn):
+    """Make the dock's controller run ``fn(config, cancel=...)`` instead of the core engine."""
+    dock.controller.engine = fn
 
 
 def started(config, **kw):
@@ -37,14 +36,14 @@ def dock(train_dock):
     return train_dock
 
 
-def test_failed_event_shows_message_and_advice_and_train_is_enabled_again(qtbot, dock, monkeypatch):
+def test_failed_event_shows_message_and_advice_and_train_is_enabled_again(qtbot, dock):
     def failing(config, cancel=None):
         yield started(config, device="cuda")
         yield E.Log("decoding and caching 24 images at 64 px")
         yield E.BatchEnd(epoch=1, batch=1, n_batches=2, loss=0.9, images_per_s=10.0)
         yield E.Failed(OOM, ADVICE, run_dir=config.out)
 
-    use_engine(monkeypatch, failing)
+    use_engine(dock, failing)
     tiny_form(dock)
     with qtbot.waitSignal(dock.controller.failed, timeout=TIMEOUT) as blocker:
         assert dock.start_training()
@@ -63,7 +62,7 @@ def test_failed_event_shows_message_and_advice_and_train_is_enabled_again(qtbot,
         yield E.BatchEnd(epoch=1, batch=1, n_batches=1, loss=0.5, images_per_s=10.0)
         yield E.Finished(best_miou=0.25, run_dir=config.out, reason="completed", epochs_done=1, best_epoch=1)
 
-    use_engine(monkeypatch, ok)
+    use_engine(dock, ok)
     with qtbot.waitSignal(dock.controller.finished, timeout=TIMEOUT):
         assert dock.start_training()
     qtbot.waitUntil(lambda: not dock.running, timeout=TIMEOUT)
@@ -105,9 +104,9 @@ class GatedEngine:
 
 
 @pytest.fixture
-def gated(dock, monkeypatch):
+def gated(dock):
     engine = GatedEngine()
-    use_engine(monkeypatch, engine)
+    use_engine(dock, engine)
     yield engine
     engine.open()   # never leave the worker thread waiting (a failed assertion)
 

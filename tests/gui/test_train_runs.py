@@ -1,8 +1,8 @@
-"""Runs list: columns (loss, batch size, augmentation besides model, epochs, best mIoU), the date of a run's
-start (not the folder's modification time), the full config in each row's tooltip, and "Open folder"."""
+"""Runs list: columns (loss, batch size, augmentation besides model, epochs, best mIoU, status), the date of a
+run's start (not the folder's modification time), the full config in each row's tooltip, "Open folder" and
+"Resume"."""
 from __future__ import annotations
 
-import json
 import os
 from datetime import datetime
 
@@ -13,20 +13,22 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import QUrl  # noqa: E402
 from PySide6.QtGui import QDesktopServices  # noqa: E402
 
-from segstudio.core.training.config import TrainConfig  # noqa: E402
-from segstudio.gui.training.runs import RunsList, list_runs  # noqa: E402
+from segstudio.core.training import RunFolder, TrainConfig, list_runs  # noqa: E402
+from segstudio.core.training.report import history_row  # noqa: E402
+from segstudio.gui.training.runs import RunsList  # noqa: E402
 
 
-def make_run(runs_dir, name, *, miou=(0.4, 0.6, 0.5), checkpoint=True, **config):
-    run = runs_dir / name
-    run.mkdir(parents=True)
-    cfg = TrainConfig(data="/data/project", out=str(run), **config).to_dict()
-    (run / "config.json").write_text(json.dumps(cfg, indent=2), encoding="utf-8")
-    rows = ["epoch,train_loss,val_loss,val_miou"] + [f"{i + 1},0.5,0.6,{v}" for i, v in enumerate(miou)]
-    (run / "metrics.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+def make_run(runs_dir, name, *, miou=(0.4, 0.6, 0.5), checkpoint=True, status=None, **config):
+    """A run folder as the engine writes it (no real checkpoint: the list never unpickles one)."""
+    folder = RunFolder(runs_dir / name)
+    folder.path.mkdir(parents=True)
+    TrainConfig(data="/data/project", out=str(folder.path), **config).to_json(folder.config_json)
+    folder.write_history([history_row(i + 1, 0.5, 0.6, {"miou": v}, 1e-3, 1.0) for i, v in enumerate(miou)])
     if checkpoint:
-        (run / "best.pt").write_bytes(b"not unpickled by the list")
-    return run
+        folder.best.write_bytes(b"not unpickled by the list")
+    if status:
+        folder.write_status(status)
+    return folder.path
 
 
 def column(runs: RunsList, row: int, name: str) -> str:
@@ -56,10 +58,28 @@ def test_columns_show_config_and_best_metrics_and_the_start_date(runs, tmp_path)
     assert column(runs, 1, "Model") == "unet" and column(runs, 1, "Image size") == "128"
 
 
+def test_status_column_and_resume_button_follow_the_run_folder(runs, tmp_path):
+    done = make_run(tmp_path / "runs", "20261101-090000-unet", status="early_stop")
+    stopped = make_run(tmp_path / "runs", "20261102-090000-unet", status="cancelled")
+    RunFolder(stopped).last.write_bytes(b"resumable")
+    make_run(tmp_path / "runs", "20261103-090000-unet", status="running", checkpoint=False)
+    runs.set_runs_dir(tmp_path / "runs")
+    assert [column(runs, i, "Status") for i in range(3)] == ["unfinished", "stopped", "early stop"]
+    assert not runs.use_button.isEnabled() and not runs.resume_button.isEnabled()
+    runs.select_run(done)
+    assert runs.use_button.isEnabled() and not runs.resume_button.isEnabled()   # no last.pt
+    requested = []
+    runs.resumeRequested.connect(requested.append)
+    runs.select_run(stopped)
+    assert runs.resume_button.isEnabled()
+    runs.resume_button.click()
+    assert requested == [stopped]
+
+
 def test_a_folder_without_a_stamp_is_dated_by_its_config(runs, tmp_path):
     run = make_run(tmp_path / "runs", "my-experiment")
     written = datetime(2026, 10, 5, 8, 30).timestamp()
-    os.utime(run / "config.json", (written, written))
+    os.utime(RunFolder(run).config_json, (written, written))
     later = datetime(2026, 11, 30, 12, 0).timestamp()
     os.utime(run, (later, later))
     runs.set_runs_dir(tmp_path / "runs")
@@ -82,10 +102,10 @@ def test_row_tooltip_holds_the_full_config_as_key_value_lines(runs, tmp_path):
 
 def test_unreadable_config_is_named_in_the_tooltip(runs, tmp_path):
     run = make_run(tmp_path / "runs", "20261101-090000-unet")
-    (run / "config.json").write_text("{not json", encoding="utf-8")
+    RunFolder(run).config_json.write_text("{not json", encoding="utf-8")
     runs.set_runs_dir(tmp_path / "runs")
     tip = runs.table.item(0, 0).toolTip()
-    assert str(run / "config.json") in tip and column(runs, 0, "Model") == "?"
+    assert str(RunFolder(run).config_json) in tip and column(runs, 0, "Model") == "?"
 
 
 def test_open_folder_opens_the_selected_run_folder(runs, tmp_path, monkeypatch):

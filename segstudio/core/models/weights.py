@@ -61,15 +61,6 @@ def find_encoder_weights(encoder_weights, arch: str) -> tuple[Optional[str], Opt
     return str(path), None
 
 
-def resolve_encoder_weights(encoder_weights, arch: str) -> Optional[str]:
-    """The local weight file to load for ``arch``, or None (random init; a logged warning says why when
-    weights were requested)."""
-    path, why = find_encoder_weights(encoder_weights, arch)
-    if why:
-        log.warning("%s", why)
-    return path
-
-
 def adapt_first_conv(weight: torch.Tensor, in_channels: int) -> torch.Tensor:
     """Adapt a pretrained (out, 3, k, k) kernel to ``in_channels`` inputs."""
     if weight.shape[1] == in_channels:

@@ -13,7 +13,7 @@ from typing import Optional
 
 from PySide6.QtCore import QObject, Signal
 
-from segstudio.core.errors import CheckpointError, ConfigError
+from segstudio.core.training import train
 from segstudio.gui.workers import Worker, error_text
 
 
@@ -60,33 +60,6 @@ def format_seconds(s: Optional[float]) -> str:
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m:02d}:{sec:02d}"
 
 
-def resume_config(run_dir):
-    """The config of ``run_dir`` with ``resume`` set to its ``last.pt`` (ConfigError/CheckpointError when the
-    run cannot be resumed)."""
-    from segstudio.core.training.config import TrainConfig
-
-    run_dir = Path(run_dir)
-    last = run_dir / "last.pt"
-    if not last.is_file():
-        raise CheckpointError("no last.pt to resume from (the run never finished an epoch)", last)
-    for name in ("config.json", "config.yaml", "config.yml"):
-        if (run_dir / name).is_file():
-            cfg = TrainConfig.from_file(run_dir / name)
-            break
-    else:
-        raise ConfigError("no config.json or config.yaml in the run folder", run_dir)
-    return cfg.replace(resume=str(last), out=str(run_dir)).validate()
-
-
-def engine_train():
-    """The core engine's ``train`` (``segstudio.core.training.train`` per the contract)."""
-    try:
-        from segstudio.core.training import train
-    except ImportError:
-        from segstudio.core.training.engine import train
-    return train
-
-
 #: nice increment of the training thread (Linux): on a busy CPU the GUI thread is scheduled first; on an idle
 #: machine it costs the training nothing.  See docs/adr/0002-training-worker.md.
 NICE = 5
@@ -116,6 +89,7 @@ class TrainingController(QObject):
         self.images_per_s: float = 0.0
         self.eta: Optional[Eta] = None
         self.clock = time.monotonic   # the ETA's clock (tests replace it)
+        self.engine = train           # the core engine; tests replace it with a scripted event stream
 
     @property
     def running(self) -> bool:
@@ -125,8 +99,7 @@ class TrainingController(QObject):
         """Start training ``config`` (a validated TrainConfig) in a worker thread."""
         if self.running:
             raise RuntimeError("a training run is already in progress")
-        train = engine_train()
-
+        engine = self.engine
         self.config = config
         self.run_dir = Path(config.out)
         self.last_finished = None
@@ -134,7 +107,7 @@ class TrainingController(QObject):
         self.eta = Eta(config.epochs, clock=self.clock)
 
         def work(emit, cancel):
-            for ev in train(config, cancel=cancel):
+            for ev in engine(config, cancel=cancel):
                 emit(ev)
 
         worker = Worker(work, torch_threads=self.torch_threads, name="training", parent=self, nice=self.nice)

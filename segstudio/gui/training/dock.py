@@ -10,7 +10,8 @@ from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QMessageBox, QP
 
 from segstudio.core.errors import SegStudioError
 from segstudio.core.session import Session
-from segstudio.gui.training.controller import TrainingController, format_seconds, resume_config
+from segstudio.core.training import resume_point
+from segstudio.gui.training.controller import TrainingController, format_seconds
 from segstudio.gui.training.curves import CurvesWidget
 from segstudio.gui.training.form import TrainForm
 from segstudio.gui.training.runs import RunsList
@@ -171,11 +172,11 @@ class TrainingDock(QDockWidget):
             return False
         try:
             self.flush_document()
-            cfg = resume_config(run_dir)
+            point = resume_point(run_dir)   # the same resume as `segstudio train --resume RUN_DIR`
         except SegStudioError as exc:
             self.show_error("Cannot resume", str(exc))
             return False
-        return self._start(cfg, f"Resuming {Path(run_dir).name} from last.pt")
+        return self._start(point.config, f"Resuming {Path(run_dir).name} from {point.checkpoint.name}")
 
     def _start(self, cfg, message: str) -> bool:
         self.curves.clear()

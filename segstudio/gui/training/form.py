@@ -2,7 +2,6 @@
 device and time budget.  :meth:`TrainForm.config` turns it into a validated core ``TrainConfig``."""
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Optional
 
@@ -12,56 +11,32 @@ from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QGridLayout, QLabel, QS
 SETTINGS_PREFIX = "training/"
 
 
-def _registry_names(module: str, attr: str, fallback: list[str]) -> list[str]:
-    """Names of a core registry (models, losses, presets); ``fallback`` when the module cannot be imported."""
-    import importlib
-
-    try:
-        reg = getattr(importlib.import_module(module), attr)
-    except Exception:  # noqa: BLE001 - the form must open even when an optional part is broken
-        return list(fallback)
-    names = reg.names() if hasattr(reg, "names") else list(reg)
-    return list(names) or list(fallback)
-
-
 def model_names() -> list[str]:
-    return _registry_names("segstudio.core.models", "MODELS", ["unet"])
+    from segstudio.core.models import MODELS
+
+    return MODELS.names()
 
 
 def loss_names() -> list[str]:
-    return _registry_names("segstudio.core.losses", "LOSSES", ["dice_ce"])
+    from segstudio.core.losses import LOSSES
+
+    return LOSSES.names()
 
 
 def augment_presets() -> list[str]:
-    return _registry_names("segstudio.core.data.augment", "PRESETS", ["light"])
+    from segstudio.core.data.augment import PRESETS
+
+    return list(PRESETS)
 
 
 def device_choices() -> list[tuple[str, str]]:
     """(config value, text shown): auto and CPU always; CUDA with the GPU's name when one is present."""
-    out = [("auto", "Auto"), ("cpu", "CPU")]
-    try:
-        import torch
+    import torch
 
-        if torch.cuda.is_available():
-            out.append(("cuda", f"CUDA ({torch.cuda.get_device_name(0)})"))
-            out[0] = ("auto", f"Auto (CUDA: {torch.cuda.get_device_name(0)})")
-        else:
-            out[0] = ("auto", "Auto (CPU: no CUDA GPU found)")
-    except Exception:  # noqa: BLE001
-        pass
-    return out
-
-
-def new_run_dir(runs_dir: Path, model: str) -> Path:
-    """A fresh run folder name ``YYYYmmdd-HHMMSS-<model>`` (suffix -2, -3... when taken)."""
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in model)
-    base = runs_dir / f"{stamp}-{safe}"
-    path, n = base, 2
-    while path.exists():
-        path = base.with_name(f"{base.name}-{n}")
-        n += 1
-    return path
+    if not torch.cuda.is_available():
+        return [("auto", "Auto (CPU: no CUDA GPU found)"), ("cpu", "CPU")]
+    name = torch.cuda.get_device_name(0)
+    return [("auto", f"Auto (CUDA: {name})"), ("cpu", "CPU"), ("cuda", f"CUDA ({name})")]
 
 
 class TrainForm(QWidget):
@@ -169,12 +144,13 @@ class TrainForm(QWidget):
                 raise KeyError(key)
 
     def config(self, project, out: Optional[Path] = None, **overrides):
-        """A validated ``TrainConfig`` for ``project`` (raises ConfigError when a value is refused)."""
-        from segstudio.core.training.config import TrainConfig
+        """A validated ``TrainConfig`` for ``project`` in a new run folder (``RunFolder.new``) unless ``out`` is
+        given (raises ConfigError when a value is refused)."""
+        from segstudio.core.training import RunFolder, TrainConfig
 
         values = self.values()
         values.update(overrides)
-        out = Path(out) if out is not None else new_run_dir(project.runs_dir, values["model"])
+        out = Path(out) if out is not None else RunFolder.new(project.runs_dir, values["model"]).path
         labels = project.labels_path if project.labels_path.exists() else None
         cfg = TrainConfig(data=str(project.folder), out=str(out), labels=str(labels) if labels else None, **values)
         return cfg.validate()

@@ -1,18 +1,12 @@
 """The runs list: one row per run folder under ``project.runs_dir`` (date, model, best val mIoU, epochs,
-loss, batch size, augmentation, image size, folder name; the full config in each row's tooltip).
+status, loss, batch size, augmentation, image size, folder name; the full config in each row's tooltip).
 
-A run's summary is read from its ``config.json``/``config.yaml`` and ``metrics.csv`` (written by the engine);
-no checkpoint is unpickled to fill the list.  The date is the run's start: the ``YYYYmmdd-HHMMSS`` stamp of
-its folder name (``form.new_run_dir``), else the time its config file was written, else the folder's.
-Buttons open the run folder in the file manager and pick the run's ``best.pt`` (else ``last.pt``) for
-prediction.
+The rows are :func:`segstudio.core.training.list_runs` summaries (config, metrics.csv, status.json; no
+checkpoint is unpickled to fill the list).  Buttons open the run folder in the file manager, pick the run's
+checkpoint for prediction and resume it.
 """
 from __future__ import annotations
 
-import csv
-import json
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Optional
 
@@ -21,44 +15,11 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (QAbstractItemView, QGridLayout, QHeaderView, QPushButton, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
-MIOU_KEYS = ("val_miou", "miou", "val_mIoU", "mIoU")
-STAMP = "%Y%m%d-%H%M%S"   # the prefix of a run folder's name (form.new_run_dir)
+from segstudio.core.training import RunSummary, list_runs
 
-
-@dataclass
-class RunInfo:
-    path: Path
-    date: datetime
-    config: dict = field(default_factory=dict)
-    epochs_done: int = 0
-    best_miou: Optional[float] = None
-    best_epoch: Optional[int] = None
-    problem: str = ""
-
-    @property
-    def checkpoint(self) -> Optional[Path]:
-        for name in ("best.pt", "last.pt"):
-            if (self.path / name).is_file():
-                return self.path / name
-        return None
-
-
-def run_date(path: Path) -> datetime:
-    """When the run started: its folder-name stamp, else the config file's time, else the folder's.
-
-    Not the folder's modification time when there is a better source: every checkpoint the engine writes
-    changes that, so a long run would look newer than one started after it."""
-    path = Path(path)
-    try:
-        return datetime.strptime(path.name[:len("20260101-120000")], STAMP)
-    except ValueError:
-        pass
-    for name in ("config.json", "config.yaml"):
-        try:
-            return datetime.fromtimestamp((path / name).stat().st_mtime)
-        except OSError:
-            continue
-    return datetime.fromtimestamp(path.stat().st_mtime)
+#: status.json states as the list shows them; "running" is also what a run killed hard leaves behind
+STATUS_TEXT = {"running": "unfinished", "completed": "completed", "early_stop": "early stop",
+               "time_budget": "time budget", "cancelled": "stopped", "failed": "failed"}
 
 
 def config_text(config: dict) -> str:
@@ -71,78 +32,19 @@ def config_text(config: dict) -> str:
     return "\n".join(lines)
 
 
-def read_run(path: Path) -> RunInfo:
-    """Summarise one run folder; problems (unreadable files) are reported in ``problem``, never raised."""
-    path = Path(path)
-    info = RunInfo(path=path, date=run_date(path))
-    cfg_file = path / "config.json"
-    try:
-        if cfg_file.is_file():
-            info.config = json.loads(cfg_file.read_text(encoding="utf-8"))
-        elif (path / "config.yaml").is_file():
-            import yaml
-
-            cfg_file = path / "config.yaml"
-            try:
-                info.config = yaml.safe_load(cfg_file.read_text(encoding="utf-8")) or {}
-            except yaml.YAMLError as exc:
-                raise ValueError(str(exc).splitlines()[0]) from None
-    except (OSError, ValueError) as exc:
-        info.problem = f"{cfg_file}: {exc}"
-    if not isinstance(info.config, dict):
-        info.problem, info.config = f"{cfg_file}: not a mapping of settings", {}
-    metrics = path / "metrics.csv"
-    if metrics.is_file():
-        try:
-            with open(metrics, newline="", encoding="utf-8") as fh:
-                rows = list(csv.DictReader(fh))
-        except (OSError, csv.Error, UnicodeDecodeError) as exc:
-            info.problem = f"{metrics}: {exc}"
-            rows = []
-        info.epochs_done = len(rows)
-        for row in rows:
-            key = next((k for k in MIOU_KEYS if row.get(k) not in (None, "")), None)
-            if key is None:
-                continue
-            try:
-                v = float(row[key])
-            except ValueError:
-                continue
-            if info.best_miou is None or v > info.best_miou:
-                info.best_miou = v
-                try:
-                    info.best_epoch = int(float(row.get("epoch") or 0)) or None
-                except ValueError:
-                    info.best_epoch = None
-    return info
-
-
-def list_runs(runs_dir: Path) -> list[RunInfo]:
-    """Run folders (those with a config or a checkpoint), newest first."""
-    runs_dir = Path(runs_dir)
-    if not runs_dir.is_dir():
-        return []
-    out = []
-    for p in runs_dir.iterdir():
-        if p.is_dir() and any((p / n).exists() for n in ("config.json", "config.yaml", "best.pt", "last.pt")):
-            out.append(read_run(p))
-    out.sort(key=lambda r: (r.date, r.path.name), reverse=True)
-    return out
-
-
 class RunsList(QWidget):
     """Table of runs with "Open folder", "Use for prediction" and "Resume" buttons."""
 
-    checkpointChosen = Signal(object)   # Path of best.pt / last.pt
+    checkpointChosen = Signal(object)   # Path of the run's checkpoint (RunSummary.checkpoint)
     resumeRequested = Signal(object)    # Path of the run folder
 
     # the folder name last: it repeats date and model, and a narrow dock shows the first columns
-    COLUMNS = ("Date", "Model", "Best mIoU", "Epochs", "Loss", "Batch", "Aug", "Image size", "Run")
+    COLUMNS = ("Date", "Model", "Best mIoU", "Epochs", "Status", "Loss", "Batch", "Aug", "Image size", "Run")
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.runs_dir: Optional[Path] = None
-        self.runs: list[RunInfo] = []
+        self.runs: list[RunSummary] = []
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         self.table = QTableWidget(0, len(self.COLUMNS))
@@ -184,7 +86,8 @@ class RunsList(QWidget):
             best = "" if run.best_miou is None else f"{run.best_miou:.3f}" + (
                 f" (ep {run.best_epoch})" if run.best_epoch else "")
             cells = (run.date.strftime("%Y-%m-%d %H:%M"), str(cfg.get("model", "?")), best,
-                     f"{run.epochs_done}/{cfg.get('epochs', '?')}", str(cfg.get("loss", "")),
+                     f"{run.epochs_done}/{cfg.get('epochs', '?')}", STATUS_TEXT.get(run.status, run.status),
+                     str(cfg.get("loss", "")),
                      str(cfg.get("batch_size", "")), str(cfg.get("augment", "")), str(cfg.get("img_size", "")),
                      run.path.name)
             tip = self.tooltip(run)
@@ -198,7 +101,7 @@ class RunsList(QWidget):
         self._update_buttons()
 
     @staticmethod
-    def tooltip(run: RunInfo) -> str:
+    def tooltip(run: RunSummary) -> str:
         """The row's tooltip: folder, any problem reading it, then the full config (``key: value`` lines)."""
         parts = [str(run.path)]
         if run.problem:
@@ -207,7 +110,7 @@ class RunsList(QWidget):
             parts.append(config_text(run.config))
         return "\n\n".join(parts)
 
-    def selected_run(self) -> Optional[RunInfo]:
+    def selected_run(self) -> Optional[RunSummary]:
         rows = {i.row() for i in self.table.selectedItems()}
         if len(rows) != 1:
             return None
@@ -224,7 +127,7 @@ class RunsList(QWidget):
         run = self.selected_run()
         self.open_button.setEnabled(run is not None)
         self.use_button.setEnabled(run is not None and run.checkpoint is not None)
-        self.resume_button.setEnabled(run is not None and (run.path / "last.pt").is_file())
+        self.resume_button.setEnabled(run is not None and run.resumable)
 
     def open_selected(self) -> bool:
         run = self.selected_run()
