@@ -26,6 +26,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from segstudio.core.training.config import TrainConfig, _atomic_write
+from segstudio.core.training.run_folder import RunFolder
 
 #: marker file in OUT/project/: the folder is the demo's own sample project and may be overwritten
 PROJECT_MARKER = ".segstudio-demo"
@@ -59,13 +60,13 @@ def run_demo(out, *, minutes: float = 1.0, seed: int = 0, device: str = "auto",
     run_dir = out / "run"
     # refuse before writing anything: the user's own project/, run/ or report/ folders are never touched
     _check_project(out / "project")
-    _check_own(run_dir, "config.json")
+    _check_own(run_dir, RunFolder.CONFIG)
     _check_own(out / "report", "report.md")
     out.mkdir(parents=True, exist_ok=True)
     project = make_sample_project(out / "project", n_images=24, seed=seed)
     _atomic_write(project / PROJECT_MARKER, "This sample project was written by `segstudio demo`; the next "
                   "demo run in this folder overwrites it.\n")
-    _clear_own(run_dir, "config.json")
+    _clear_own(run_dir, RunFolder.CONFIG)
     _clear_own(out / "report", "report.md")
     cfg = demo_config(project, run_dir, minutes, seed, device)
     finished = None
@@ -125,10 +126,11 @@ def write_report(run_dir: Path, report_dir: Path, finished=None, device: str = "
     from segstudio.core.inference import Predictor, overlay
     from segstudio.core.metrics import evaluate_masks, result_to_json
 
-    cfg = TrainConfig.from_file(run_dir / "config.json")
-    predictor = Predictor.from_checkpoint(run_dir / "best.pt", device=device)
+    run = RunFolder(run_dir)
+    cfg = run.read_config()
+    predictor = Predictor.from_checkpoint(run.best, device=device)
     base = open_dataset(cfg.data, labels=cfg.labels)
-    _, val_names = load_split(run_dir / "split.json")
+    _, val_names = load_split(run.split_json)
     report_dir.mkdir(parents=True, exist_ok=True)
     (report_dir / "predictions").mkdir(exist_ok=True)
     (report_dir / "overlays").mkdir(exist_ok=True)
@@ -146,9 +148,9 @@ def write_report(run_dir: Path, report_dir: Path, finished=None, device: str = "
         triples.append((stem, pred, gt))
     result = evaluate_masks(triples, predictor.class_names)
     _atomic_write(report_dir / "metrics.json", result_to_json(result))
-    for name in ("metrics.csv", "curves.png"):
-        if (run_dir / name).exists():
-            shutil.copyfile(run_dir / name, report_dir / name)
+    for src in (run.metrics_csv, run.curves_png):
+        if src.exists():
+            shutil.copyfile(src, report_dir / src.name)
     md, page = _summaries(result, cfg, run_dir, report_dir, finished, [t[0] for t in triples])
     _atomic_write(report_dir / "report.md", md)
     _atomic_write(report_dir / "report.html", page)
@@ -187,7 +189,7 @@ def _summaries(result: dict, cfg: TrainConfig, run_dir: Path, report_dir: Path, 
               f"{_fmt(result['accuracy'])}", "",
               "Files: `metrics.json` (full evaluation), `metrics.csv` (per epoch), `curves.png`, "
               "`predictions/` (class masks), `overlays/` (ground truth left, prediction right).",
-              f"Checkpoints: `{run_dir / 'best.pt'}`.", "", "![curves](curves.png)", ""]
+              f"Checkpoints: `{RunFolder(run_dir).best}`.", "", "![curves](curves.png)", ""]
     lines += [f"![{s}](overlays/{s}.png)" for s in stems[:6]]
     md = "\n".join(lines) + "\n"
     esc = html.escape

@@ -18,8 +18,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Optional
 
+from segstudio.core.annotation.io import atomic_write_text
 from segstudio.core.errors import CheckpointError, ConfigError
-from segstudio.core.training.config import TrainConfig, _atomic_write
+from segstudio.core.training.config import TrainConfig
 
 #: the prefix of a run folder's name: when the run was started
 STAMP = "%Y%m%d-%H%M%S"
@@ -143,7 +144,7 @@ class RunFolder:
     def write_status(self, state: str, **details) -> None:
         """``status.json``: ``{"state": ..., **details}`` (atomic)."""
         data = {"state": state, **{k: _json_number(v) for k, v in details.items()}}
-        _atomic_write(self.status_json, json.dumps(data, indent=2) + "\n")
+        atomic_write_text(self.status_json, json.dumps(data, indent=2) + "\n")
 
     # ------------------------------------------------------------------ reading
     def started(self) -> datetime:
