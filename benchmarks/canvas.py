@@ -36,7 +36,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from segstudio.core.annotation import Annotation, Shape  # noqa: E402
 from segstudio.gui.canvas.view import CanvasView  # noqa: E402
-from segstudio.gui.document import DocumentModel  # noqa: E402
+from segstudio.gui.document_model import DocumentModel  # noqa: E402
 
 
 def make_shapes(n: int, vertices: int, size: int, seed: int = 0) -> list[Shape]:

@@ -3,7 +3,7 @@
 What the window shows is one Qt-free :class:`segstudio.core.session.Session` (the project, the current image
 and its document, the classes with their colours, the chosen checkpoint); the window changes it through its
 ``set_*`` methods and its panels follow its events, as the extensions' docks do.  The display mapping is
-:mod:`segstudio.core.imaging`, the edits go through :class:`segstudio.gui.document.DocumentModel` (undo
+:mod:`segstudio.core.imaging`, the edits go through :class:`segstudio.gui.document_model.DocumentModel` (undo
 stack) and reach the disk through :class:`segstudio.gui.autosave.Autosaver`.
 
 Extensions (training, review, export, plugins) are installed through gui/extensions.py: each gets the session
@@ -28,7 +28,7 @@ from segstudio.gui.autosave import Autosaver
 from segstudio.gui.branding import brand_window
 from segstudio.gui.canvas.view import BRUSH_MAX, BRUSH_MIN, CanvasView
 from segstudio.gui.dialogs.help_dialog import HelpDialog, menu_actions
-from segstudio.gui.document import DocumentModel
+from segstudio.gui.document_model import DocumentModel
 from segstudio.gui.extensions import WindowServices, arrange_extension_docks, install_extensions
 from segstudio.gui.panels.brush_size import BrushSizeBox
 from segstudio.gui.panels.class_panel import ClassPanel
@@ -36,7 +36,7 @@ from segstudio.gui.panels.file_list import FileListPanel
 from segstudio.gui.panels.flags_panel import FlagsPanel
 from segstudio.gui.panels.image_adjust import ImageAdjustPanel
 from segstudio.gui.panels.shape_list import ShapeListPanel
-from segstudio.gui.panels.tools import CANVAS_KEYS, TOOL_HINTS, TOOLS
+from segstudio.gui.panels.tool_palette import CANVAS_KEYS, TOOL_HINTS, TOOLS
 from segstudio.gui.panels.welcome import WelcomePage
 from segstudio.gui.settings import Settings
 from segstudio.gui.window_classes import ClassesMixin

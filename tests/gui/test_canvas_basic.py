@@ -9,7 +9,7 @@ from PySide6.QtTest import QTest
 
 from segstudio.core.annotation import annotation_to_label, LabelSet, load_annotation
 from segstudio.gui.canvas.view import CanvasView
-from segstudio.gui.document import DocumentModel
+from segstudio.gui.document_model import DocumentModel
 
 
 @pytest.fixture

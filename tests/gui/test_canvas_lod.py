@@ -27,7 +27,7 @@ def test_overview_replaces_items_when_zoomed_out_and_stays_interactive(qtbot):
     import numpy as np
 
     from segstudio.gui.canvas.view import CanvasView
-    from segstudio.gui.document import DocumentModel
+    from segstudio.gui.document_model import DocumentModel
 
     doc = DocumentModel()
     view = CanvasView(doc)
@@ -82,7 +82,7 @@ def lod_canvas(qtbot, monkeypatch, width, height, doc_ann=None):
 
     from segstudio.gui.canvas import overview as lod
     from segstudio.gui.canvas.view import CanvasView
-    from segstudio.gui.document import DocumentModel
+    from segstudio.gui.document_model import DocumentModel
 
     monkeypatch.setattr(lod, "BASE_SIDE", 512)
     doc = DocumentModel()

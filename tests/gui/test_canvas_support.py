@@ -50,7 +50,7 @@ import pytest  # noqa: E402
 def empty_canvas(qtbot, sample_project):
     """A 600x600 canvas on a 256x256 sample image with no annotation yet (JSON path does not exist)."""
     from segstudio.gui.canvas.view import CanvasView
-    from segstudio.gui.document import DocumentModel
+    from segstudio.gui.document_model import DocumentModel
 
     doc = DocumentModel()
     doc.open(sample_project / "img_000.png", sample_project / "new.json")

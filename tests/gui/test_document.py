@@ -8,7 +8,7 @@ import pytest
 
 from segstudio.core.annotation import Shape, load_annotation
 from segstudio.core.errors import AnnotationError
-from segstudio.gui.document import DocumentModel
+from segstudio.gui.document_model import DocumentModel
 
 
 def poly(label, x0, y0, x1, y1):
@@ -133,7 +133,7 @@ def test_image_size_mismatch_is_refused(qtbot, sample_project):
 
 
 def test_undo_depth_is_limited(doc):
-    from segstudio.gui.document import UNDO_LIMIT
+    from segstudio.gui.document_model import UNDO_LIMIT
 
     for k in range(UNDO_LIMIT + 5):
         doc.add_shapes([poly("lesion", 1, 1, 2 + k % 50, 5)])

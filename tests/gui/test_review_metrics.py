@@ -11,7 +11,7 @@ pytest.importorskip("pytestqt")
 
 from segstudio.core.annotation.masks import write_label_png  # noqa: E402
 from segstudio.core.project import Project  # noqa: E402
-from segstudio.gui.document import DocumentModel  # noqa: E402
+from segstudio.gui.document_model import DocumentModel  # noqa: E402
 from segstudio.gui.review import ReviewDock  # noqa: E402
 from segstudio.gui.review.evaluate import evaluate_project, ground_truth, image_metrics  # noqa: E402
 

@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from segstudio.core.project import Project  # noqa: E402
-from segstudio.gui.document import DocumentModel  # noqa: E402
+from segstudio.gui.document_model import DocumentModel  # noqa: E402
 from segstudio.gui.review import ReviewDock  # noqa: E402
 from segstudio.gui.review.evaluate import sources_summary  # noqa: E402
 

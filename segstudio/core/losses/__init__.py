@@ -1,4 +1,9 @@
-"""Segmentation losses (registry ``LOSSES``) and ``build_loss``; see docs/models.md."""
+"""Segmentation losses (registry ``LOSSES``) and ``build_loss``; see docs/models.md.
+
+``base.py`` holds the registry and :class:`SegLoss` (ignore mask, class weights, deep supervision); the losses
+are grouped by family: ``pixel.py`` (ce, bce, focal), ``region.py`` (dice, jaccard, tversky) and
+``combined.py`` (dice_ce, dice_focal).
+"""
 from __future__ import annotations
 
 import inspect
@@ -7,7 +12,8 @@ from typing import Optional, Sequence
 from torch import nn
 
 from segstudio.core.errors import ConfigError
-from segstudio.core.losses.losses import LOSSES, SegLoss, binary_logit
+from segstudio.core.losses import combined, pixel, region  # noqa: F401 - they register the losses
+from segstudio.core.losses.base import LOSSES, SegLoss, binary_logit
 
 
 def build_loss(name: str, num_classes: int, ignore_index: int = -1,

@@ -20,7 +20,7 @@ from segstudio.gui.canvas.items import HandleItem, MaskShapeItem, PathShapeItem
 from segstudio.gui.canvas import overview as lod
 from segstudio.gui.canvas.overview import Overview
 from segstudio.gui.canvas.tools import BrushTool, DrawTool
-from segstudio.gui.document import DocumentModel
+from segstudio.gui.document_model import DocumentModel
 
 
 TOOLS = ("edit", "polygon", "rectangle", "circle", "point", "line", "linestrip", "brush", "eraser")

@@ -13,7 +13,7 @@ from PySide6.QtGui import QUndoCommand
 
 if TYPE_CHECKING:  # pragma: no cover
     from segstudio.core.annotation.document import Shape
-    from segstudio.gui.document import DocumentModel
+    from segstudio.gui.document_model import DocumentModel
 
 
 class ShapesCommand(QUndoCommand):

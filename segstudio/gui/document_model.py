@@ -1,7 +1,7 @@
 """The open image's annotation and its undo stack (the model behind the canvas).
 
-Every edit goes through :attr:`DocumentModel.undo_stack` as a :class:`~segstudio.gui.commands.ShapesCommand`
-(or :class:`~segstudio.gui.commands.FlagsCommand`); ``changed`` fires after any edit, undo or redo.
+Every edit goes through :attr:`DocumentModel.undo_stack` as a :class:`~segstudio.gui.undo.ShapesCommand`
+(or :class:`~segstudio.gui.undo.FlagsCommand`); ``changed`` fires after any edit, undo or redo.
 Shapes are immutable values: helpers build new shapes for what they change (see ``core/annotation/edit.py``).
 The selection is view state, not an edit: :meth:`select` does not touch the undo stack.
 """
@@ -17,7 +17,7 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from segstudio.core.annotation.document import Annotation, Shape
 from segstudio.core.errors import AnnotationError
 from segstudio.core.annotation import edit as ops
-from segstudio.gui.commands import FlagsCommand, ShapesCommand
+from segstudio.gui.undo import FlagsCommand, ShapesCommand
 from segstudio.core.annotation.json_cache import JsonCache, write_json_bytes
 
 
