@@ -6,18 +6,20 @@ construction, after the extensions added their menus.
 """
 from __future__ import annotations
 
+from PySide6.QtWidgets import QApplication, QMainWindow
+
 from segstudio.gui.crash import install_crash_handler
 from segstudio.gui.dialogs.about import add_about_action
 from segstudio.gui.icons import app_icon, apply_icons
 
 
-def setup_application(app) -> None:
+def setup_application(app: QApplication) -> None:
     app.setWindowIcon(app_icon())
     app.setDesktopFileName("io.github.segstudio.SegStudio")  # Wayland/X11: the .desktop file and its icon
     install_crash_handler(app)
 
 
-def brand_window(window) -> list:
+def brand_window(window: QMainWindow) -> list:
     """Add Help ▸ About and give every action its icon; returns the menu actions left without one."""
     if "about" not in getattr(window, "actions_by_name", {}):
         add_about_action(window)

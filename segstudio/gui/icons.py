@@ -17,7 +17,7 @@ from segstudio.assets import resource_path, resources_root
 
 #: action / tool name -> icon file (resources/icons/actions/<file>.svg)
 ICONS = {
-    # annotation tools (gui/panels/tools.py TOOLS)
+    # annotation tools (gui/panels/tool_palette.py TOOLS)
     "edit": "tool-edit", "polygon": "tool-polygon", "rectangle": "tool-rectangle", "circle": "tool-circle",
     "point": "tool-point", "line": "tool-line", "linestrip": "tool-linestrip", "brush": "tool-brush",
     "eraser": "tool-eraser",
