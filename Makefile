@@ -90,7 +90,7 @@ installer: $(BUNDLE_STAMP)
 # runs the built bundle with an empty environment (env -i): --version, sample, convert, train + predict, GUI
 installer-test: $(STAMP)
 	@test -x dist/segstudio/segstudio || { echo "dist/segstudio/segstudio missing: run make installer first"; exit 1; }
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider -m slow installer/tests/test_bundle.py
+	SEGSTUDIO_REQUIRE_BUNDLE=1 $(PY) -m pytest -q -p no:cacheprovider -m slow installer/tests/test_bundle.py
 
 # wheel + sdist into dist/ (the `build` extra); wheel-test installs them into a fresh venv (torch included)
 $(VENV)/.build-extra: $(STAMP)
