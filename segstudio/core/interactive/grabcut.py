@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from segstudio.core.interactive.prompts import Box, Click, to_rgb8
-from segstudio.core.interactive.regions import click_radius, select_components
+from segstudio.core.interactive.regions import apply_disks, click_radius, select_components
 
 MAX_SIDE = 192          # working resolution (long side of box + margin), see module docstring
 MARGIN = 0.15           # background around the box, fraction of the box size
@@ -131,4 +131,5 @@ class GrabCut:
             up = fg.astype(bool)
         out = np.zeros((self.h, self.w), bool)
         out[r.y0 : r.y1, r.x0 : r.x1] = up
-        return select_components(out, self.box, clicks)
+        return select_components(apply_disks(out, clicks, round(click_radius(self._work.shape[:2]) / self.scale)),
+                                 self.box, clicks)

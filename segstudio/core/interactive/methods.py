@@ -9,9 +9,9 @@ requires a :class:`~segstudio.core.interactive.model.ModelPrior` (``model=``).
 * ``model`` - the project's model: its probabilities around the box seed GrabCut (PR_FGD / PR_BGD, hard where
   it is sure); clicks are hard constraints; the component inside the box / holding the positives is kept,
   those holding negatives are cut.
-* ``model-threshold`` - the model's probabilities alone: thresholded at 0.5, raised / lowered by a Gaussian
-  around each positive / negative click, components chosen the same way (the simpler alternative the
-  benchmark compares against).
+* ``model-threshold`` - the model's probabilities alone: thresholded at 0.5, the threshold lowered / raised
+  around each positive / negative click so that the outline moves along the model's own probability
+  contours; components chosen the same way.
 """
 from __future__ import annotations
 
@@ -22,10 +22,13 @@ import numpy as np
 
 from segstudio.core.interactive.grabcut import GrabCut
 from segstudio.core.interactive.prompts import Box, Click, PromptError
-from segstudio.core.interactive.regions import click_radius, select_components
+from segstudio.core.interactive.regions import apply_disks, click_radius, select_components
 from segstudio.core.registry import Registry
 
 METHODS: Registry = Registry("interactive method")
+DELTA = 0.05                # a click's threshold goes this far beyond its pixel's probability
+SIGMA_PER_DISTANCE = 4.0    # click influence: sigma = this x the distance from the click to the outline
+MIN_SIGMA = 0.01            # ... at least this fraction of the region's long side
 
 
 class _Stateful:
@@ -81,29 +84,58 @@ class ModelGrabCutMethod(GrabCutMethod):
 
 @METHODS.register("model-threshold")
 class ModelThresholdMethod(_Stateful):
+    """The model's probability map thresholded; each click moves the threshold locally (see
+    :func:`click_thresholds`), so the outline follows the model's own probability contours."""
+
     needs_model = True
     label = "Current model (threshold)"
-    SIGMA = 0.06      # click influence, fraction of the box diagonal
 
     def segment(self, box: Box, clicks: Sequence[Click] = ()) -> np.ndarray:
         clicks = list(clicks)
         h, w = self.image.shape[:2]
         box = box.including(clicks, w, h) if _outside(box, clicks) else box
-        p = self.model.probabilities(self.image, box).copy()
-        sigma = max(2.0, self.SIGMA * float(np.hypot(box.width, box.height)))
-        yy, xx = np.ogrid[:h, :w]
-        radius = click_radius((box.height, box.width))
-        hard = np.zeros((h, w), np.uint8)
-        for c in clicks:
-            g = np.exp(-((xx - c.x) ** 2 + (yy - c.y) ** 2) / (2 * sigma**2)).astype(np.float32)
-            p += g if c.positive else -g
-            cv2.circle(hard, c.pixel(), radius, 1 if c.positive else 2, -1)
+        p = self.model.probabilities(self.image, box)
+        r = box.expanded(0.0, w, h) if not clicks else self.model.region(self.image, box)
+        crop = p[r.y0 : r.y1, r.x0 : r.x1]
+        local = [Click(c.x - r.x0, c.y - r.y0, c.positive) for c in clicks]
+        fg = crop >= click_thresholds(crop, local)
+        fg_full = np.zeros((h, w), bool)
+        fg_full[r.y0 : r.y1, r.x0 : r.x1] = fg
         inside = np.zeros((h, w), bool)
         inside[box.y0 : box.y1, box.x0 : box.x1] = True
-        # components are chosen before the negative disks cut them: a wrong object under a negative click
-        # goes as a whole, the object itself is only carved locally
-        chosen = select_components((p >= 0.5) & inside | (hard == 1), box, clicks)
-        return chosen & (hard != 2)
+        radius = click_radius((box.height, box.width))
+        return select_components(apply_disks(fg_full & inside, clicks, radius), box, clicks)
+
+
+def click_thresholds(p: np.ndarray, clicks: Sequence[Click], delta: float = DELTA) -> np.ndarray:
+    """Per-pixel thresholds for the probability map ``p``: 0.5, moved by each click in turn.
+
+    A click whose pixel is on the wrong side of the current threshold lowers (positive) or raises (negative)
+    the threshold by just enough to flip it (``delta`` beyond its probability), weighted by a Gaussian around
+    the click whose sigma is SIGMA_PER_DISTANCE x the distance from the click to the current outline (a
+    click deep in an error region moves the outline far, one near the outline a little).  (Moving the whole
+    map's threshold with the first clicks measured worse on PH2: NoC@90 4.81 against 4.69.)
+    """
+    t = np.full(p.shape, 0.5, np.float32)
+    if not clicks:
+        return t
+    yy, xx = np.ogrid[: p.shape[0], : p.shape[1]]
+    floor = MIN_SIGMA * max(p.shape)
+    for c in clicks:
+        px, py = c.pixel()
+        if not (0 <= px < p.shape[1] and 0 <= py < p.shape[0]):
+            continue
+        pc, tc = float(p[py, px]), float(t[py, px])
+        need = (tc - pc + delta) if c.positive else (pc - tc + delta)
+        if need <= 0:
+            continue
+        fg = (p >= t).astype(np.uint8)
+        other = fg if c.positive else 1 - fg                   # the class the click asks for
+        dist = cv2.distanceTransform(1 - other, cv2.DIST_L2, 3)[py, px] if other.any() else max(p.shape)
+        sigma = max(floor, SIGMA_PER_DISTANCE * float(dist))
+        g = np.exp(-((xx - c.x) ** 2 + (yy - c.y) ** 2) / (2 * sigma**2)).astype(np.float32)
+        t += (-need if c.positive else need) * g
+    return t
 
 
 def method_names() -> list[str]:

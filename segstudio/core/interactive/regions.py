@@ -14,6 +14,17 @@ def click_radius(shape: tuple[int, int], fraction: float = 0.015) -> int:
     return max(2, int(round(fraction * max(shape))))
 
 
+def apply_disks(mask: np.ndarray, clicks: Sequence[Click], radius: int) -> np.ndarray:
+    """``mask`` with a disk of ``radius`` set around each positive click and cleared around each negative one
+    (later clicks win), so that a click's own pixel always has the class it asked for."""
+    if not clicks:
+        return mask
+    out = mask.astype(np.uint8).copy()
+    for c in clicks:
+        cv2.circle(out, c.pixel(), max(1, int(radius)), 1 if c.positive else 0, -1)
+    return out.astype(bool)
+
+
 def fill_holes(mask: np.ndarray, keep_open: Sequence[Click] = ()) -> np.ndarray:
     """``mask`` with its enclosed background filled, except holes that hold a negative click."""
     m = mask.astype(np.uint8)
