@@ -1,7 +1,9 @@
 """Autosave: every edit of the open document reaches its labelme JSON within ``delay_ms``.
 
-The first change after a save starts a single-shot timer; changes while it runs do *not* restart it, so a
-user editing continuously is still saved every ``delay_ms`` (a restarting debounce would never fire).
+The first change after a save sets a deadline ``delay_ms`` later (on ``clock``, ``time.monotonic`` unless a
+test injects a fake one); changes before it do *not* move it, so a user editing continuously is still saved
+every ``delay_ms`` (a restarting debounce would never fire).  A single-shot QTimer wakes :meth:`Autosaver.poll`
+at the deadline; ``poll`` decides on the clock alone, so a test can drive the schedule with a fake clock.
 The window calls :meth:`Autosaver.flush` before switching images and on close.
 
 What runs on the GUI thread is only the encoding, and that is cheap: the document's ``json_cache`` keeps
@@ -20,10 +22,13 @@ only as imageData (no image file to point at), so that the image is never lost.
 from __future__ import annotations
 
 import itertools
+import math
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Optional
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -90,8 +95,11 @@ class Autosaver(QObject):
     saveFailed = Signal(str)  # "path: reason"
     _written = Signal()     # from the writer thread: results are waiting (delivered on the GUI thread)
 
-    def __init__(self, document, delay_ms: int = 700, embed_image_data: bool = False, parent=None):
+    def __init__(self, document, delay_ms: int = 700, embed_image_data: bool = False, parent=None, *,
+                 clock: Callable[[], float] = time.monotonic):
         super().__init__(parent)
+        self.clock = clock        # seconds; the deadline of the pending save is on this clock
+        self.deadline: Optional[float] = None
         self.document = document
         self.embed_image_data = bool(embed_image_data)
         self.enabled = True
@@ -107,7 +115,7 @@ class Autosaver(QObject):
         self._delay = int(delay_ms)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
-        self._timer.timeout.connect(self._autosave)
+        self._timer.timeout.connect(self.poll)
         self._warm_timer = QTimer(self)
         self._warm_timer.setSingleShot(True)
         self._warm_timer.setInterval(0)
@@ -127,12 +135,33 @@ class Autosaver(QObject):
     def _on_changed(self) -> None:
         self._dirty = True
         self._changes += 1
-        if self.enabled and not self._timer.isActive():
-            self._timer.start(self._delay)
+        if self.enabled and self.deadline is None:
+            self._arm(self._delay)
+
+    def _arm(self, ms: int) -> None:
+        """Save ``ms`` from now (on ``clock``); the timer only wakes :meth:`poll` then."""
+        self.deadline = self.clock() + ms / 1000.0
+        self._timer.start(ms)
+
+    def _disarm(self) -> None:
+        self.deadline = None
+        self._timer.stop()
+
+    def poll(self) -> bool:
+        """Start the pending save when its deadline has passed on ``clock`` (the timer calls this; a test with
+        a fake clock calls it after advancing the clock).  Returns True when a save was started."""
+        if self.deadline is None:
+            return False
+        left = self.deadline - self.clock()
+        if left > 0:   # woken early (or the clock is a test's): wait for the rest
+            self._timer.start(max(1, math.ceil(left * 1000)))
+            return False
+        self.flush(wait=False)
+        return True
 
     def _on_loaded(self) -> None:
         # a new image was opened: its JSON is what is on disk (the window flushed the previous one first)
-        self._timer.stop()
+        self._disarm()
         self._dirty = False
         self._generation += 1
         self.last_error = None
@@ -154,16 +183,13 @@ class Autosaver(QObject):
                 return True  # the JSON is the only copy of the image
         return False
 
-    def _autosave(self) -> None:
-        self.flush(wait=False)
-
     def flush(self, wait: bool = True) -> bool:
         """Write now if anything is unsaved; with ``wait`` (default) return once it is on disk.
 
         Returns False when the write failed (the edit stays in memory and is retried).  Without ``wait``
         the write is queued and its result arrives later through ``saved`` / ``saveFailed``.
         """
-        self._timer.stop()
+        self._disarm()
         if self._dirty and not self._submit():
             return False
         if wait:
@@ -219,8 +245,8 @@ class Autosaver(QObject):
 
     def _succeeded(self, path: Path) -> None:
         self.last_error = None
-        if self._timer.isActive() and not self._dirty:
-            self._timer.stop()    # a retry timer: nothing is left to retry
+        if self.deadline is not None and not self._dirty:
+            self._disarm()    # a retry: nothing is left to retry
         self.saved.emit(Path(path))
 
     def _failed(self, reason: str) -> None:
@@ -228,4 +254,4 @@ class Autosaver(QObject):
         self.last_error = reason
         self.saveFailed.emit(reason)
         if self.enabled:
-            self._timer.start(RETRY_MS)
+            self._arm(RETRY_MS)

@@ -3,7 +3,8 @@
 ``python tests/gui/test_autosave_driver.py PROJECT [INTERVAL_MS]`` opens the real MainWindow offscreen on
 PROJECT, opens img_000 and, on a timer, adds one polygon per tick through the window's document (the same
 undo-stack path the canvas uses), alternating with a move of the new shape every third edit, and prints
-``EDIT n`` (flushed) after each.  The shape of edit n has description ``edit-n``.  It runs until killed.
+``EDIT n`` (flushed) after each.  The shape of edit n has description ``edit-n``.  After each autosave it
+prints ``SAVED m``, m the last edit the JSON on disk holds.  It runs until killed.
 """
 from __future__ import annotations
 
@@ -42,6 +43,14 @@ def main(argv) -> int:
             window.document.move_shapes([len(window.document.shapes()) - 1], 1.0, 1.0)
         print(f"EDIT {n}", flush=True)
 
+    def saved(path) -> None:
+        import json
+
+        shapes = json.loads(open(path, encoding="utf-8").read())["shapes"]
+        done = [int(d[5:]) for d in (s.get("description") or "" for s in shapes) if d.startswith("edit-")]
+        print(f"SAVED {max(done, default=0)}", flush=True)
+
+    window.autosaver.saved.connect(saved)
     timer = QTimer()
     timer.timeout.connect(edit)
     timer.start(interval)
