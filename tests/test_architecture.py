@@ -1,4 +1,5 @@
-"""segstudio.core must never import Qt, pyqtgraph, superqt, labelme or segstudio.gui."""
+"""The core/gui wall: segstudio.core never imports Qt, pyqtgraph, superqt, labelme or segstudio.gui, and
+every module of segstudio.gui is Qt code (Qt-free logic lives in core)."""
 from __future__ import annotations
 
 import ast
@@ -49,3 +50,38 @@ def test_import_linter_contract():
         pytest.skip("import-linter not installed")
     r = subprocess.run([str(lint)], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+GUI_TOOLKITS = ("PySide6", "pyqtgraph", "superqt", "shiboken6")
+# Modules under segstudio/gui with code but no direct Qt import, each with the reason.  Anything else there
+# that defines functions or classes without touching Qt is Qt-free logic and belongs in segstudio/core
+# (docs/architecture.md).
+GUI_WITHOUT_QT = {
+    "segstudio/gui/branding.py": "calls Qt methods on the app and window it is given (icon, About, action icons)",
+}
+
+
+def _has_code(path: Path) -> bool:
+    """Defines a class or a function (package ``__init__`` hooks ``__getattr__`` / ``install`` aside): a module
+    of constants only (menu texts, key tables) is data, not logic."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    hooks = ("__getattr__", "install") if path.name == "__init__.py" else ()
+    return any(isinstance(n, ast.ClassDef) or (isinstance(n, ast.FunctionDef) and n.name not in hooks)
+               for n in tree.body)
+
+
+def test_every_gui_module_imports_qt():
+    bad = []
+    for path in sorted((ROOT / "segstudio" / "gui").rglob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel in GUI_WITHOUT_QT or not _has_code(path):
+            continue
+        if not any(name.split(".")[0] in GUI_TOOLKITS for _, name in _imports(path)):
+            bad.append(rel)
+    assert not bad, ("these gui modules have code but import no Qt/pyqtgraph/superqt: Qt-free code goes to "
+                     "segstudio/core (or list the module in GUI_WITHOUT_QT with the reason):\n" + "\n".join(bad))
+
+
+def test_gui_exemptions_still_exist():
+    missing = [p for p in GUI_WITHOUT_QT if not (ROOT / p).is_file()]
+    assert not missing, f"GUI_WITHOUT_QT names modules that are gone: {missing}"

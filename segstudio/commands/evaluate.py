@@ -2,7 +2,8 @@
 
 Pairs masks by file stem (every ground-truth mask needs a prediction; missing ones are listed in the error),
 prints a per-class table (IoU, Dice, precision, recall, PA, HD95 in pixels), the means, pixel accuracy and
-AP50/70/90, and optionally writes the full result as JSON (nan -> null).  Exit 0 on success, 2 on bad input.
+AP50/70/90, and optionally writes the full result as JSON (nan -> null).  The scores are core.review's, the
+Review dock's too (conventions: docs/metrics.md).  Exit 0 on success, 2 on bad input.
 """
 from __future__ import annotations
 
@@ -53,6 +54,8 @@ def format_table(result: dict) -> str:
     m = result["mean"]
     lines.append("-" * len(head))
     lines.append("mean".ljust(w) + "".join(_f(m[k]).rjust(10) for k in ("miou", "mdice", "mprecision", "mrecall", "mpa")))
+    lines.append("fg mean".ljust(w) + "".join(_f(m.get(k)).rjust(10) for k in ("fg_miou", "fg_mdice")))
+    lines.append("(mean: over all classes present, background included; fg mean: foreground classes only)")
     gaps = [f"{n} {pc['hd95_images']} of {pc['hd95_images'] + pc['hd95_undefined']}"
             for n, pc in ((n, result["per_class"][n]) for n in names[1:]) if pc.get("hd95_undefined")]
     if gaps:
@@ -60,7 +63,7 @@ def format_table(result: dict) -> str:
                      + ", ".join(gaps))
     ap = result["ap"]
     lines.append(f"images {result['n_images']}   pixel accuracy {_f(result['accuracy'])}   "
-                 f"mean image IoU {_f(result['mean_image_iou'])}   "
+                 f"mean image foreground IoU {_f(result['mean_image_iou'])}   "
                  f"AP50 {_f(ap['50'], 3)}  AP70 {_f(ap['70'], 3)}  AP90 {_f(ap['90'], 3)}")
     return "\n".join(lines)
 
@@ -68,18 +71,19 @@ def format_table(result: dict) -> str:
 def run(args) -> int:
     from segstudio.core.annotation.io import atomic_write_text
     from segstudio.core.annotation.labels import LabelSet
-    from segstudio.core.metrics import evaluate_dirs, result_to_json
+    from segstudio.core.review import evaluate_dirs, result_to_json
     from segstudio.core.progress import ProgressPrinter
 
     classes = args.classes or find_classes_file(args.gt)
     names = LabelSet.from_file(classes).names
     progress = None if args.quiet else ProgressPrinter("evaluate")
-    result = evaluate_dirs(args.pred, args.gt, names, with_hd95=not args.no_hd95, progress=progress)
+    result = evaluate_dirs(args.pred, args.gt, names, with_hd95=not args.no_hd95, progress=progress).to_dict()
     print(format_table(result))
     if args.per_image:
         for im in result["per_image"]:
             hd = " ".join(f"hd95[{k}]={_f(v, 2)}" for k, v in im["hd95"].items())
-            print(f"{im['image']}: iou {_f(im['iou'])} dice {_f(im['dice'])} {hd}".rstrip())
+            print(f"{im['image']}: miou {_f(im['miou'])} fg iou {_f(im['iou'])} fg dice {_f(im['dice'])} {hd}"
+                  .rstrip())
     if result.get("unmatched_predictions"):
         print(f"note: {len(result['unmatched_predictions'])} prediction(s) without ground truth were not evaluated")
     if args.json:

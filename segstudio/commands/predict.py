@@ -1,4 +1,5 @@
-"""``segstudio predict``: predict class masks for a folder of images with a trained checkpoint."""
+"""``segstudio predict``: predict class masks for a folder of images with a trained checkpoint; ``--gt`` scores
+them with core.review (the scores of ``segstudio evaluate`` and the Review dock)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,7 +10,8 @@ def register(sub) -> None:
         "predict",
         help="predict class masks for a folder of images",
         description="Write OUT/<stem>.png (palette class mask, pixel = class id) for every image in IMAGES; "
-        "--overlay adds OUT/overlays/<stem>.png, --probs adds OUT/probs/ (see docs/data.md).",
+        "--overlay adds OUT/overlays/<stem>.png, --probs adds OUT/probs/ (see docs/data.md); --gt DIR scores "
+        "the masks against DIR's like `segstudio evaluate`.",
     )
     p.add_argument("--weights", required=True, type=Path, help="checkpoint (best.pt / last.pt of a run)")
     p.add_argument("--images", required=True, type=Path, help="folder of images (not recursive)")
@@ -32,6 +34,10 @@ def register(sub) -> None:
     p.add_argument("--tta", action="store_true", help="average the probabilities over flips (4 passes)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                    help="auto = CUDA when available (default)")
+    p.add_argument("--gt", type=Path, default=None, metavar="DIR",
+                   help="also score the predicted masks against the ground-truth masks in DIR (paired by file "
+                        "stem, classes from the checkpoint) and print the table of `segstudio evaluate`")
+    p.add_argument("--json", type=Path, default=None, help="with --gt: write the full scores to this JSON file")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -65,4 +71,21 @@ def run(args) -> int:
     print(f"{report.n_ok} image(s) predicted into {report.out} ({predictor.device.type}"
           f"{', tiled' if args.tile else ''}{', TTA' if args.tta else ''})"
           + (f"; {len(report.failures)} failed" if report.failures else ""))
+    if args.gt is not None:
+        _score(args, report.out, predictor.class_names)
     return 1 if report.failures else 0
+
+
+def _score(args, pred_dir: Path, class_names) -> None:
+    """``--gt``: the written masks scored as ``segstudio evaluate`` scores them (core.review)."""
+    from segstudio.commands.evaluate import format_table
+    from segstudio.core.annotation.io import atomic_write_text
+    from segstudio.core.progress import ProgressPrinter
+    from segstudio.core.review import evaluate_dirs
+
+    evaluation = evaluate_dirs(pred_dir, args.gt, class_names,
+                               progress=None if args.quiet else ProgressPrinter("evaluate"))
+    print(format_table(evaluation.to_dict()))
+    if args.json:
+        atomic_write_text(args.json, evaluation.to_json())
+        print(f"wrote {args.json}")

@@ -51,7 +51,7 @@ def test_train_predict_review_accept_undo(qtbot, sample_project):
 
     # 5. accept the prediction of the image with the most predicted foreground, then undo it
     def foreground(entry):
-        from segstudio.gui.review.evaluate import read_prediction
+        from segstudio.core.review import read_prediction
 
         return int((read_prediction(win.project, entry) > 0).sum())
 

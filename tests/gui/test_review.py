@@ -14,8 +14,7 @@ from segstudio.core.annotation.masks import write_label_png  # noqa: E402
 from segstudio.core.project import Project  # noqa: E402
 from segstudio.gui.document_model import DocumentModel  # noqa: E402
 from segstudio.gui.review import ReviewDock  # noqa: E402
-from segstudio.core.review.compose import OverlayOptions, compose, error_map, paint_errors  # noqa: E402
-from segstudio.gui.review.evaluate import ground_truth  # noqa: E402
+from segstudio.core.review import ground_truth  # noqa: E402
 
 TIMEOUT = 120_000
 
@@ -36,46 +35,6 @@ def open_entry(dock, entry):
     dock.set_entry(entry)
 
 
-# ---------------------------------------------------------------------- pure compositing
-def test_error_map_and_colours():
-    gt = np.array([[0, 1, 1, -1], [0, 2, 0, 1]])
-    pred = np.array([[1, 1, 0, 2], [0, 1, 0, 1]])
-    m = error_map(pred, gt)
-    assert m["tp"].tolist() == [[False, True, False, False], [False, False, False, True]]
-    assert m["fp"].tolist() == [[True, False, False, False], [False, True, False, False]]   # ignore is skipped
-    assert m["fn"].tolist() == [[False, False, True, False], [False, False, False, False]]
-    img = np.zeros((2, 4, 3), np.uint8)
-    out = paint_errors(img, pred, gt, alpha=1.0)
-    assert tuple(out[0, 0]) == (230, 30, 30) and tuple(out[0, 1]) == (0, 200, 0)
-    assert tuple(out[0, 2]) == (30, 90, 255) and tuple(out[1, 0]) == (0, 0, 0) and tuple(out[0, 3]) == (0, 0, 0)
-    with pytest.raises(ValueError, match="differ in size"):
-        error_map(pred, gt[:1])
-
-
-def test_compose_modes():
-    from segstudio.core.annotation.labels import voc_palette
-
-    img = np.full((16, 16), 100, np.uint8)          # grey images are shown as RGB
-    pred = np.zeros((16, 16), np.int64)
-    pred[2:12, 2:12] = 1
-    gt = np.zeros((16, 16), np.int64)
-    gt[5:15, 5:15] = 1
-    pal = voc_palette(4)
-    plain = compose(img, None, None, pal, OverlayOptions())
-    assert len(plain) == 1 and plain[0].shape == (16, 16, 3) and (plain[0] == 100).all()
-    filled = compose(img, pred, None, pal, OverlayOptions(alpha=1.0))[0]
-    assert tuple(filled[7, 7]) == tuple(pal[1]) and tuple(filled[0, 0]) == (100, 100, 100)
-    faint = compose(img, pred, None, pal, OverlayOptions(alpha=0.2))[0]
-    assert not np.array_equal(faint, filled)
-    contour = compose(img, pred, None, pal, OverlayOptions(alpha=1.0, mode="contour"))[0]
-    assert tuple(contour[7, 7]) == (100, 100, 100) and tuple(contour[2, 7]) == tuple(pal[1])
-    side = compose(img, pred, gt, pal, OverlayOptions(side_by_side=True, alpha=1.0))
-    assert len(side) == 2 and tuple(side[0][13, 13]) == tuple(pal[1]) and tuple(side[1][13, 13]) == (100,) * 3
-    errs = compose(img, pred, gt, pal, OverlayOptions(errors=True, alpha=1.0))[0]
-    assert tuple(errs[2, 2]) == (230, 30, 30) and tuple(errs[14, 14]) == (30, 90, 255)
-    assert tuple(errs[7, 7]) == (0, 200, 0)
-
-
 # ---------------------------------------------------------------------- the dock
 def test_predict_all_fills_overlay_metrics_and_sorted_list(qtbot, review, tiny_checkpoint):
     dock = review
@@ -91,10 +50,10 @@ def test_predict_all_fills_overlay_metrics_and_sorted_list(qtbot, review, tiny_c
         assert dock.predict(all_images=True)
         assert dock.cancel_button.isEnabled()
     ev = blocker.args[0]
-    assert dock.last_report["failures"] == [] and len(dock.last_report["ok"]) == 24
+    assert dock.last_report.failures == [] and len(dock.last_report.predicted) == 24
     assert sorted(x.stem for x in p.predictions_dir.glob("*.png")) == [e.stem for e in p.images]
     assert p.status(p.images[5]) == "predicted"
-    assert len(ev.per_image) == 23 and ev.overall["iou"]
+    assert len(ev.per_image) == 23 and ev.overall.iou
     qtbot.waitUntil(lambda: dock.worker is None, timeout=30_000)
     # overlay shows the prediction on the current image
     assert dock.view.pred is not None and dock.view.gt is not None

@@ -1,5 +1,5 @@
-"""Overlay toggles: the annotation drawn as outlines over a filled prediction, Filled/Contour switched in the
-dock, the Errors fallback, and the Prediction/Annotation toggles greyed out in the modes that ignore them."""
+"""Overlay toggles in the dock: Filled/Contour switched, and the Prediction/Annotation toggles greyed out in
+the modes that ignore them (the pictures themselves: tests/review/test_review_compose.py)."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,7 +9,6 @@ pytest.importorskip("pytestqt")
 
 from segstudio.core.annotation.labels import voc_palette  # noqa: E402
 from segstudio.gui.review import ReviewDock  # noqa: E402
-from segstudio.core.review.compose import OverlayOptions, compose  # noqa: E402
 
 GREY = (100, 100, 100)
 PAL = voc_palette(4)
@@ -21,37 +20,8 @@ def masks():
     pred = np.zeros((16, 16), np.int64)
     pred[2:12, 2:12] = 1
     gt = np.zeros((16, 16), np.int64)
-    gt[5:15, 5:15] = 2          # another class: its colour tells the two layers apart
+    gt[5:15, 5:15] = 2
     return img, pred, gt
-
-
-def blend(under, color, a):
-    return tuple(int(v) for v in np.rint((1 - a) * np.asarray(under, float) + a * np.asarray(color, float)))
-
-
-def test_annotation_is_outlined_over_the_filled_prediction(masks):
-    img, pred, gt = masks
-    both = compose(img, pred, gt, PAL, OverlayOptions(alpha=0.5, show_gt=True))
-    assert len(both) == 1                                  # one picture, not side by side
-    out = both[0]
-    fill = blend(GREY, PAL[1], 0.5)
-    assert tuple(out[3, 3]) == fill                        # prediction only: filled
-    assert tuple(out[8, 8]) == fill                        # inside the annotation, away from its outline
-    assert tuple(out[12, 12]) == GREY                      # annotated, not predicted: the annotation is not filled
-    assert tuple(out[14, 14]) == blend(GREY, PAL[2], 0.8)  # its outline (2 px, at least 0.8 opaque)
-    assert tuple(out[5, 8]) == blend(fill, PAL[2], 0.8)    # outline drawn over the prediction's fill
-    # the prediction alone is the same picture without the outline
-    alone = compose(img, pred, gt, PAL, OverlayOptions(alpha=0.5, show_gt=False))[0]
-    assert tuple(alone[5, 8]) == fill and tuple(alone[14, 14]) == GREY
-    # without a prediction to show, the annotation follows Filled/Contour itself
-    gt_only = compose(img, pred, gt, PAL, OverlayOptions(alpha=0.5, show_pred=False, show_gt=True))[0]
-    assert tuple(gt_only[12, 12]) == blend(GREY, PAL[2], 0.5) and tuple(gt_only[3, 3]) == GREY
-
-
-def test_errors_mode_without_an_annotation_shows_the_prediction(masks):
-    img, pred, _gt = masks
-    out = compose(img, pred, None, PAL, OverlayOptions(alpha=0.5, errors=True, show_pred=False))[0]
-    assert tuple(out[3, 3]) == blend(GREY, PAL[1], 0.5)   # the greyed "Prediction" toggle does not hide it
 
 
 @pytest.fixture

@@ -10,28 +10,8 @@ pytest.importorskip("pytestqt")
 from segstudio.core.project import Project  # noqa: E402
 from segstudio.gui.document_model import DocumentModel  # noqa: E402
 from segstudio.gui.review import ReviewDock  # noqa: E402
-from segstudio.gui.review.evaluate import sources_summary  # noqa: E402
 
 TIMEOUT = 120_000
-
-
-def test_sources_summary_words():
-    assert sources_summary({}) == ""
-    assert sources_summary({"/r/run1/best.pt": 3}, "/r/run1/best.pt") == "Predicted with run1/best.pt"
-    assert "not the chosen model" in sources_summary({"/r/run1/best.pt": 3}, "/r/run2/best.pt")
-    mixed = sources_summary({"/r/run1/best.pt": 1, "/r/run2/last.pt": 4, "": 2})
-    assert mixed.startswith("Mixed predictions of 3 models (run2/last.pt ×4, an unknown model ×2, run1/best.pt ×1)")
-
-
-def test_project_records_prediction_sources(tmp_path):
-    p = Project(tmp_path)
-    assert p.prediction_sources() == {}
-    p.record_prediction_sources(["a", "b"], tmp_path / "run1" / "best.pt")
-    p.record_prediction_sources(["b"], tmp_path / "run2" / "best.pt")
-    assert p.prediction_sources() == {"a": str(tmp_path / "run1" / "best.pt"),
-                                      "b": str(tmp_path / "run2" / "best.pt")}
-    (p.predictions_dir / "sources.json").write_text("{broken")
-    assert p.prediction_sources() == {}  # unreadable record: unknown sources, never an error
 
 
 def test_summary_names_the_model_and_warns_when_it_is_not_the_chosen_one(qtbot, sample_project, tiny_checkpoint,

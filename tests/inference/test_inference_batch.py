@@ -113,3 +113,32 @@ def test_cli_predict_errors(tmp_path, capsys):
                str(tmp_path / "o")])
     err = capsys.readouterr().err
     assert rc == 2 and "missing.pt" in err and "error:" in err
+
+
+def test_cli_predict_scores_with_gt_like_evaluate(tmp_path, capsys):
+    """``predict --gt`` scores the masks it wrote exactly as ``segstudio evaluate`` scores them."""
+    from inference_helpers import threshold_registered
+
+    imgs = _images(tmp_path / "images")
+    (tmp_path / "gt").mkdir()
+    for k, (stem, img) in enumerate(imgs.items()):
+        gt = expected_label(img)
+        if k == 1:
+            gt[: gt.shape[0] // 2] = 0                 # half of this image's foreground is not in the truth
+        Image.fromarray(gt.astype(np.uint8)).save(tmp_path / "gt" / f"{stem}.png")
+    with threshold_registered():
+        ckpt = make_checkpoint(tmp_path / "best.pt")
+        rc = main(["predict", "--weights", str(ckpt), "--images", str(tmp_path / "images"), "--out",
+                   str(tmp_path / "out"), "--gt", str(tmp_path / "gt"), "--json", str(tmp_path / "p.json"),
+                   "--device", "cpu", "--quiet"])
+    text = capsys.readouterr().out
+    assert rc == 0 and "3 image(s) predicted" in text and "PRECISION" in text and "AP50" in text
+    (tmp_path / "classes.txt").write_text("_background_\nfg\n")
+    assert main(["evaluate", "--pred", str(tmp_path / "out"), "--gt", str(tmp_path / "gt"), "--json",
+                 str(tmp_path / "e.json"), "-q"]) == 0
+    import json
+
+    scored, evaluated = (json.loads((tmp_path / n).read_text()) for n in ("p.json", "e.json"))
+    assert scored == evaluated
+    assert scored["per_image"][0]["miou"] == 1.0 and scored["per_image"][1]["miou"] < 1.0
+    assert scored["per_class"]["fg"]["precision"] < 1.0 == scored["per_class"]["fg"]["recall"]

@@ -1,4 +1,5 @@
-"""Predict every image of a folder and write the results (used by ``segstudio predict`` and the GUI).
+"""Predict images and write the results: a folder (``segstudio predict``) or a list (the Review dock, through
+``core.review.predict_entries``).
 
 Output layout (``out_dir``)::
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 from PIL import Image
@@ -29,12 +30,14 @@ PROB_FORMATS = ("npy", "png16")
 
 @dataclass
 class PredictReport:
-    """``n_ok`` images predicted, ``failures`` [(path, reason)], ``out`` folder, ``written`` files."""
+    """``n_ok`` images predicted (``predicted``: their stems), ``failures`` [(path, reason)], ``out`` folder,
+    ``written`` files."""
 
     n_ok: int = 0
     failures: List[Tuple[str, str]] = field(default_factory=list)
     out: Optional[Path] = None
     written: List[Path] = field(default_factory=list)
+    predicted: List[str] = field(default_factory=list)
 
 
 def _png_bytes(arr: np.ndarray) -> bytes:
@@ -91,22 +94,42 @@ def predict_folder(predictor, images_dir, out_dir, *, overlay: bool = False, pro
                    overlay_mode: str = "fill", alpha: float = 0.5,
                    progress: Optional[Callable[[int, int, str], None]] = None,
                    cancel: Optional[Callable[[], bool]] = None) -> PredictReport:
-    """Predict each image directly in ``images_dir`` (sorted) into ``out_dir`` (layout in the module doc).
+    """Predict each image directly in ``images_dir`` (sorted) into ``out_dir`` (layout in the module doc);
+    the options are :func:`predict_images`'."""
+    images_dir, out_dir = Path(images_dir), Path(out_dir)
+    images = plan_outputs(images_dir, out_dir)
+    return predict_images(predictor, images, out_dir, overlay=overlay, probs=probs, overlay_mode=overlay_mode,
+                          alpha=alpha, progress=progress, cancel=cancel)
+
+
+def predict_images(predictor, images: Sequence, out_dir, *, overlay: bool = False, probs=False,
+                   overlay_mode: str = "fill", alpha: float = 0.5,
+                   progress: Optional[Callable[[int, int, str], None]] = None,
+                   cancel: Optional[Callable[[], bool]] = None, stems: Optional[Sequence[str]] = None,
+                   report: Optional[PredictReport] = None) -> PredictReport:
+    """Predict ``images`` (paths) into ``out_dir``/<stem>.png (layout in the module doc); ``stems``: the
+    output names (default: each image's file stem).
 
     ``probs``: False, True/"npy" or "png16".  ``progress(done, total, name)`` after each image;
-    ``cancel()`` is checked before each image (and between tiles) and raises :class:`Cancelled`.
+    ``cancel()`` is checked before each image (and between tiles) and raises :class:`Cancelled`.  An image
+    that cannot be read or predicted is reported in ``failures`` and skipped.  ``report`` is filled in place
+    when given, so that the caller knows what was written should Cancelled end the loop.
     """
     from segstudio.core.annotation.io import atomic_write_bytes, load_image
     from segstudio.core.annotation.masks import write_label_png
     from segstudio.core.inference.overlay import overlay as draw_overlay
 
-    images_dir, out_dir = Path(images_dir), Path(out_dir)
+    out_dir = Path(out_dir)
     prob_fmt = "npy" if probs is True else (probs or None)
     if prob_fmt is not None and prob_fmt not in PROB_FORMATS:
         raise ConfigError(f"unknown probability format {prob_fmt!r}; known: {', '.join(PROB_FORMATS)}")
-    images = plan_outputs(images_dir, out_dir)
+    images = [Path(p) for p in images]
+    stems = [p.stem for p in images] if stems is None else [str(s) for s in stems]
+    if len(stems) != len(images):
+        raise ConfigError(f"{len(stems)} output names for {len(images)} images")
     out_dir.mkdir(parents=True, exist_ok=True)
-    report = PredictReport(out=out_dir)
+    report = PredictReport() if report is None else report
+    report.out = out_dir
     palette = None
     if overlay:
         from segstudio.core.annotation.labels import voc_palette
@@ -114,7 +137,7 @@ def predict_folder(predictor, images_dir, out_dir, *, overlay: bool = False, pro
         palette = voc_palette(256)
         (out_dir / "overlays").mkdir(exist_ok=True)
     total = len(images)
-    for done, path in enumerate(images):
+    for done, (path, stem) in enumerate(zip(images, stems)):
         check_cancel(cancel)
         try:
             image = load_image(path)
@@ -122,21 +145,22 @@ def predict_folder(predictor, images_dir, out_dir, *, overlay: bool = False, pro
         except Cancelled:
             raise
         except SegStudioError as exc:
-            report.failures.append((str(path), exc.reason))
+            report.failures.append((str(path), exc.reason if exc.path else str(exc)))
         except (ValueError, OSError) as exc:
             report.failures.append((str(path), str(exc)))
         else:
-            mask_path = out_dir / f"{path.stem}.png"
-            write_label_png(mask_path, result.label)
+            mask_path = out_dir / f"{stem}.png"
+            write_label_png(mask_path, np.asarray(result.label))
             report.written.append(mask_path)
             if overlay:
                 ov = draw_overlay(image, result.label, palette, alpha=alpha, mode=overlay_mode)
-                ov_path = out_dir / "overlays" / f"{path.stem}.png"
+                ov_path = out_dir / "overlays" / f"{stem}.png"
                 atomic_write_bytes(ov_path, _png_bytes(ov))
                 report.written.append(ov_path)
             if prob_fmt is not None:
-                report.written.extend(write_probs(out_dir, path.stem, result.probs, prob_fmt))
+                report.written.extend(write_probs(out_dir, stem, result.probs, prob_fmt))
             report.n_ok += 1
+            report.predicted.append(stem)
         if progress is not None:
             progress(done + 1, total, path.name)
     return report

@@ -1,6 +1,6 @@
 """Streaming confusion matrix and the per-class / mean metrics derived from it.
 
-Conventions (docs/models.md):
+Conventions (docs/metrics.md):
 - rows = ground truth class, columns = predicted class; pixels whose target is ``ignore_index`` are skipped.
 - per class: IoU = TP/(TP+FP+FN), Dice = 2TP/(2TP+FP+FN), precision = TP/(TP+FP), recall = PA = TP/(TP+FN).
 - a class that appears in neither ground truth nor prediction over everything seen gets nan for every

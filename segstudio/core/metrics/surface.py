@@ -5,7 +5,8 @@
 - distances = Euclidean distance from every surface pixel of A to the nearest surface pixel of B, and from
   every surface pixel of B to the nearest of A; HD95 = 95th percentile (linear interpolation) of the
   union of both sets (MedPy's ``hd95``; MONAI instead takes the max of the two directed percentiles).
-- both masks empty -> 0.0 (nothing to find, nothing found); exactly one empty -> nan (undefined).
+- undefined (nan) when either mask is empty: there is no surface to measure from (MONAI returns nan or
+  inf there, MedPy raises).  A set's HD95 leaves such images out and counts them (docs/metrics.md).
 """
 from __future__ import annotations
 
@@ -50,15 +51,12 @@ def surface_distances(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def hd95(pred_bool, gt_bool) -> float:
-    """95th percentile symmetric surface distance in pixels (0 if both empty, nan if one is empty)."""
+    """95th percentile symmetric surface distance in pixels (nan if either mask is empty)."""
     pred = np.asarray(pred_bool, dtype=bool)
     gt = np.asarray(gt_bool, dtype=bool)
     if pred.shape != gt.shape:
         raise ValueError(f"hd95: shapes differ {pred.shape} vs {gt.shape}")
-    has_p, has_g = bool(pred.any()), bool(gt.any())
-    if not has_p and not has_g:
-        return 0.0
-    if not has_p or not has_g:
+    if not pred.any() or not gt.any():
         return float("nan")
     if np.array_equal(pred, gt):
         return 0.0

@@ -37,7 +37,7 @@ class DemoResult:
     out: Path
     report_dir: Path
     run_dir: Path
-    metrics: dict           # evaluate_masks result
+    metrics: dict           # core.review Evaluation.to_dict(): the `segstudio evaluate` JSON schema
     finished: object        # the training's Finished event (or None)
 
 
@@ -124,7 +124,7 @@ def write_report(run_dir: Path, report_dir: Path, finished=None, device: str = "
     from segstudio.core.annotation.io import atomic_write_bytes
     from segstudio.core.data import indices_of, load_split, open_dataset
     from segstudio.core.inference import Predictor, overlay
-    from segstudio.core.metrics import evaluate_masks, result_to_json
+    from segstudio.core.review import evaluate_masks
 
     run = RunFolder(run_dir)
     cfg = run.read_config()
@@ -146,8 +146,9 @@ def write_report(run_dir: Path, report_dir: Path, finished=None, device: str = "
                                overlay(image, pred, palette, 0.5)], axis=1)
         atomic_write_bytes(report_dir / "overlays" / f"{stem}.png", _png(pair))
         triples.append((stem, pred, gt))
-    result = evaluate_masks(triples, predictor.class_names)
-    _atomic_write(report_dir / "metrics.json", result_to_json(result))
+    evaluation = evaluate_masks(triples, predictor.class_names)   # the scores of `segstudio evaluate` and Review
+    result = evaluation.to_dict()
+    _atomic_write(report_dir / "metrics.json", evaluation.to_json())
     for src in (run.metrics_csv, run.curves_png):
         if src.exists():
             shutil.copyfile(src, report_dir / src.name)

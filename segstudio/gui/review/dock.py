@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QDockWidget, QFileDialog, QHBo
 
 from segstudio.core.errors import SegStudioError
 from segstudio.core.session import Session
-from segstudio.gui.review import evaluate as ev_mod
+from segstudio.core import review
 from segstudio.gui.review.metrics_panel import MetricsPanel
 from segstudio.gui.review.view import OverlayView
 from segstudio.gui.workers import Worker, error_text
@@ -45,10 +45,10 @@ class ReviewDock(QDockWidget):
         self.setObjectName("ReviewDock")
         # the window's shared session; standalone (project, document) the dock makes its own
         self.session = session if session is not None else Session(project, document)
-        self.evaluation: Optional[ev_mod.Evaluation] = None
+        self.evaluation: Optional[review.Evaluation] = None
         self.worker: Optional[Worker] = None
         self.error_box: Optional[QMessageBox] = None
-        self.last_report: Optional[dict] = None
+        self.last_report = None              # PredictReport of the last prediction
 
         # a bottom dock: overlay view (with its controls) | metrics and the images list
         body = QWidget()
@@ -192,7 +192,7 @@ class ReviewDock(QDockWidget):
         self.cancel_button.setEnabled(busy)
         self.choose_button.setEnabled(not busy)
         has_pred = self.project is not None and self.entry is not None and \
-            ev_mod.prediction_path(self.project, self.entry).is_file()
+            review.prediction_path(self.project, self.entry).is_file()
         self.accept_button.setEnabled(has_pred and self._document_on_entry() and not busy)
         self.reviewed_button.setEnabled(self.project is not None and self.entry is not None)
         self.reviewed_button.setChecked(bool(self.entry) and self.project is not None
@@ -229,17 +229,17 @@ class ReviewDock(QDockWidget):
             return
         pred = gt = None
         try:
-            pred = ev_mod.read_prediction(p, e)
+            pred = review.read_prediction(p, e)
         except SegStudioError as exc:
             problems.append(str(exc))
         try:
-            gt = ev_mod.ground_truth(p, e, self._current_annotation())
+            gt = review.ground_truth(p, e, self._current_annotation())
         except SegStudioError as exc:
             problems.append(str(exc))
         self.current_metrics = None
         if pred is not None and gt is not None and pred.shape == gt.shape:
             try:
-                self.current_metrics = ev_mod.image_metrics(pred, gt, p.label_set.num_classes)
+                self.current_metrics = review.score_image(pred, gt, p.label_set.num_classes, name=e.stem)
             except SegStudioError as exc:
                 problems.append(str(exc))
         self.view.set_data(image, pred, gt, self.session.palette())
@@ -257,7 +257,7 @@ class ReviewDock(QDockWidget):
             ev = self.evaluation
             m = ev.overall if ev is not None and ev.per_image else None
             self.metrics.show_metrics(m, names, f"{len(ev.per_image)} images:" if m else "")
-            source = ev_mod.sources_summary(ev.sources, self.checkpoint) if m else ""
+            source = review.sources_summary(ev.sources, self.checkpoint) if m else ""
             if source:
                 self.metrics.summary.setText(self.metrics.summary.text() + "\n" + source)
             if ev is not None and ev.problems:
@@ -337,17 +337,17 @@ class ReviewDock(QDockWidget):
         project, ckpt = self.project, self.checkpoint
 
         def work(emit, cancel):
-            return ev_mod.predict_entries(ckpt, project, entries, progress=lambda d, t, m: emit((d, t, m)),
+            return review.predict_entries(ckpt, project, entries, progress=lambda d, t, m: emit((d, t, m)),
                                           cancel=cancel)
 
         return self._run(work, self._on_predicted, "Predict")
 
-    def _on_predicted(self, report: dict) -> None:
+    def _on_predicted(self, report) -> None:
         self.last_report = report
         self.predictionsChanged.emit()
-        if report["failures"]:
+        if report.failures:
             self.show_error("Some images could not be predicted",
-                            "\n".join(f"{p}: {r}" for p, r in report["failures"][:20]))
+                            "\n".join(f"{p}: {r}" for p, r in report.failures[:20]))
         self.refresh_current()
         QTimer.singleShot(0, self.evaluate)
 
@@ -361,7 +361,7 @@ class ReviewDock(QDockWidget):
             annotations[self.entry.stem] = self.document.annotation.copy()
 
         def work(emit, cancel):
-            return ev_mod.evaluate_project(project, annotations=annotations,
+            return review.evaluate_project(project, annotations=annotations,
                                            progress=lambda d, t, m: emit((d, t, m)), cancel=cancel)
 
         return self._run(work, self._on_evaluated, "Evaluate")
@@ -380,7 +380,7 @@ class ReviewDock(QDockWidget):
         from segstudio.core.annotation.mask_to_shapes import mask_to_shapes
 
         try:
-            label = ev_mod.read_prediction(self.project, self.entry)
+            label = review.read_prediction(self.project, self.entry)
             if label is None:
                 return 0
             shapes = mask_to_shapes(label, self.project.label_set, mode="polygon")

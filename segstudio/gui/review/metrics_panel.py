@@ -23,21 +23,19 @@ def fmt(v) -> str:
     return "-" if math.isnan(v) else (f"{v:.1f}" if abs(v) >= 10 else f"{v:.3f}")
 
 
-def hd95_tooltip(metrics: dict, c: int, name: str) -> str:
-    """What an HD95 cell stands for: how many images its mean covers, and why the others are missing."""
-    def at(key):
-        values = metrics.get(key) or []
-        return values[c] if c < len(values) else None
-
-    undefined, counted = at("hd95_undefined_n"), at("hd95_n")
-    if counted is not None:      # whole set: a mean over images
-        text = f"mean over {counted} image(s) that contain {name} in both prediction and annotation"
-        if undefined:
-            text += (f"; {undefined} image(s) have {name} in only one of them (missed or hallucinated: "
-                     "HD95 undefined, not in the mean)")
+def hd95_tooltip(scores, c: int, name: str) -> str:
+    """What an HD95 cell of ``scores`` (core.review.Scores) stands for: for a set, how many images its mean
+    covers and why the others are left out; for an image, why it is undefined."""
+    if scores.image is None:     # whole set: a mean over images
+        text = f"mean over {scores.hd95_n[c]} image(s) that contain {name} in both prediction and annotation"
+        if scores.hd95_undefined[c]:
+            text += (f"; {scores.hd95_undefined[c]} image(s) have {name} in only one of them (missed or "
+                     "hallucinated: HD95 undefined, not in the mean)")
         return text
-    if at("hd95_undefined"):
+    if scores.hd95_undefined[c]:
         return f"undefined: {name} is in only one of prediction and annotation (missed or hallucinated)"
+    if scores.hd95_absent[c]:
+        return f"undefined: {name} is in neither prediction nor annotation"
     return "95th percentile of the boundary distance between prediction and annotation, in pixels"
 
 
@@ -74,17 +72,17 @@ class MetricsPanel(QWidget):
         self.iou_bars: Optional[pg.BarGraphItem] = None
         self.dice_bars: Optional[pg.BarGraphItem] = None
         self.scope.currentTextChanged.connect(self.scopeChanged)
-        self.metrics: Optional[dict] = None
+        self.metrics = None                 # the Scores shown
 
     def current_scope(self) -> str:
         return self.scope.currentText()
 
-    def show_metrics(self, metrics: Optional[dict], class_names: list[str], title: str = "") -> None:
-        """Fill the table and the bar chart (``metrics``: image_metrics()/Evaluation.overall, or None)."""
+    def show_metrics(self, metrics, class_names: list[str], title: str = "") -> None:
+        """Fill the table and the bar chart (``metrics``: a core.review.Scores of an image or a set, or None)."""
         self.metrics = metrics
         self.chart.clear()
         self.iou_bars = self.dice_bars = None
-        if not metrics:
+        if metrics is None:
             self.table.setRowCount(0)
             self.summary.setText(title or "No metrics: this scope has no predicted image with an annotation")
             return
@@ -93,7 +91,7 @@ class MetricsPanel(QWidget):
         self.table.setVerticalHeaderLabels([class_names[i] for i in rows])
         for r, c in enumerate(rows):
             for j, (_, key) in enumerate(COLUMNS):
-                values = metrics.get(key) or []
+                values = getattr(metrics, key)
                 v = values[c] if c < len(values) else None
                 item = QTableWidgetItem(fmt(v))
                 item.setData(Qt.UserRole, None if v is None else float(v))
@@ -101,15 +99,15 @@ class MetricsPanel(QWidget):
                 if key == "hd95":
                     item.setToolTip(hd95_tooltip(metrics, c, class_names[c]))
                 self.table.setItem(r, j, item)
-        text = (f"{title}  mIoU {fmt(metrics.get('miou'))} · mDice {fmt(metrics.get('mdice'))} (background "
-                f"included) · accuracy {fmt(metrics.get('accuracy'))}")
-        k, n = metrics.get("hd95_images") or (0, 0)
+        text = (f"{title}  mIoU {fmt(metrics.miou)} · mDice {fmt(metrics.mdice)} (background included) · "
+                f"foreground mIoU {fmt(metrics.fg_iou)} · accuracy {fmt(metrics.accuracy)}")
+        k, n = metrics.hd95_images
         if n > 1 or k < n:
             text += f" · HD95 over {k}/{n} images"
         self.summary.setText(text)
         x = np.arange(len(rows), dtype=float)
-        iou = np.nan_to_num([float(metrics["iou"][c]) for c in rows], nan=0.0)
-        dice = np.nan_to_num([float(metrics["dice"][c]) for c in rows], nan=0.0)
+        iou = np.nan_to_num([float(metrics.iou[c]) for c in rows], nan=0.0)
+        dice = np.nan_to_num([float(metrics.dice[c]) for c in rows], nan=0.0)
         self.iou_bars = pg.BarGraphItem(x=x - 0.18, height=iou, width=0.35, brush=(0, 114, 189), name="IoU")
         self.dice_bars = pg.BarGraphItem(x=x + 0.18, height=dice, width=0.35, brush=(237, 177, 32), name="Dice")
         self.chart.addItem(self.iou_bars)
