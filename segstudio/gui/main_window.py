@@ -218,8 +218,8 @@ class MainWindow(ClassesMixin, QMainWindow):
         tb.addSeparator()
         for key in ("previous", "next", "fit"):
             tb.addAction(a[key])
-        a["previous"].setIconText("◀ Previous (A)")
-        a["next"].setIconText("Next (D) ▶")
+        a["previous"].setIconText("Previous (A)")  # the arrows are the icons (gui/icons.py)
+        a["next"].setIconText("Next (D)")
         a["fit"].setIconText("Fit (Ctrl+F)")
         tb.addSeparator()
         self.brush_box = BrushSizeBox(BRUSH_MIN, BRUSH_MAX)
