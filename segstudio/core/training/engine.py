@@ -28,6 +28,7 @@ import torch
 
 from segstudio.core.checkpoint import is_resumable, load_checkpoint
 from segstudio.core.errors import CheckpointError, ConfigError
+from segstudio.core.threads import torch_threads
 from segstudio.core.training.config import TrainConfig
 from segstudio.core.training.events import BatchEnd, EpochEnd, Log, Started
 from segstudio.core.training.parts import Parts, build_parts, resolve_device, restore_parts
@@ -67,17 +68,13 @@ def train(config: Union[TrainConfig, dict], *, cancel: CancelArg = None) -> Iter
     stop = StopPolicy(cfg.patience, cfg.max_minutes)
     prev_det = torch.are_deterministic_algorithms_enabled()
     prev_warn = torch.is_deterministic_algorithms_warn_only_enabled()
-    prev_threads = torch.get_num_threads()
     try:
-        if cfg.threads:
-            torch.set_num_threads(cfg.threads)
-        if use_deterministic(cfg.deterministic, resolve_device(cfg.device)):
-            torch.use_deterministic_algorithms(True, warn_only=True)
-        yield from _session(cfg, stop, _cancel_fn(cancel))
+        with torch_threads(cfg.threads):   # core/threads.py: None leaves the caller's count
+            if use_deterministic(cfg.deterministic, resolve_device(cfg.device)):
+                torch.use_deterministic_algorithms(True, warn_only=True)
+            yield from _session(cfg, stop, _cancel_fn(cancel))
     finally:
         torch.use_deterministic_algorithms(prev_det, warn_only=prev_warn)
-        if cfg.threads:
-            torch.set_num_threads(prev_threads)
 
 
 def use_deterministic(setting: Optional[bool], device: torch.device) -> bool:
@@ -107,29 +104,44 @@ class _Loop:
 
 
 def _session(cfg: TrainConfig, stop: StopPolicy, cancel: Callable[[], bool]):
-    """Build (and restore) the run, write its folder, then yield Started, the warnings and the epochs."""
+    """Build (and restore) the run, write its folder, then run it; an exception after that is recorded in
+    status.json ("failed") before it propagates."""
     resume = load_checkpoint(cfg.resume) if cfg.resume else None
     if resume is not None and not is_resumable(resume):
         raise CheckpointError(f"cannot resume from this checkpoint: it holds weights only (use {RunFolder.LAST} "
                               "or a periodic epoch_NNN.pt)", cfg.resume)
     parts = build_parts(cfg, resume)
     loop = _Loop(parts, stop, RunRecorder(RunFolder(cfg.out), parts, stop), cancel)
-    start_epoch, progress = 1, None
-    if resume is not None:
-        restore_parts(parts, resume)
-        stop.restore(resume)
-        loop.rec.restore(resume)
-        progress = dict(resume["progress"]) if resume.get("progress") else None
-        start_epoch = progress["epoch"] if progress else int(resume["epoch"]) + 1
-        if stop.budget_s is not None and parts.schedule.kind == "cosine":
-            # a changed budget: the cosine follows the run's total time over the new budget
-            parts.schedule.time_fraction = stop.elapsed() / stop.budget_s
-            parts.schedule.apply()
+    start_epoch, progress = _restore(loop, resume) if resume is not None else (1, None)
     loop.rec.start()
+    try:
+        yield from _started(loop, start_epoch, progress)
+    except Exception as exc:  # noqa: BLE001 - recorded, then re-raised
+        loop.rec.failed(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        raise
+
+
+def _restore(loop: _Loop, resume: dict) -> tuple[int, Optional[dict]]:
+    """Load a resumable checkpoint into the run; ``(first epoch, position inside it or None)``."""
+    parts, stop = loop.parts, loop.stop
+    restore_parts(parts, resume)
+    stop.restore(resume)
+    loop.rec.restore(resume)
+    progress = dict(resume["progress"]) if resume.get("progress") else None
+    start_epoch = progress["epoch"] if progress else int(resume["epoch"]) + 1
+    if stop.budget_s is not None and parts.schedule.kind == "cosine":
+        # a changed budget: the cosine follows the run's total time over the new budget
+        parts.schedule.time_fraction = stop.elapsed() / stop.budget_s
+        parts.schedule.apply()
+    return start_epoch, progress
+
+
+def _started(loop: _Loop, start_epoch: int, progress: Optional[dict]):
+    """Started, the warnings, the resume note, the image cache, then the epochs."""
+    parts, cfg, stop = loop.parts, loop.cfg, loop.stop
     yield Started(config=cfg, n_train=len(parts.train_ds), n_val=len(parts.val_ds), device=str(parts.device),
                   class_names=tuple(parts.class_names), start_epoch=start_epoch,
-                  run_dir=str(loop.rec.folder.path),
-                  threads=parts.threads)
+                  run_dir=str(loop.rec.folder.path), threads=parts.threads)
     for msg in parts.warnings:
         yield Log(msg, "warning")
     if cfg.resume:
@@ -145,24 +157,18 @@ def _session(cfg: TrainConfig, stop: StopPolicy, cancel: Callable[[], bool]):
     if cfg.cache_images:
         yield Log(f"decoding and caching {len(parts.train_ds) + len(parts.val_ds)} images at {cfg.img_size} px")
         for ds in (parts.train_ds, parts.val_ds):
-            if not ds.fill_cache(cancel):
+            if not ds.fill_cache(loop.cancel):
                 yield loop.rec.finished("cancelled", start_epoch - 1)
                 return
-    yield from _guarded_epochs(loop, start_epoch, progress)
-
-
-def _guarded_epochs(loop: _Loop, start_epoch: int, progress: Optional[dict]):
-    """The epochs; CUDA out-of-memory becomes a Failed event, other exceptions propagate (status "failed")."""
     try:
         yield from _epochs(loop, start_epoch, progress)
-    except Exception as exc:  # noqa: BLE001 - only OOM is turned into an event; the rest propagates
+    except Exception as exc:  # noqa: BLE001 - only CUDA out-of-memory becomes an event; the rest propagates
         if not _is_oom(exc):
-            loop.rec.failed(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
             raise
-        if loop.parts.device.type == "cuda":
+        if parts.device.type == "cuda":
             torch.cuda.empty_cache()
         yield loop.rec.failed(str(exc).splitlines()[0] if str(exc) else "CUDA out of memory",
-                              OOM_ADVICE.format(bs=loop.cfg.batch_size, size=loop.cfg.img_size))
+                              OOM_ADVICE.format(bs=cfg.batch_size, size=cfg.img_size))
 
 
 def _epochs(loop: _Loop, start_epoch: int, progress: Optional[dict]):
