@@ -120,3 +120,17 @@ def test_cli_resume_of_a_run_folder(tiny_cfg):
 def test_read_config_of_a_folder_without_one(tmp_path):
     with pytest.raises(ConfigError, match="no config.json"):
         RunFolder(tmp_path).read_config()
+
+
+def test_an_exception_after_started_is_recorded_as_failed(tiny_cfg, monkeypatch):
+    from segstudio.core.errors import DatasetError
+    from segstudio.core.training.data_setup import FittedSubset
+
+    def broken(self, cancel=None):
+        raise DatasetError("cannot decode image", "img_003.png")
+
+    monkeypatch.setattr(FittedSubset, "fill_cache", broken)
+    with pytest.raises(DatasetError):
+        list(train(tiny_cfg))
+    status = RunFolder(tiny_cfg.out).status()
+    assert status == {"state": "failed", "message": "img_003.png: cannot decode image"}
