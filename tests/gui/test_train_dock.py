@@ -77,8 +77,9 @@ def test_form_lays_out_in_one_or_two_columns(qtbot, dock):
 
 def test_train_one_epoch_updates_curves_progress_and_runs(qtbot, dock):
     tiny_form(dock)
-    batches = []
+    batches, statuses = [], []
     dock.controller.batchEnded.connect(batches.append)
+    dock.controller.epochEnded.connect(lambda ev: statuses.append(dock.runs.status_text(dock.runs.runs[0])))
     with qtbot.waitSignal(dock.controller.finished, timeout=TIMEOUT) as blocker:
         assert dock.start_training(**TINY)
         assert not dock.train_button.isEnabled() and dock.stop_button.isEnabled()
@@ -95,6 +96,7 @@ def test_train_one_epoch_updates_curves_progress_and_runs(qtbot, dock):
     assert len(runs) == 1 and runs[0].checkpoint is not None and runs[0].epochs_done == 1
     assert dock.runs.table.rowCount() == 1
     assert dock.runs.selected_run().path == runs[0].path
+    assert statuses == ["training"] and dock.runs.status_text(dock.runs.runs[0]) == "completed"
     chosen = []
     dock.checkpointChosen.connect(chosen.append)
     dock.runs.use_button.click()

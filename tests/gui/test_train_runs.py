@@ -76,6 +76,16 @@ def test_status_column_and_resume_button_follow_the_run_folder(runs, tmp_path):
     assert requested == [stopped]
 
 
+def test_the_run_being_trained_reads_training(runs, tmp_path):
+    run = make_run(tmp_path / "runs", "20261101-090000-unet", status="running")
+    runs.set_runs_dir(tmp_path / "runs")
+    assert column(runs, 0, "Status") == "unfinished"     # a run killed hard looks the same on disk
+    runs.set_active(run)
+    assert column(runs, 0, "Status") == "training"
+    runs.set_active(None)
+    assert column(runs, 0, "Status") == "unfinished"
+
+
 def test_a_folder_without_a_stamp_is_dated_by_its_config(runs, tmp_path):
     run = make_run(tmp_path / "runs", "my-experiment")
     written = datetime(2026, 10, 5, 8, 30).timestamp()

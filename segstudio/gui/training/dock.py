@@ -92,6 +92,7 @@ class TrainingDock(QDockWidget):
         c.finished.connect(self._on_finished)
         c.failed.connect(self._on_failed)
         c.runningChanged.connect(self._update_buttons)
+        c.runningChanged.connect(lambda running: self.runs.set_active(c.run_dir if running else None))
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self._refresh)

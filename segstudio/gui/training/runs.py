@@ -17,7 +17,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QGridLayout, QHeaderView, QPus
 
 from segstudio.core.training import RunSummary, list_runs
 
-#: status.json states as the list shows them; "running" is also what a run killed hard leaves behind
+#: status.json states as the list shows them; "running" is also what a run killed hard leaves behind, so only
+#: the run this app is training (``RunsList.set_active``) reads "training"
 STATUS_TEXT = {"running": "unfinished", "completed": "completed", "early_stop": "early stop",
                "time_budget": "time budget", "cancelled": "stopped", "failed": "failed"}
 
@@ -44,6 +45,7 @@ class RunsList(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.runs_dir: Optional[Path] = None
+        self.active: Optional[Path] = None   # the run being trained now
         self.runs: list[RunSummary] = []
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -76,6 +78,11 @@ class RunsList(QWidget):
         self.runs_dir = Path(runs_dir) if runs_dir is not None else None
         self.refresh()
 
+    def set_active(self, run_dir: Optional[Path]) -> None:
+        """Mark the run being trained (its status reads "training"); None when training ends."""
+        self.active = Path(run_dir) if run_dir is not None else None
+        self.refresh()
+
     def refresh(self) -> None:
         selected = self.selected_run()
         keep = selected.path if selected else None
@@ -86,7 +93,7 @@ class RunsList(QWidget):
             best = "" if run.best_miou is None else f"{run.best_miou:.3f}" + (
                 f" (ep {run.best_epoch})" if run.best_epoch else "")
             cells = (run.date.strftime("%Y-%m-%d %H:%M"), str(cfg.get("model", "?")), best,
-                     f"{run.epochs_done}/{cfg.get('epochs', '?')}", STATUS_TEXT.get(run.status, run.status),
+                     f"{run.epochs_done}/{cfg.get('epochs', '?')}", self.status_text(run),
                      str(cfg.get("loss", "")),
                      str(cfg.get("batch_size", "")), str(cfg.get("augment", "")), str(cfg.get("img_size", "")),
                      run.path.name)
@@ -99,6 +106,11 @@ class RunsList(QWidget):
             if keep is not None and run.path == keep:
                 self.table.selectRow(i)
         self._update_buttons()
+
+    def status_text(self, run: RunSummary) -> str:
+        if run.path == self.active:
+            return "training"
+        return STATUS_TEXT.get(run.status, run.status)
 
     @staticmethod
     def tooltip(run: RunSummary) -> str:
