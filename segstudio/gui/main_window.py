@@ -79,6 +79,8 @@ class MainWindow(ClassesMixin, QMainWindow):
         self.file_list = FileListPanel()
         self.class_panel = ClassPanel()
         self.shape_list = ShapeListPanel(self.document)
+        self.file_list.follow(self.session)     # the panels follow the session; the window only assembles
+        self.shape_list.follow(self.session)
         self.flags_panel = FlagsPanel(self.document)
         self.adjust_panel = ImageAdjustPanel()
         self.docks: dict[str, QDockWidget] = {}
@@ -297,7 +299,6 @@ class MainWindow(ClassesMixin, QMainWindow):
         return True
 
     def _on_project(self, project) -> None:
-        self.file_list.set_project(project)
         self.flags_panel.set_project_flags(self._project_flags())
         if project is not None:
             self.settings.add_recent_project(project.folder)
@@ -306,7 +307,6 @@ class MainWindow(ClassesMixin, QMainWindow):
         self._set_welcome(project is None)
 
     def _on_image(self, entry) -> None:
-        self.file_list.set_current(entry)
         self.currentImageChanged.emit(entry)
 
     def open_image(self, entry) -> bool:

@@ -42,7 +42,6 @@ class ClassesMixin:
             self.canvas.current_label = names[1] if len(names) > 1 else ""
         self.class_panel.set_classes(names, colors, hidden, self.canvas.current_label)
         self.canvas.set_label_colors(colors)
-        self.shape_list.set_colors(colors)
         self._update_hint()
 
     def _join_document_labels(self) -> None:

@@ -24,6 +24,26 @@ def file_list(qtbot, sample_project):
     return panel
 
 
+def test_panels_follow_a_session_without_a_window(qtbot, sample_project):
+    from segstudio.core.session import Session
+    from segstudio.gui.document_model import DocumentModel
+    from segstudio.gui.panels.shape_list import ShapeListPanel
+
+    session = Session(document=DocumentModel())
+    files, shapes = FileListPanel(), ShapeListPanel(session.document)
+    qtbot.addWidget(files)
+    qtbot.addWidget(shapes)
+    files.follow(session)
+    shapes.follow(session)
+    project = Project(sample_project)
+    session.set_project(project)
+    assert files.project is project and files.tree.topLevelItemCount() == 24
+    session.set_image(project.images[5])
+    assert files.current_entry() == project.images[5]
+    session.set_class_color("lesion", (1, 2, 3))
+    assert shapes.colors["lesion"] == QColor(1, 2, 3)
+
+
 def test_file_list_statuses_counts_and_problems(file_list, sample_project):
     assert file_list.tree.topLevelItemCount() == 24
     assert file_list.counts_label.text() == "24/24 annotated"

@@ -55,6 +55,11 @@ class FileListPanel(QWidget):
         self.tree.currentItemChanged.connect(self._on_current_changed)
 
     # ------------------------------------------------------------------ content
+    def follow(self, session) -> None:
+        """List ``session``'s project and keep its current image selected (a core.session.Session)."""
+        session.events.project.connect(self.set_project)
+        session.events.image.connect(self.set_current)
+
     def set_project(self, project) -> None:
         self.project = project
         self.tree.blockSignals(True)

@@ -43,6 +43,11 @@ class ShapeListPanel(QWidget):
         self.list.itemSelectionChanged.connect(self._on_rows_selected)
         self.list.itemDoubleClicked.connect(lambda item: self.editLabelRequested.emit(self.list.row(item)))
 
+    def follow(self, session) -> None:
+        """Draw each row's swatch in the class colour ``session`` owns (a core.session.Session)."""
+        session.events.classes.connect(
+            lambda colors: self.set_colors({name: QColor(*rgb) for name, rgb in colors.items()}))
+
     def set_colors(self, colors: dict[str, QColor]) -> None:
         self.colors = dict(colors)
         self.rebuild()
