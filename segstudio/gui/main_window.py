@@ -6,8 +6,10 @@ and its document, the classes with their colours, the chosen checkpoint); the wi
 :mod:`segstudio.core.imaging`, the edits go through :class:`segstudio.gui.document_model.DocumentModel` (undo
 stack) and reach the disk through :class:`segstudio.gui.autosave.Autosaver`.
 
-Extensions (training, review, export, plugins) are installed through gui/extensions.py: each gets the session
-and a :class:`~segstudio.gui.extensions.WindowServices`, never the window's attributes.
+The menus and the toolbar are the mixin gui/window_menus.py, the class list and the label dialogs
+gui/window_classes.py.  Extensions (training, review, export, plugins) are installed through
+gui/extensions.py: each gets the session and a :class:`~segstudio.gui.extensions.WindowServices`, never the
+window's attributes.
 """
 from __future__ import annotations
 
@@ -15,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QStandardPaths, Qt, Signal
-from PySide6.QtGui import QAction, QActionGroup, QColor, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QStackedWidget, QVBoxLayout, QWidget,
 )
@@ -26,23 +27,22 @@ from segstudio.core.project import IMAGE_EXTENSIONS, Project, open_path
 from segstudio.core.session import Session
 from segstudio.gui.autosave import Autosaver
 from segstudio.gui.branding import brand_window
-from segstudio.gui.canvas.view import BRUSH_MAX, BRUSH_MIN, CanvasView
-from segstudio.gui.dialogs.help_dialog import HelpDialog, menu_actions
+from segstudio.gui.canvas.view import CanvasView
 from segstudio.gui.document_model import DocumentModel
 from segstudio.gui.extensions import WindowServices, arrange_extension_docks, install_extensions
-from segstudio.gui.panels.brush_size import BrushSizeBox
 from segstudio.gui.panels.class_panel import ClassPanel
 from segstudio.gui.panels.file_list import FileListPanel
 from segstudio.gui.panels.flags_panel import FlagsPanel
 from segstudio.gui.panels.image_adjust import ImageAdjustPanel
 from segstudio.gui.panels.shape_list import ShapeListPanel
-from segstudio.gui.panels.tool_palette import CANVAS_KEYS, TOOL_HINTS, TOOLS
+from segstudio.gui.panels.tool_palette import TOOL_HINTS
 from segstudio.gui.panels.welcome import WelcomePage
 from segstudio.gui.settings import Settings
 from segstudio.gui.window_classes import ClassesMixin
+from segstudio.gui.window_menus import MenusMixin
 
 
-class MainWindow(ClassesMixin, QMainWindow):
+class MainWindow(ClassesMixin, MenusMixin, QMainWindow):
     currentImageChanged = Signal(object)  # ImageEntry or None (the session's image event, as a Qt signal)
 
     def __init__(self, parent=None, *, extensions=True):
@@ -144,94 +144,6 @@ class MainWindow(ClassesMixin, QMainWindow):
         bar.addPermanentWidget(self.save_label)
         bar.addPermanentWidget(self.position_label)
         bar.addPermanentWidget(self.zoom_label)
-
-    def _action(self, menu, text, slot, shortcut=None, checkable=False, tip=None) -> QAction:
-        act = QAction(text, self)
-        if shortcut:
-            keys = shortcut if isinstance(shortcut, (list, tuple)) else [shortcut]
-            act.setShortcuts([QKeySequence(k) for k in keys])
-        act.setCheckable(checkable)
-        if tip:
-            act.setStatusTip(tip)
-        act.triggered.connect(slot)
-        menu.addAction(act)
-        return act
-
-    def _build_actions(self) -> None:
-        mb = self.menuBar()
-        a = self.actions_by_name = {}
-        m = self.file_menu = mb.addMenu("&File")
-        a["open_folder"] = self._action(m, "&Open folder…", self.ask_open_folder, QKeySequence.Open)
-        a["open_file"] = self._action(m, "Open &image or JSON…", self.ask_open_file, "Ctrl+Shift+O")
-        a["open_sample"] = self._action(m, "Open &sample project", self.open_sample_project)
-        self.recent_menu = m.addMenu("&Recent projects")
-        m.addSeparator()
-        a["save"] = self._action(m, "&Save now", self.save_now, QKeySequence.Save,
-                                 tip="Changes are saved automatically; this writes at once")
-        a["embed"] = self._action(m, "&Embed image data in JSON", self._toggle_embed, checkable=True,
-                                  tip="Write the image itself (imageData) into each JSON (bigger files)")
-        a["embed"].setChecked(self.settings.embed_image_data)
-        a["ask_label"] = self._action(m, "Ask &label for new shapes", self._toggle_ask_label, checkable=True)
-        a["ask_label"].setChecked(self.settings.ask_label)
-        m.addSeparator()
-        a["quit"] = self._action(m, "&Quit", self.close, "Ctrl+Q")
-
-        m = self.edit_menu = mb.addMenu("&Edit")
-        a["undo"] = self._action(m, "&Undo", self.document.undo_stack.undo, QKeySequence.Undo)
-        a["redo"] = self._action(m, "&Redo", self.document.undo_stack.redo, ["Ctrl+Shift+Z", "Ctrl+Y"])
-        a["delete"] = self._action(m, "&Delete selected shapes", self.delete_selected, QKeySequence.Delete)
-        a["relabel"] = self._action(m, "Change &label of selected shapes…", self.relabel_selected, "Ctrl+E")
-        a["add_class"] = self._action(m, "&Add class…", self.class_panel.ask_add)
-
-        m = self.view_menu = mb.addMenu("&View")
-        a["fit"] = self._action(m, "&Fit image", self.canvas.fit, "Ctrl+F")
-        a["zoom_1"] = self._action(m, "Actual &size (100%)", self.canvas.zoom_1to1, "Ctrl+1")
-        a["zoom_in"] = self._action(m, "Zoom &in", lambda: self.canvas.zoom_by(1.25), [QKeySequence.ZoomIn, "Ctrl+="])
-        a["zoom_out"] = self._action(m, "Zoom &out", lambda: self.canvas.zoom_by(0.8), QKeySequence.ZoomOut)
-        m.addSeparator()
-        for dock in self.docks.values():
-            m.addAction(dock.toggleViewAction())
-
-        m = self.annotate_menu = mb.addMenu("&Annotate")
-        self.tool_group = QActionGroup(self)
-        self.tool_actions = {}
-        for name, text, key in TOOLS:
-            act = self._action(m, text, lambda _=False, n=name: self.canvas.set_tool(n), key, checkable=True)
-            self.tool_group.addAction(act)
-            self.tool_actions[name] = act
-        self.tool_actions[self.canvas.tool].setChecked(True)
-        m.addSeparator()
-        self.class_actions = []
-        for i in range(1, 10):
-            act = self._action(m, f"Use class {i}", lambda _=False, k=i: self.choose_class_id(k), str(i))
-            self.class_actions.append(act)
-
-        m = self.navigate_menu = mb.addMenu("&Navigate")
-        a["previous"] = self._action(m, "&Previous image", self.previous_image, ["A", "Ctrl+Left"])
-        a["next"] = self._action(m, "&Next image", self.next_image, ["D", "Ctrl+Right"])
-
-        tb = self.toolbar = self.addToolBar("Tools")
-        tb.setObjectName("toolbar_tools")
-        tb.setMovable(False)
-        for name, _text, key in TOOLS:
-            act = self.tool_actions[name]
-            act.setIconText(f"{name.capitalize()} ({key})")
-            tb.addAction(act)
-        tb.addSeparator()
-        for key in ("previous", "next", "fit"):
-            tb.addAction(a[key])
-        a["previous"].setIconText("Previous (A)")  # the arrows are the icons (gui/icons.py)
-        a["next"].setIconText("Next (D)")
-        a["fit"].setIconText("Fit (Ctrl+F)")
-        tb.addSeparator()
-        self.brush_box = BrushSizeBox(BRUSH_MIN, BRUSH_MAX)
-        self.brush_box.set_size(self.canvas.brush_size)
-        self.brush_box_action = tb.addWidget(self.brush_box)
-        self.brush_box_action.setVisible(self.canvas.tool in ("brush", "eraser"))
-
-        m = self.help_menu = mb.addMenu("&Help")
-        a["help"] = self._action(m, "&Keyboard shortcuts", self.show_help, QKeySequence.HelpContents)
-        self._update_enabled()
 
     def _connect(self) -> None:
         self.file_list.imageActivated.connect(self.open_image)
@@ -468,34 +380,6 @@ class MainWindow(ClassesMixin, QMainWindow):
 
     def _set_welcome(self, on: bool) -> None:
         self.stack.setCurrentWidget(self.welcome if on else self.canvas_page)
-
-    def _update_enabled(self) -> None:
-        has_image = self.document.annotation is not None
-        for key in ("save", "delete", "relabel", "fit", "zoom_1", "zoom_in", "zoom_out", "undo", "redo"):
-            self.actions_by_name[key].setEnabled(has_image)
-        for act in list(self.tool_actions.values()) + self.class_actions:
-            act.setEnabled(has_image)
-        has_project = self.project is not None
-        for key in ("next", "previous", "add_class"):
-            self.actions_by_name[key].setEnabled(has_project)
-
-    def _update_recent(self) -> None:
-        recent = self.settings.recent_projects()
-        self.recent_menu.clear()
-        for path in recent:
-            act = self.recent_menu.addAction(path)
-            act.triggered.connect(lambda _=False, p=path: self.open_path(p))
-        self.recent_menu.setEnabled(bool(recent))
-        self.welcome.set_recent(recent)
-
-    def help_actions(self):
-        """(menu title, action) for every action of every menu, extension menus included."""
-        return menu_actions(self.menuBar())
-
-    def show_help(self) -> HelpDialog:
-        dialog = HelpDialog(self.help_actions(), CANVAS_KEYS, self)
-        dialog.show()
-        return dialog
 
     # ================================================================== window events
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt API
