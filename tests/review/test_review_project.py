@@ -73,3 +73,39 @@ def test_a_prediction_of_another_size_is_skipped_and_named(sample_project):
     assert "differs from the ground truth" in ev.problems[b.stem] and f"{b.stem}.png" in ev.problems[b.stem]
     assert ev.miou(a.stem) == 1.0 and ev.overall.hd95_images == (1, 1)
 
+
+
+def test_predict_entries_reads_an_image_embedded_in_the_json(tmp_path):
+    """A labelme JSON with imageData and no image file beside it is predicted like the others (the image the
+    canvas shows), and the checkpoint is recorded for every mask written."""
+    import base64
+    import json
+
+    import torch
+
+    from segstudio.core.models import build_model
+    from segstudio.core.review import entry_image, predict_entries
+    from segstudio.core.sample import make_sample_project
+
+    folder = make_sample_project(tmp_path / "p", n_images=2)
+    data = json.loads((folder / "img_001.json").read_text(encoding="utf-8"))
+    data["imageData"] = base64.b64encode((folder / "img_001.png").read_bytes()).decode()
+    (folder / "img_001.json").write_text(json.dumps(data), encoding="utf-8")
+    (folder / "img_001.png").unlink()
+    p = Project(folder)
+    assert [e.stem for e in p.images] == ["img_000", "img_001"] and not p.images[1].image_path.is_file()
+    assert entry_image(p.images[1]).shape[:2] == (256, 256)
+    names = list(p.label_set.names)
+    model = build_model("unet", num_classes=len(names), base=4, depth=2)
+    ckpt = tmp_path / "run" / "best.pt"
+    ckpt.parent.mkdir()
+    torch.save({"format": "segstudio-checkpoint", "format_version": 1,
+                "model": {"name": "unet", "in_channels": 3, "num_classes": len(names),
+                          "kwargs": {"base": 4, "depth": 2}},
+                "state_dict": model.state_dict(), "class_names": names, "img_size": 32,
+                "resize_mode": "letterbox", "epoch": 1, "metrics": {}, "config": {}}, ckpt)
+    report = predict_entries(ckpt, p, p.images, device="cpu")
+    assert report.failures == [] and report.predicted == ["img_000", "img_001"]
+    assert sorted(x.name for x in p.predictions_dir.glob("*.png")) == ["img_000.png", "img_001.png"]
+    assert p.prediction_sources() == {"img_000": str(ckpt), "img_001": str(ckpt)}
+    assert sorted(evaluate_project(p).per_image) == ["img_000", "img_001"]

@@ -106,9 +106,10 @@ def predict_images(predictor, images: Sequence, out_dir, *, overlay: bool = Fals
                    overlay_mode: str = "fill", alpha: float = 0.5,
                    progress: Optional[Callable[[int, int, str], None]] = None,
                    cancel: Optional[Callable[[], bool]] = None, stems: Optional[Sequence[str]] = None,
+                   load: Optional[Callable[[Path], np.ndarray]] = None,
                    report: Optional[PredictReport] = None) -> PredictReport:
     """Predict ``images`` (paths) into ``out_dir``/<stem>.png (layout in the module doc); ``stems``: the
-    output names (default: each image's file stem).
+    output names (default: each image's file stem); ``load(path)``: the image (default ``load_image``).
 
     ``probs``: False, True/"npy" or "png16".  ``progress(done, total, name)`` after each image;
     ``cancel()`` is checked before each image (and between tiles) and raises :class:`Cancelled`.  An image
@@ -120,6 +121,7 @@ def predict_images(predictor, images: Sequence, out_dir, *, overlay: bool = Fals
     from segstudio.core.inference.overlay import overlay as draw_overlay
 
     out_dir = Path(out_dir)
+    load = load_image if load is None else load
     prob_fmt = "npy" if probs is True else (probs or None)
     if prob_fmt is not None and prob_fmt not in PROB_FORMATS:
         raise ConfigError(f"unknown probability format {prob_fmt!r}; known: {', '.join(PROB_FORMATS)}")
@@ -140,7 +142,7 @@ def predict_images(predictor, images: Sequence, out_dir, *, overlay: bool = Fals
     for done, (path, stem) in enumerate(zip(images, stems)):
         check_cancel(cancel)
         try:
-            image = load_image(path)
+            image = load(path)
             result = predictor.predict(image, return_probs=prob_fmt is not None, cancel=cancel)
         except Cancelled:
             raise

@@ -17,6 +17,16 @@ def prediction_path(project, entry) -> Path:
     return project.predictions_dir / f"{entry.stem}.png"
 
 
+def entry_image(entry) -> np.ndarray:
+    """The image of ``entry``: its file, else the one embedded in (or named by) its labelme JSON, as the
+    canvas opens it."""
+    from segstudio.core.annotation.io import annotation_image, load_annotation, load_image
+
+    if Path(entry.image_path).is_file() and entry.image_path != entry.json_path:
+        return load_image(entry.image_path)
+    return annotation_image(load_annotation(entry.json_path, check_image=False), entry.json_path)
+
+
 def read_prediction(project, entry) -> Optional[np.ndarray]:
     """The predicted class mask of ``entry`` (int64, -1 ignore), or None when it was not predicted."""
     from segstudio.core.annotation.masks import read_label_mask
@@ -95,10 +105,15 @@ def predict_entries(checkpoint, project, entries, *, device: str = "auto",
     if ck_names and ck_names != list(project.label_set.names):
         raise CheckpointError(f"its classes {ck_names} are not the project's {list(project.label_set.names)}",
                               checkpoint)
+    entries = list(entries)
+    # what each entry is read from (and named by in a failure): its image file, else its JSON (unique)
+    sources = [Path(e.image_path) if Path(e.image_path).is_file() else Path(e.json_path) for e in entries]
+    by_source = dict(zip(sources, entries))
     report = PredictReport()
     try:
-        predict_images(predictor, [entry.image_path for entry in entries], project.predictions_dir,
-                       stems=[entry.stem for entry in entries], progress=progress, cancel=cancel, report=report)
+        predict_images(predictor, sources, project.predictions_dir, stems=[e.stem for e in entries],
+                       load=lambda path: entry_image(by_source[path]), progress=progress, cancel=cancel,
+                       report=report)
     finally:  # also after a cancel: the masks written so far say which model made them
         project.record_prediction_sources(report.predicted, checkpoint)
     return report

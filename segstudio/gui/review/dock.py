@@ -220,9 +220,7 @@ class ReviewDock(QDockWidget):
             if self._document_on_entry() and self.document.image is not None:
                 image = self.document.image
             else:
-                from segstudio.core.annotation.io import load_image
-
-                image = load_image(e.image_path)
+                image = review.entry_image(e)
         except (SegStudioError, OSError) as exc:
             self.view.set_data(None, None, None, None)
             self.view.caption.setText(str(exc))
