@@ -15,7 +15,7 @@ large 16-bit image stays fast.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
@@ -32,9 +32,6 @@ class DisplaySettings:
 
     def is_identity(self) -> bool:
         return self.brightness == 0.0 and self.contrast == 1.0 and self.level is None and self.width is None
-
-    def with_window(self, level: float, width: float) -> "DisplaySettings":
-        return replace(self, level=float(level), width=float(width))
 
 
 def dtype_range(image: np.ndarray) -> tuple[float, float]:

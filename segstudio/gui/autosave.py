@@ -198,6 +198,14 @@ class Autosaver(QObject):
             return not self._dirty and self.last_error is None
         return True
 
+    def save_now(self) -> bool:
+        """File > Save now (Ctrl+S): write at once and wait, even a document without unsaved edits."""
+        doc = self.document
+        if not self.dirty and doc.annotation is not None and doc.json_path is not None:
+            self._dirty = True
+            self._changes += 1
+        return self.flush()
+
     # ------------------------------------------------------------------ internals
     def _submit(self) -> bool:
         doc = self.document

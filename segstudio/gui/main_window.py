@@ -344,12 +344,7 @@ class MainWindow(ClassesMixin, MenusMixin, QMainWindow):
         self.statusBar().showMessage(f"Save failed: {message}", 15000)
 
     def save_now(self) -> bool:
-        if self.autosaver.dirty:
-            return self.autosaver.flush()
-        if self.document.annotation is not None and self.document.json_path is not None:
-            self.autosaver._on_changed()  # write even an unchanged document when asked to
-            return self.autosaver.flush()
-        return True
+        return self.autosaver.save_now()
 
     def _toggle_embed(self, on: bool) -> None:
         self.settings.embed_image_data = on

@@ -51,10 +51,6 @@ class Settings:
         if self.last_project() == str(path):
             self._s.remove("recent/last")
 
-    def clear_recent_projects(self) -> None:
-        self._s.setValue("recent/projects", [])
-        self._s.remove("recent/last")
-
     def last_project(self) -> str | None:
         value = self._s.value("recent/last")
         return str(value) if value else None

@@ -288,3 +288,12 @@ def test_kill_9_keeps_every_saved_edit_and_a_valid_json(sample_project, tmp_path
     assert len(items) == len(data["shapes"]) == w.shape_list.list.count()
     assert not w.document.is_modified and not w.autosaver.dirty
     w.autosaver.enabled = False
+
+
+def test_save_now_writes_even_an_unchanged_document(window, sample_project):
+    path = sample_project / "img_000.json"
+    path.unlink()                                   # e.g. removed outside the app
+    assert not window.autosaver.dirty
+    window.actions_by_name["save"].trigger()        # File > Save now (Ctrl+S)
+    assert len(json.loads(path.read_text())["shapes"]) == len(window.document.shapes())
+    assert not window.autosaver.dirty and window.save_label.text() == "Saved img_000.json"
