@@ -238,3 +238,10 @@ def test_cli_missing_encoder_weights_warned_once(tiny_project, tmp_path):
                          capture_output=True, text=True, env=env, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stderr.count("random initialisation") == 1, out.stderr
+
+
+def test_training_and_prediction_share_one_device_policy():
+    from segstudio.core import inference, training
+    from segstudio.core.device import resolve_device
+
+    assert training.resolve_device is inference.resolve_device is resolve_device

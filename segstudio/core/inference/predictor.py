@@ -27,26 +27,9 @@ import torch
 from torch import nn
 
 from segstudio.core.data.transforms import RESIZE_MODES, fit_to_size, resize_array, to_float_chw, unletterbox
+from segstudio.core.device import resolve_device
 from segstudio.core.errors import CheckpointError, ConfigError, SegStudioError
 from segstudio.core.inference.tiling import BLENDS, sliding_window
-
-DEVICES = ("auto", "cpu", "cuda")
-
-
-def resolve_device(device="auto") -> torch.device:
-    """"auto" -> CUDA when available, else CPU; "cuda" without CUDA raises :class:`ConfigError`."""
-    if isinstance(device, torch.device):
-        return device
-    name = str(device or "auto")
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise ConfigError(f"device {name!r} requested but CUDA is not available (use --device cpu or auto)")
-        return torch.device(name)
-    if name == "cpu":
-        return torch.device("cpu")
-    raise ConfigError(f"unknown device {name!r}; known: {', '.join(DEVICES)}")
 
 
 @dataclass

@@ -16,12 +16,12 @@ from typing import Any, Optional
 
 import yaml
 
+from segstudio.core.device import DEVICES
 from segstudio.core.errors import ConfigError
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULERS = ("cosine", "step", "plateau", "constant")
 AMP_MODES = ("auto", "off", "bf16", "fp16")
-DEVICES = ("auto", "cpu", "cuda")
 RESIZE_MODES = ("letterbox", "resize")
 
 #: training defaults for model options a user did not set, applied only to models whose factory names the

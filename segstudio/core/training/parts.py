@@ -13,18 +13,11 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
-from segstudio.core.errors import CheckpointError, ConfigError
+from segstudio.core.device import resolve_device
+from segstudio.core.errors import CheckpointError
 from segstudio.core.training.config import TrainConfig, effective_model_kwargs
 from segstudio.core.training.rng import set_rng_state
 from segstudio.core.training.schedule import LRSchedule, build_optimizer
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError("device: CUDA was requested but no CUDA GPU is available (use --device cpu or auto)")
-    return torch.device(name)
 
 
 @dataclass
