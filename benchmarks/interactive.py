@@ -160,7 +160,7 @@ def main(argv=None) -> int:
     ap.add_argument("--masks", type=Path, required=True)
     ap.add_argument("--classes", type=Path, required=True)
     ap.add_argument("--weights", type=Path, help="a segstudio checkpoint: adds the model methods")
-    ap.add_argument("--methods", help="comma-separated (default: grabcut, plus model and model-threshold "
+    ap.add_argument("--methods", help="comma-separated (default: grabcut, plus model and model+grabcut "
                                       "with --weights)")
     ap.add_argument("--labelme", type=Path, help="ground-truth labelme JSON (default IMAGES/../labelme)")
     ap.add_argument("--limit", type=int, help="only the first N images")
@@ -178,7 +178,7 @@ def main(argv=None) -> int:
     names = LabelSet.from_file(args.classes).names
     items = pairs(args.images, args.masks)[: args.limit]
     methods = args.methods.split(",") if args.methods else (
-        ["grabcut", "model", "model-threshold"] if args.weights else ["grabcut"])
+        ["grabcut", "model", "model+grabcut"] if args.weights else ["grabcut"])
     models = {}
     for m in methods:
         for name in names[1:]:

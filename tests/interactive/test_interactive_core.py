@@ -72,7 +72,7 @@ def test_click_on_an_empty_image_and_bad_clicks():
 def test_unknown_method_lists_the_known_ones(scene):
     with pytest.raises(Exception, match="grabcut"):
         Interaction(scene[0], "nope")
-    assert {"grabcut", "model", "model-threshold"} <= set(METHODS.names())
+    assert {"grabcut", "model", "model+grabcut"} <= set(METHODS.names())
 
 
 class RedIsLesion(nn.Module):
@@ -96,7 +96,7 @@ def predictor(names=("_background_", "lesion")):
     return Predictor(RedIsLesion(), list(names), img_size=64, device="cpu", tile_scale=0.5)
 
 
-@pytest.mark.parametrize("method", ["model", "model-threshold"])
+@pytest.mark.parametrize("method", ["model", "model+grabcut"])
 def test_model_methods_follow_the_model(scene, method):
     image, gt = scene
     prior = ModelPrior(predictor(), "lesion", ["_background_", "lesion"])

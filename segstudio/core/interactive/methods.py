@@ -3,15 +3,19 @@
 A method is a class ``Method(image, *, model=None, **options)`` with ``segment(box, clicks) -> bool HxW``
 called with the box and then, after each click, with the box and all clicks so far; it may keep state
 between calls of the same object (GrabCut keeps its colour models).  ``needs_model`` says whether it
-requires a :class:`~segstudio.core.interactive.model.ModelPrior` (``model=``).
+requires a model object (``model=``): a :class:`~segstudio.core.interactive.model.ModelPrior` for the
+built-in ones.  Optional class attributes a plugin method may add (the GUI uses them): ``label`` (shown
+in the method list), ``settings`` ({key: description} the user supplies, e.g. file paths), ``setup_help``
+(what to supply), ``load_model(values) -> model`` (classmethod, from those settings) and
+``prepare(model, image)`` (classmethod: per-image work done ahead on a worker thread).
 
 * ``grabcut`` - OpenCV GrabCut from the box, clicks as hard constraints (works without any model).
-* ``model`` - the project's model: its probabilities around the box seed GrabCut (PR_FGD / PR_BGD, hard where
-  it is sure); clicks are hard constraints; the component inside the box / holding the positives is kept,
-  those holding negatives are cut.
-* ``model-threshold`` - the model's probabilities alone: thresholded at 0.5, the threshold lowered / raised
-  around each positive / negative click so that the outline moves along the model's own probability
-  contours; components chosen the same way.
+* ``model`` - the project's model: its probabilities around the box thresholded at 0.5; each click moves the
+  threshold locally so that the outline follows the model's own probability contours; the component inside
+  the box / holding the positives is kept, a wrong one under a negative click is cut (fewest clicks on PH2,
+  see BENCHMARKS.md);
+* ``model+grabcut`` - the model's probabilities seed GrabCut (PR_FGD / PR_BGD, hard where it is sure),
+  clicks are hard constraints (the alternative the benchmark compares against).
 """
 from __future__ import annotations
 
@@ -73,22 +77,22 @@ class GrabCutMethod(_Stateful):
         return mask
 
 
-@METHODS.register("model")
+@METHODS.register("model+grabcut")
 class ModelGrabCutMethod(GrabCutMethod):
     needs_model = True
-    label = "Current model"
+    label = "Current model + GrabCut"
 
     def _prior(self, box: Box) -> Optional[np.ndarray]:
         return self.model.probabilities(self.image, box)
 
 
-@METHODS.register("model-threshold")
+@METHODS.register("model")
 class ModelThresholdMethod(_Stateful):
     """The model's probability map thresholded; each click moves the threshold locally (see
     :func:`click_thresholds`), so the outline follows the model's own probability contours."""
 
     needs_model = True
-    label = "Current model (threshold)"
+    label = "Current model"
 
     def segment(self, box: Box, clicks: Sequence[Click] = ()) -> np.ndarray:
         clicks = list(clicks)
