@@ -8,6 +8,8 @@ Review dock's too (conventions: docs/metrics.md).  Exit 0 on success, 2 on bad i
 from __future__ import annotations
 
 import math
+import sys
+import warnings
 from pathlib import Path
 
 
@@ -70,6 +72,7 @@ def format_table(result: dict) -> str:
 
 def run(args) -> int:
     from segstudio.core.annotation.io import atomic_write_text
+    from segstudio.core.annotation.masks import SegStudioWarning
     from segstudio.core.annotation.labels import LabelSet
     from segstudio.core.review import evaluate_dirs, result_to_json
     from segstudio.core.progress import ProgressPrinter
@@ -77,7 +80,14 @@ def run(args) -> int:
     classes = args.classes or find_classes_file(args.gt)
     names = LabelSet.from_file(classes).names
     progress = None if args.quiet else ProgressPrinter("evaluate")
-    result = evaluate_dirs(args.pred, args.gt, names, with_hd95=not args.no_hd95, progress=progress).to_dict()
+    with warnings.catch_warnings(record=True) as caught:  # mask-convention warnings, printed once each
+        warnings.simplefilter("always", SegStudioWarning)
+        result = evaluate_dirs(args.pred, args.gt, names, with_hd95=not args.no_hd95, progress=progress).to_dict()
+    for message in dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, SegStudioWarning)):
+        print(f"warning: {message}", file=sys.stderr)
+    for w in caught:  # any other warning as Python would have shown it
+        if not issubclass(w.category, SegStudioWarning):
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     print(format_table(result))
     if args.per_image:
         for im in result["per_image"]:

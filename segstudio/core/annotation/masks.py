@@ -6,13 +6,21 @@ Mask conventions (docs/annotation.md "Mask conventions"):
 * grayscale (L / 16-bit / bilevel): the value is the class id.  With a 2-class label set, a mask holding
   only {0, 255} means 255 = foreground (class 1) -- the usual binary-mask convention.
 * RGB(A) coloured with the VOC palette: each colour maps back to its class id; the palette's colour of
-  255 (224, 224, 192) is ignore.  A colourless RGB mask (R == G == B) is read as grayscale.
+  255 (224, 224, 192) is ignore.  The file's mode decides, not the values: an RGB mask is read by its
+  colours first, so the grey palette entries (class 7 = 128,128,128; 56 = 64,64,64; 63 = 192,192,192) are
+  classes.  Only when a colour is not a palette colour of the label set and the mask is colourless
+  (R == G == B, e.g. a white-on-black binary mask saved as RGB) are its values read as grayscale.
 * any other value >= the number of classes, or an unknown colour, is a MaskError naming the values.
+* a mask whose ignore pixels (255 / the ignore colour) are more than half of its non-background pixels
+  (e.g. a 0/255 palette mask, where 255 is "ignore", not "foreground") is read as such but emits a
+  :class:`SegStudioWarning` naming the file and the convention (``ignore_convention_warning``).
 """
 from __future__ import annotations
 
 import functools
+import os
 import struct
+import warnings
 import zlib
 
 import numpy as np
@@ -26,6 +34,30 @@ from .labels import voc_palette
 IGNORE_VALUE = 255
 _PALETTE = voc_palette(256)
 _PALETTE_BYTES = _PALETTE.tobytes()
+
+
+class SegStudioWarning(UserWarning):
+    """Data that is read, but probably not as its author meant (the CLI prints it as ``warning: ...``)."""
+
+
+def ignore_convention_warning(ids: np.ndarray, path) -> str | None:
+    """The warning text when ignore (-1) covers more than half of a mask's non-background pixels.
+
+    ``ids`` are class ids as :func:`read_label_mask` returns them (-1 = ignore).  A palette mask holding
+    only 0 and 255 is the typical case: its 255 is "ignore", so an all-background prediction scores
+    perfectly on it.  None when the mask is fine.
+    """
+    n_ignore = int(np.count_nonzero(ids == -1))
+    if not n_ignore:
+        return None
+    n_labelled = int(np.count_nonzero(ids))
+    if 2 * n_ignore <= n_labelled:
+        return None
+    what = ("its only non-zero value is 255" if n_ignore == n_labelled else
+            f"255 covers {100 * n_ignore / n_labelled:.0f}% of its labelled (non-zero) pixels")
+    return (f"{os.fspath(path)}: {what}, and 255 in a palette mask means 'ignore' (the VOC convention: "
+            f"not scored, not trained on), so these pixels count for nothing. If 255 marks the foreground, "
+            f"save the mask as grayscale (mode L), where 0/255 with 2 classes means background/foreground.")
 
 
 def _fmt_values(values, limit: int = 8) -> str:
@@ -63,8 +95,8 @@ def _check_ids(arr: np.ndarray, num_classes: int, path, *, palette: bool) -> np.
 
 
 def _colors_to_ids(rgb: np.ndarray, num_classes: int, path) -> np.ndarray:
-    if np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2]):
-        return _check_ids(np.ascontiguousarray(rgb[..., 0]), num_classes, path, palette=False)
+    """Class ids of an RGB mask: palette colours of the label set first (the grey entries 7, 56, 63 are
+    classes); a colourless mask with other colours is read as grey values."""
     pal = _PALETTE.astype(np.int64)
     pal_codes = (pal[:, 0] << 16) | (pal[:, 1] << 8) | pal[:, 2]
     ids = np.full(256, -2, dtype=np.int64)
@@ -78,6 +110,8 @@ def _colors_to_ids(rgb: np.ndarray, num_classes: int, path) -> np.ndarray:
     pos = np.clip(np.searchsorted(pal_codes, codes), 0, len(pal_codes) - 1)
     found = pal_codes[pos] == codes
     if not found.all():
+        if np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2]):
+            return _check_ids(np.ascontiguousarray(rgb[..., 0]), num_classes, path, palette=False)
         bad = np.unique(codes[~found])
         shown = ", ".join(f"({c >> 16}, {(c >> 8) & 255}, {c & 255})" for c in bad[:6].tolist())
         more = f", ... ({bad.size} colours)" if bad.size > 6 else ""
@@ -88,7 +122,8 @@ def _colors_to_ids(rgb: np.ndarray, num_classes: int, path) -> np.ndarray:
 def read_label_mask(path, num_classes: int, *, expected_size: tuple[int, int] | None = None) -> np.ndarray:
     """Read a label mask as int64 HxW class ids (-1 = ignore) following the mask conventions.
 
-    ``expected_size`` is the (height, width) of the image the mask belongs to; a different size is a
+    Emits a :class:`SegStudioWarning` when ignore covers more than half of the labelled pixels
+    (:func:`ignore_convention_warning`).  ``expected_size`` is the (height, width) of the image the mask belongs to; a different size is a
     MaskError.
     """
     try:
@@ -124,6 +159,9 @@ def read_label_mask(path, num_classes: int, *, expected_size: tuple[int, int] | 
             f"mask size {out.shape[1]}x{out.shape[0]} differs from the image's {expected_size[1]}x{expected_size[0]}",
             path,
         )
+    message = ignore_convention_warning(out, path) if out.min(initial=0) < 0 else None
+    if message:
+        warnings.warn(SegStudioWarning(message), stacklevel=2)
     return out
 
 
