@@ -185,7 +185,7 @@ COCO_CASES = [
      "annotations.json", "category_id 77 is not in categories"),
     ("odd polygon", lambda r: _edit_json(r / "annotations.json",
                                          lambda d: d["annotations"][0].update(segmentation=[[1, 2, 3, 4, 5]])),
-     "annotations.json", "annotation 0: polygon 0 has 5 coordinates"),
+     "annotations.json", "annotation 1: polygon 0 has 5 coordinates"),
     ("short RLE", lambda r: _edit_json(r / "annotations.json", lambda d: d["annotations"][0].update(
         segmentation={"size": [256, 256], "counts": [5, 5]})), "annotations.json", "RLE runs cover 10 pixels"),
     ("missing image", lambda r: (r / "JPEGImages" / "img_000.jpg").unlink(), "JPEGImages/img_000.jpg",

@@ -40,11 +40,51 @@ def split_assignment(n: int, val_fraction: float, seed: int) -> list[str]:
     return subset
 
 
+def _reads_back(text, pixels: np.ndarray, size) -> np.ndarray:
+    """Whether normalized strings denormalize to the pixel coordinates' own integer part, both in float64
+    (our reader, PIL) and as Ultralytics computes it (float32 values times the size in float32).  PIL and
+    cv2 (after Ultralytics' int32 cast) rasterize a polygon from the integer parts of its vertices only."""
+    q64 = np.asarray(text, dtype=np.float64) * size
+    q32 = np.asarray(text, dtype=np.float32) * np.asarray(size, dtype=np.float32)
+    want = np.floor(pixels)
+    return (np.floor(q64) == want) & (np.floor(q32) == want)
+
+
+def normalized_coordinates(pixels: np.ndarray, size) -> list[str]:
+    """Coordinates in pixels -> normalized strings that read back to the same pixels.
+
+    6 decimals when that is enough, else the first of 7..12 decimals (nearest, one up, one down) whose
+    float64 and float32 products with the size keep the pixel coordinate's integer part: a vertex on an
+    integer pixel coordinate written as 0.216931 (x 567 = 122.99988) would otherwise move an edge by one
+    pixel in every reader that truncates (PIL, Ultralytics)."""
+    pixels = np.asarray(pixels, dtype=np.float64)
+    size = np.broadcast_to(np.asarray(size, dtype=np.float64), pixels.shape)
+    values = pixels / size
+    text = [f"{v:.6f}" for v in values.tolist()]
+    for i in np.flatnonzero(~_reads_back(text, pixels, size)).tolist():
+        text[i] = _exact_coordinate(float(pixels[i]), float(size[i]))
+    return text
+
+
+def _exact_coordinate(pixel: float, size: float) -> str:
+    value = pixel / size
+    for digits in range(6, 13):
+        scale = 10 ** digits
+        near = round(value * scale)
+        for k in (near, near + 1, near - 1):
+            if 0 <= k <= scale:
+                text = f"{k / scale:.{digits}f}"
+                if _reads_back([text], np.array([pixel]), np.array([size]))[0]:
+                    return text
+    return repr(value)
+
+
 def format_line(class_index: int, flat: list[float], width: int, height: int) -> str:
     xy = np.asarray(flat, float).reshape(-1, 2)
-    xy[:, 0] = np.clip(xy[:, 0] / width, 0.0, 1.0)
-    xy[:, 1] = np.clip(xy[:, 1] / height, 0.0, 1.0)
-    return " ".join([str(class_index)] + [f"{v:.6f}" for v in xy.ravel()])
+    xy[:, 0] = np.clip(xy[:, 0], 0.0, width)
+    xy[:, 1] = np.clip(xy[:, 1], 0.0, height)
+    sizes = np.broadcast_to(np.array([width, height], float), xy.shape)
+    return " ".join([str(class_index)] + normalized_coordinates(xy.ravel(), sizes.ravel()))
 
 
 @EXPORTERS.register("yolo")
