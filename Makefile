@@ -5,10 +5,13 @@ PY := $(VENV)/bin/python
 LABELME_VENV := .venv-labelme
 STAMP := $(VENV)/.installed
 LABELME_STAMP := $(LABELME_VENV)/.installed
+REF_VENV := .venv-ref
+REF_STAMP := $(REF_VENV)/.installed
+REF_PKGS := 'pycocotools==2.0.11' 'ultralytics==8.4.190' 'nnunetv2==2.8.1'
 
-.PHONY: setup run test test-fast lint-imports demo benchmarks clean labelme-ref screenshots
+.PHONY: setup run test test-fast lint-imports demo benchmarks clean labelme-ref readers-ref screenshots
 
-setup: $(STAMP) $(LABELME_STAMP)
+setup: $(STAMP) $(LABELME_STAMP) $(REF_STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,8 +27,24 @@ $(LABELME_STAMP):
 	@if $(LABELME_VENV)/bin/python -m pip install -q 'labelme==6.3.1'; then touch $(LABELME_STAMP); else \
 	  echo "WARNING: labelme 6.3.1 reference could not be installed; reference tests will skip (CI fails)"; fi
 
+# The readers our exports must satisfy (pycocotools, ultralytics, nnunetv2), in their own venv, only ever run
+# in a subprocess by tests/reference.  A .pth file puts .venv's site-packages behind .venv-ref's own, so
+# torch, numpy and opencv are shared instead of installed a second time (ultralytics' opencv-python is removed
+# again: .venv's headless cv2 serves it); the stamp is written only when pip succeeded and torch and cv2 still
+# come from .venv.  About 1 minute and 1.2 GB from scratch.
+readers-ref: $(REF_STAMP)
+$(REF_STAMP): $(STAMP)
+	@test -x $(REF_VENV)/bin/python || $(PYTHON) -m venv $(REF_VENV)
+	@$(PY) -c "import sysconfig; print(sysconfig.get_paths()['purelib'])" > \
+	  "$$($(REF_VENV)/bin/python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")/_segstudio_venv.pth"
+	@if $(REF_VENV)/bin/python -m pip install -q $(REF_PKGS) && \
+	  $(REF_VENV)/bin/python -m pip uninstall -y -q opencv-python && \
+	  $(REF_VENV)/bin/python -c "import torch, cv2, sys; sys.exit(any('$(REF_VENV)' in m.__file__ for m in (torch, cv2)))"; then \
+	  touch $(REF_STAMP); else \
+	  echo "WARNING: the reader references could not be installed; tests/reference will skip (CI fails)"; fi
+
 # Opens the app on the generated sample project; without a display it says so and runs the headless demo.
-run: setup
+run: $(STAMP)
 	@test -f sample_project/labels.txt || $(PY) -m segstudio sample sample_project
 	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ] || [ "$$(uname)" = Darwin ]; then \
 	  $(PY) -m segstudio gui sample_project; \
@@ -34,13 +53,13 @@ run: setup
 	  $(PY) -m segstudio demo --out sample_project/demo_report; \
 	fi
 
-demo: setup
+demo: $(STAMP)
 	$(PY) -m segstudio demo
 
 test: setup
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q $(PYTEST_ARGS)
 
-lint-imports: setup
+lint-imports: $(STAMP)
 	$(VENV)/bin/lint-imports
 
 benchmarks: setup
@@ -49,7 +68,7 @@ benchmarks: setup
 	$(PY) benchmarks/canvas.py
 
 clean:
-	rm -rf $(VENV) $(LABELME_VENV) build *.egg-info
+	rm -rf $(VENV) $(LABELME_VENV) $(REF_VENV) build *.egg-info
 
 # ---- installers (docs/install.md, installer/segstudio.spec) -------------------------------------------------
 # `make installer` builds the one-folder bundle dist/segstudio/ with PyInstaller.  FLAVOR=cpu (default) builds
@@ -90,7 +109,7 @@ installer: $(BUNDLE_STAMP)
 # runs the built bundle with an empty environment (env -i): --version, sample, convert, train + predict, GUI
 installer-test: $(STAMP)
 	@test -x dist/segstudio/segstudio || { echo "dist/segstudio/segstudio missing: run make installer first"; exit 1; }
-	SEGSTUDIO_REQUIRE_BUNDLE=1 $(PY) -m pytest -q -p no:cacheprovider -m slow installer/tests/test_bundle.py
+	SEGSTUDIO_REQUIRE_BUNDLE=1 $(PY) -m pytest -q -p no:cacheprovider --durations=0 -m slow installer/tests/test_bundle.py
 
 # wheel + sdist into dist/ (the `build` extra); wheel-test installs them into a fresh venv (torch included)
 $(VENV)/.build-extra: $(STAMP)
@@ -102,4 +121,4 @@ wheel: $(VENV)/.build-extra
 	$(PY) -m build --outdir dist .
 
 wheel-test: wheel
-	$(PY) -m pytest -q -p no:cacheprovider -m slow installer/tests/test_wheel.py
+	$(PY) -m pytest -q -p no:cacheprovider --durations=0 -m slow installer/tests/test_wheel.py
