@@ -27,11 +27,12 @@ from typing import Callable, Iterator, Optional, Union
 import torch
 
 from segstudio.core.checkpoint import is_resumable, load_checkpoint
+from segstudio.core.device import resolve_device
 from segstudio.core.errors import CheckpointError, ConfigError
 from segstudio.core.threads import torch_threads
 from segstudio.core.training.config import TrainConfig
 from segstudio.core.training.events import BatchEnd, EpochEnd, Log, Started
-from segstudio.core.training.parts import Parts, build_parts, resolve_device, restore_parts
+from segstudio.core.training.parts import Parts, build_parts, restore_parts
 from segstudio.core.training.recorder import RunRecorder
 from segstudio.core.training.run_folder import RunFolder
 from segstudio.core.training.step import epoch_order, loader, set_frozen, train_step, validate
