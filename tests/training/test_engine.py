@@ -33,7 +33,8 @@ def test_event_stream_and_run_folder(tiny_cfg):
     saved = {(e.kind, e.epoch) for e in events if isinstance(e, CheckpointSaved)}
     assert ("last", 2) in saved and any(k == "best" for k, _ in saved)
     run = tiny_cfg.out
-    for name in ("best.pt", "last.pt", "metrics.csv", "curves.png", "config.json", "config.yaml", "split.json"):
+    for name in ("best.pt", "last.pt", "metrics.csv", "curves.png", "config.json", "config.yaml", "split.json",
+                 "status.json"):
         assert (tiny_cfg_path := __import__("pathlib").Path(run) / name).exists(), tiny_cfg_path
     rows = list(csv.DictReader(open(f"{run}/metrics.csv")))
     assert [r["epoch"] for r in rows] == ["1", "2"]
