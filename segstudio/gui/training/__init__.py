@@ -59,7 +59,6 @@ def install(session, services) -> TrainingDock:
     # the window tabs extension docks beside its own on the right; the dock lays itself out in a column
     # there and side by side when the user drags it to the bottom or floated wide
     services.add_dock("training", dock)
-    dock.flush = session.flush   # save the open image's edits before training reads the files
     menu = services.add_menu("&Training")
     menu.addAction(dock.toggleViewAction())
     services.add_menu_action(menu, "Train", dock.start_training)

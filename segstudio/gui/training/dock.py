@@ -34,7 +34,6 @@ class TrainingDock(QDockWidget):
         self.error_box: Optional[QMessageBox] = None
         self._status_dirty = False
         self._last_batch = None
-        self.flush = None  # callable saving unsaved edits (the window's autosaver); default: document.save
 
         # a bottom dock: settings | curves | runs and log, side by side
         left = QWidget()
@@ -134,15 +133,11 @@ class TrainingDock(QDockWidget):
 
     # ------------------------------------------------------------------ actions
     def flush_document(self) -> None:
-        """Save unsaved edits of the open image so that training sees them."""
-        if self.flush is not None:
-            if self.flush() is False:
-                raise SegStudioError("the open image's edits could not be saved; fix that first",
-                                     getattr(self.document, "json_path", None))
-            return
-        doc = self.document
-        if doc is not None and getattr(doc, "is_modified", False) and doc.json_path is not None:
-            doc.save()
+        """Save unsaved edits of the open image so that training sees them (the session's flush: the window's
+        autosaver, or the document itself when the dock runs standalone)."""
+        if not self.session.flush():
+            raise SegStudioError("the open image's edits could not be saved; fix that first",
+                                 getattr(self.document, "json_path", None))
 
     def start_training(self, **overrides) -> bool:
         """Train a new model with the form's settings (``overrides``: TrainConfig keys). False on refusal."""
