@@ -83,6 +83,14 @@ def test_overlay_fill_and_contour():
     assert (cont[ring] == pal[1]).all() and (cont[~ring] == 100).all()
     gray16 = overlay(np.full((20, 20), 1000, np.uint16), label, pal)
     assert gray16.shape == (20, 20, 3) and gray16.dtype == np.uint8
+    # any image is shown as the canvas shows it (core.imaging's one display mapping): a 12-bit scan in a
+    # 16-bit file is not black
+    from segstudio.core.imaging import to_display_rgb
+
+    scan = np.random.default_rng(0).integers(0, 4096, (20, 20)).astype(np.uint16)
+    shown = overlay(scan, label, pal, alpha=0.5)
+    assert np.array_equal(shown[label <= 0], to_display_rgb(scan)[label <= 0])
+    assert shown[label <= 0].mean() > 60
     with pytest.raises(ValueError):
         overlay(img, label, pal, mode="hatch")
 

@@ -1,4 +1,6 @@
-"""Overlay a class mask on its image (the CLI's overlay PNGs and the GUI's prediction view)."""
+"""Overlay a class mask on its image (the CLI's overlay PNGs, the demo report and the review view).
+
+The image is shown as the canvas shows it: through core.imaging's one image-to-display mapping."""
 from __future__ import annotations
 
 from typing import Optional
@@ -6,21 +8,9 @@ from typing import Optional
 import numpy as np
 from scipy import ndimage
 
+from segstudio.core.imaging import to_display_rgb
+
 OVERLAY_MODES = ("fill", "contour")
-
-
-def display_rgb(image: np.ndarray) -> np.ndarray:
-    """Any decoded image (HxW / HxWxC; uint8, uint16, float) as HxWx3 uint8 for display.
-
-    Uses the shared preprocessing (:func:`to_float_chw`): 16-bit / 65535, other dtypes min-max scaled.
-    """
-    from segstudio.core.data.transforms import to_float_chw
-
-    a = np.asarray(image)
-    if a.dtype == np.uint8 and a.ndim == 3 and a.shape[2] == 3:
-        return a
-    f = to_float_chw(a, 3).numpy().transpose(1, 2, 0)
-    return np.clip(np.rint(f * 255), 0, 255).astype(np.uint8)
 
 
 def _boundary(label: np.ndarray, thickness: int) -> np.ndarray:
@@ -47,7 +37,7 @@ def overlay(image: np.ndarray, label: np.ndarray, palette: Optional[np.ndarray] 
         raise ValueError(f"unknown overlay mode {mode!r}; known: {', '.join(OVERLAY_MODES)}")
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must be in [0, 1], got {alpha}")
-    rgb = display_rgb(image)
+    rgb = to_display_rgb(image)   # the canvas's default display (16-bit / float: the 0.5-99.5 % window)
     label = np.asarray(label)
     if label.shape != rgb.shape[:2]:
         raise ValueError(f"label {label.shape} and image {rgb.shape[:2]} differ in size")
