@@ -10,10 +10,11 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QImage, QPainterPath, QPen, QPixmap, QPolygonF
+from PySide6.QtGui import QBrush, QColor, QPainterPath, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsPixmapItem, QGraphicsRectItem
 
 from segstudio.core.annotation.document import Shape
+from segstudio.gui.qimage import to_qpixmap
 
 FILL_ALPHA = 70
 # selected: a lighter 2-px outline and handles say it; the fill stays see-through (it used to be 140, which
@@ -160,8 +161,7 @@ class MaskShapeItem(QGraphicsPixmapItem):
         c = self._color
         rgba = np.zeros((h, w, 4), dtype=np.uint8)
         rgba[mask] = (c.red(), c.green(), c.blue(), alpha)
-        img = QImage(rgba.data, w, h, 4 * w, QImage.Format_RGBA8888).copy()
-        return QPixmap.fromImage(img)
+        return to_qpixmap(rgba)
 
     def _render(self) -> None:
         self._plain = self._tinted(False)

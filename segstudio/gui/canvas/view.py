@@ -11,7 +11,7 @@ from typing import Callable
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QPainterPath, QPixmap
+from PySide6.QtGui import QColor, QKeySequence, QPainter, QPainterPath, QPixmap
 from PySide6.QtWidgets import QFrame, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView
 
 from segstudio.core.imaging import to_display
@@ -21,6 +21,7 @@ from segstudio.gui.canvas import overview as lod
 from segstudio.gui.canvas.overview import Overview
 from segstudio.gui.canvas.tools import BrushTool, DrawTool
 from segstudio.gui.document_model import DocumentModel
+from segstudio.gui.qimage import to_qpixmap
 
 
 TOOLS = ("edit", "polygon", "rectangle", "circle", "point", "line", "linestrip", "brush", "eraser")
@@ -156,13 +157,8 @@ class CanvasView(QGraphicsView):
         return label not in self._hidden
 
     def set_display_image(self, rgb_uint8: np.ndarray) -> None:
-        img = to_display(rgb_uint8)   # the one display mapping (core/imaging.py); uint8 passes through
-        h, w = img.shape[:2]
-        if img.ndim == 2:
-            q = QImage(img.data, w, h, w, QImage.Format_Grayscale8)
-        else:
-            q = QImage(img.data, w, h, 3 * w, QImage.Format_RGB888)
-        self._image_item.setPixmap(QPixmap.fromImage(q.copy()))
+        # the one display mapping (core/imaging.py; uint8 passes through) and the one QImage wrapping
+        self._image_item.setPixmap(to_qpixmap(to_display(rgb_uint8)))
 
     def zoom(self) -> float:
         return float(self.transform().m11())

@@ -5,15 +5,10 @@ from typing import Optional
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage, QPainter, QPixmap
+from PySide6.QtGui import QPainter, QPixmap
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView
 
-
-def to_qimage(rgb: np.ndarray) -> QImage:
-    """An independent QImage copy of an HxWx3 uint8 array."""
-    rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
-    h, w = rgb.shape[:2]
-    return QImage(rgb.data, w, h, 3 * w, QImage.Format_RGB888).copy()
+from segstudio.gui.qimage import to_qpixmap
 
 
 class ImagePane(QGraphicsView):
@@ -45,7 +40,7 @@ class ImagePane(QGraphicsView):
             return
         same_size = not self.item.pixmap().isNull() and self.item.pixmap().size().width() == rgb.shape[1] \
             and self.item.pixmap().size().height() == rgb.shape[0]
-        self.item.setPixmap(QPixmap.fromImage(to_qimage(rgb)))
+        self.item.setPixmap(to_qpixmap(rgb))
         self.scene().setSceneRect(self.item.boundingRect())
         if self._fit or not same_size:
             self.fit()
