@@ -3,7 +3,8 @@
 Each run starts ``segstudio gui PROJECT`` in a fresh process with ``SEGSTUDIO_REPORT_FIRST_FRAME=1`` and
 ``SEGSTUDIO_QUIT_AFTER_FIRST_FRAME=1`` (segstudio/gui/first_frame.py): the window prints a line when it has
 painted for the first time and quits.  The time is the wall clock from the ``Popen`` call to that line (read
-from the child's stderr).  The platform is Qt's ``offscreen`` one unless ``--xvfb`` runs the process under
+from the child's stderr); the CPU time of the whole child run (user + system, until it has quit) is printed
+too, since on a shared machine it depends less on the load than the wall clock.  The platform is Qt's ``offscreen`` one unless ``--xvfb`` runs the process under
 ``xvfb-run`` (a real X server and window).  The bundle runs with an empty environment (``env -i``) as on a
 clean machine, the venv as ``.venv/bin/python -m segstudio``.  The first run of each is reported on its own
 (cold file cache after a build), the median of the rest is the figure.  Also prints the bundle's unpacked
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -28,8 +30,10 @@ ROOT = Path(__file__).resolve().parents[1]
 MARKER = "segstudio: first frame after"
 
 
-def first_frame_s(cmd: list[str], env: dict, cwd: Path, timeout: float = 180) -> float:
-    """Seconds from starting ``cmd`` to its first-frame line; raises when it exits without one."""
+def first_frame_s(cmd: list[str], env: dict, cwd: Path, timeout: float = 180) -> tuple[float, float]:
+    """(wall seconds from starting ``cmd`` to its first-frame line, CPU seconds of the whole child run);
+    raises when it exits without that line."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     p = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     seen = None
@@ -43,7 +47,8 @@ def first_frame_s(cmd: list[str], env: dict, cwd: Path, timeout: float = 180) ->
             p.kill()
     if seen is None or p.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)}: no first frame (exit {p.returncode})")
-    return seen
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return seen, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def du_bytes(folder: Path) -> int:
@@ -77,10 +82,12 @@ def main(argv=None) -> int:
         }
         results = {}
         for name, (cmd, env) in cases.items():
-            times = [first_frame_s(cmd, env, ROOT if name == "venv" else work) for _ in range(args.runs)]
+            runs = [first_frame_s(cmd, env, ROOT if name == "venv" else work) for _ in range(args.runs)]
+            times, cpus = [r[0] for r in runs], [r[1] for r in runs]
             results[name] = statistics.median(times[1:]) if len(times) > 1 else times[0]
+            cpu = statistics.median(cpus[1:]) if len(cpus) > 1 else cpus[0]
             print(f"{name}: first run {times[0]:.2f} s, median of the next {len(times) - 1}: {results[name]:.2f} s "
-                  f"(all: {', '.join(f'{t:.2f}' for t in times)})")
+                  f"wall, {cpu:.2f} s CPU (wall: {', '.join(f'{t:.2f}' for t in times)})")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     size = du_bytes(args.bundle.parent)
