@@ -31,6 +31,7 @@ from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMenu, QScrollArea
 
+from segstudio.core import registry
 from segstudio.core.registry import load_plugins
 from segstudio.core.session import WINDOW_EXTENSIONS
 
@@ -39,6 +40,7 @@ BUILTIN_EXTENSIONS = (
     ("export", "segstudio.gui.export_dialog"),
     ("training", "segstudio.gui.training"),
     ("review", "segstudio.gui.review"),
+    ("assist", "segstudio.gui.assist_panel"),
 )
 
 
@@ -118,9 +120,9 @@ class WindowServices:
 
 def install_extensions(session, services: WindowServices, names=None) -> list[str]:
     """Install the registered window extensions (``names``: only those); returns "name: problem" for each
-    that failed."""
+    that failed, after the plugins that failed to load (``segstudio plugins`` lists them too)."""
     load_plugins()
-    errors: list[str] = []
+    errors: list[str] = [f"plugin {problem}" for problem in registry.plugin_errors]
     for name, install in list(WINDOW_EXTENSIONS.entries.items()):
         if names is not None and name not in names:
             continue

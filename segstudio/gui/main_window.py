@@ -100,11 +100,11 @@ class MainWindow(ClassesMixin, MenusMixin, QMainWindow):
         self._update_recent()
         self._set_welcome(True)
         self.services = WindowServices(self)
-        if extensions:
+        if extensions is False:
+            self.extension_errors = []
+        else:   # True: every registered extension; a list: those named (plugins load and report either way)
             names = None if extensions is True else list(extensions)
             self.extension_errors = install_extensions(self.session, self.services, names)
-        else:
-            self.extension_errors = []
         self._arrange_docks()
         brand_window(self)  # Help ▸ About, the icons of every action, the window icon (gui/branding.py)
         geometry, state = self.settings.window_geometry(), self.settings.window_state()

@@ -3,6 +3,7 @@ the chosen checkpoint reach the docks through the session's events, and plugins 
 through the same registration path as the built-in docks."""
 from __future__ import annotations
 
+import types
 from importlib import metadata
 
 import pytest
@@ -64,8 +65,6 @@ def test_docks_follow_the_sessions_image_and_checkpoint(win, sample_project, tmp
 
 def test_plugin_window_extension_uses_the_same_path(qtbot, messages, monkeypatch):
     """An entry point of the segstudio.plugins group registers a window extension; the window installs it."""
-    import types
-
     mod = types.ModuleType("segstudio_fake_dock_plugin")
 
     def register():
@@ -90,3 +89,15 @@ def test_plugin_window_extension_uses_the_same_path(qtbot, messages, monkeypatch
     assert w.extension_errors == [] and "fake-dock" in WINDOW_EXTENSIONS.entries
     assert w.docks["fake"] in w.tabifiedDockWidgets(w.docks["flags"])
     assert "training" not in w.docks                 # only the extensions named were installed
+
+
+def test_a_plugin_that_fails_to_load_is_reported_in_the_window(qtbot, messages, monkeypatch):
+    ep = metadata.EntryPoint(name="broken", value="segstudio_no_such_plugin:register", group="segstudio.plugins")
+    fake = types.SimpleNamespace(entry_points=lambda group=None: [ep] if group == ep.group else [])
+    monkeypatch.setattr(registry, "metadata", fake)
+    monkeypatch.setattr(registry, "_plugins_loaded", False)
+    monkeypatch.setattr(registry, "plugin_errors", [])
+    w = MainWindow(extensions=[])
+    qtbot.addWidget(w)
+    assert len(w.extension_errors) == 1 and w.extension_errors[0].startswith("plugin broken: ModuleNotFoundError")
+    assert w.last_error.startswith("Some extensions failed: plugin broken")
