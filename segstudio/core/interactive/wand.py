@@ -36,7 +36,7 @@ def magic_wand(image: np.ndarray, x: float, y: float, tolerance: float = DEFAULT
     if not b.contains(px, py):
         raise PromptError(f"the click at ({px}, {py}) is outside the visible part of the image")
     rgb = to_rgb8(image) if rgb is None else rgb
-    crop = np.ascontiguousarray(rgb[b.y0 : b.y1, b.x0 : b.x1])
+    crop = rgb[b.y0 : b.y1, b.x0 : b.x1].copy()   # floodFill wants a writable image even with MASK_ONLY
     tol = float(min(max(tolerance, 0), MAX_TOLERANCE))
     ff = np.zeros((b.height + 2, b.width + 2), np.uint8)
     flags = 8 | cv2.FLOODFILL_FIXED_RANGE | cv2.FLOODFILL_MASK_ONLY | (1 << 8)

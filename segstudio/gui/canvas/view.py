@@ -105,13 +105,19 @@ class CanvasView(QGraphicsView):
 
     def set_tool(self, name: str) -> None:
         if name not in self._tools:
-            raise ValueError(f"unknown tool {name!r}; known: {', '.join(TOOLS)}")
+            raise ValueError(f"unknown tool {name!r}; known: {', '.join(self._tools)}")
         if self._tools[name] is self._tool:
             return
         self._tool.deactivate()
         self._tool = self._tools[name]
         self.viewport().setCursor(Qt.ArrowCursor if name == "edit" else Qt.CrossCursor)
         self.toolChanged.emit(name)
+
+    def add_tool(self, tool) -> None:
+        """Register an extension's tool (a ``gui.canvas.tools.Tool``) under ``tool.name`` for :meth:`set_tool`."""
+        if tool.name in self._tools:
+            raise ValueError(f"a tool called {tool.name!r} already exists")
+        self._tools[tool.name] = tool
 
     @property
     def brush_size(self) -> int:
