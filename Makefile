@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 LABELME_STAMP := $(LABELME_VENV)/.installed
 REF_VENV := .venv-ref
 REF_STAMP := $(REF_VENV)/.installed
-REF_PKGS := 'pycocotools==2.0.11' 'ultralytics==8.4.190' 'nnunetv2==2.8.1'
+REF_PKGS := 'pycocotools==2.0.11' 'ultralytics==8.4.190' 'nnunetv2==2.8.1' 'medpy==0.5.2'
 
 .PHONY: setup run test test-fast lint-imports demo benchmarks clean labelme-ref readers-ref screenshots
 
@@ -27,7 +27,8 @@ $(LABELME_STAMP):
 	@if $(LABELME_VENV)/bin/python -m pip install -q 'labelme==6.3.1'; then touch $(LABELME_STAMP); else \
 	  echo "WARNING: labelme 6.3.1 reference could not be installed; reference tests will skip (CI fails)"; fi
 
-# The readers our exports must satisfy (pycocotools, ultralytics, nnunetv2), in their own venv, only ever run
+# The readers our exports must satisfy (pycocotools, ultralytics, nnunetv2) and MedPy, the HD95 reference of
+# tests/reference/test_metrics_ref.py, in their own venv, only ever run
 # in a subprocess by tests/reference.  A .pth file puts .venv's site-packages behind .venv-ref's own, so
 # torch, numpy and opencv are shared instead of installed a second time (ultralytics' opencv-python is removed
 # again: .venv's headless cv2 serves it); the stamp is written only when pip succeeded and torch and cv2 still
