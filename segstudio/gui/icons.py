@@ -12,6 +12,7 @@ from functools import lru_cache
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt
 from PySide6.QtGui import QAction, QIcon
+from PySide6.QtWidgets import QToolBar
 
 from segstudio.assets import resource_path, resources_root
 
@@ -24,6 +25,8 @@ ICONS = {
     # model-assisted annotation tools
     "wand": "tool-wand", "magic_wand": "tool-wand", "grabcut": "tool-grabcut", "scissors": "tool-scissors",
     "intelligent_scissors": "tool-scissors", "model": "tool-model", "model_prompt": "tool-model",
+    "assist_box": "tool-grabcut", "assist_click": "tool-click", "snap": "tool-scissors",
+    "assist_settings": "settings", "settings": "settings",
     # File
     "open_folder": "open-folder", "open_file": "open-file", "open_sample": "open-sample", "recent": "recent",
     "save": "save", "embed": "embed", "ask_label": "ask-label", "export": "export", "quit": "quit",
@@ -47,9 +50,10 @@ TEXT_ALIASES = {
     "about segstudio": "about", "keyboard shortcuts": "shortcuts", "predict current image": "predict",
     "predict all images": "predict", "mark reviewed": "accept", "choose model": "checkpoint",
 }
-#: words in a tool name added later (model-assisted tools) -> icon name
-_TOOL_WORDS = (("wand", "wand"), ("grab", "grabcut"), ("scissor", "scissors"), ("sam", "model"),
-               ("model", "model"), ("prompt", "model"), ("click", "model"))
+#: words in a tool name added later -> icon name (a tool added by a plugin still gets a fitting icon)
+_TOOL_WORDS = (("wand", "wand"), ("grab", "grabcut"), ("box", "assist_box"), ("scissor", "scissors"),
+               ("snap", "snap"), ("click", "assist_click"), ("sam", "model"), ("model", "model"),
+               ("prompt", "model"))
 
 TOOLBAR_ICON_SIZE = 20
 
@@ -120,14 +124,15 @@ def apply_icons(window) -> list[QAction]:
             act.setIcon(icon(name))
         elif not act.isCheckable():  # dock toggles and options keep their check mark
             missing.append(act)
-    toolbar = getattr(window, "toolbar", None)
-    if toolbar is not None:
+    toolbars = window.findChildren(QToolBar)
+    for toolbar in toolbars:
         for act in toolbar.actions():
             name = name_for_action(act, known)
             if name is not None and act.icon().isNull():
                 act.setIcon(icon(name))
         toolbar.setIconSize(QSize(TOOLBAR_ICON_SIZE, TOOLBAR_ICON_SIZE))
-        fit = ToolbarTextFit(window, toolbar)
+    if toolbars:
+        fit = ToolbarTextFit(window, toolbars)
         window.installEventFilter(fit)
         window._toolbar_text_fit = fit  # keep it alive with the window
         fit.update_style()
@@ -152,15 +157,16 @@ def _menu_actions(window) -> list[QAction]:
 
 
 class ToolbarTextFit(QObject):
-    """Text beside the icons while the window is wide enough for the whole toolbar that way, icons only
+    """Text beside the icons while the window is wide enough for all its toolbars that way, icons only
     (with tool tips) when it is not."""
 
-    def __init__(self, window, toolbar):
+    def __init__(self, window, toolbars):
         super().__init__(window)
         self.window = window
-        self.toolbar = toolbar
+        self.toolbars = list(toolbars)
         self.full_width = 0
-        toolbar.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+        for tb in self.toolbars:
+            tb.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
 
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
         if obj is self.window and event.type() == QEvent.Resize:
@@ -168,9 +174,9 @@ class ToolbarTextFit(QObject):
         return False
 
     def update_style(self) -> None:
-        tb = self.toolbar
-        if tb.toolButtonStyle() == Qt.ToolButtonTextBesideIcon:
-            self.full_width = tb.sizeHint().width()
+        if all(tb.toolButtonStyle() == Qt.ToolButtonTextBesideIcon for tb in self.toolbars):
+            self.full_width = sum(tb.sizeHint().width() for tb in self.toolbars if not tb.isHidden())
         wanted = Qt.ToolButtonTextBesideIcon if self.window.width() >= self.full_width else Qt.ToolButtonIconOnly
-        if tb.toolButtonStyle() != wanted:
-            tb.setToolButtonStyle(wanted)
+        for tb in self.toolbars:
+            if tb.toolButtonStyle() != wanted:
+                tb.setToolButtonStyle(wanted)

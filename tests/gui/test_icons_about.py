@@ -7,7 +7,7 @@ import pytest
 from PySide6 import QtCore
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QIcon
-from PySide6.QtWidgets import QWidgetAction
+from PySide6.QtWidgets import QToolBar, QWidgetAction
 
 from segstudio.gui.icons import ICONS, app_icon, apply_icons, icon
 
@@ -64,6 +64,13 @@ def test_extension_menus_get_icons_too(qtbot, messages):
     for text in ("Train", "Stop", "Resume last run", "Export dataset...", "About segstudio"):
         assert text in texts, sorted(texts)
         assert _drawn(texts[text].icon()), text
+    # extension tools and named actions (the assisted tools' toolbar among them)
+    for name, act in list(w.actions_by_name.items()) + list(w.tool_actions.items()):
+        assert _drawn(act.icon()), name
+    for toolbar in w.findChildren(QToolBar):
+        for act in toolbar.actions():
+            if not act.isSeparator() and not isinstance(act, QWidgetAction):
+                assert _drawn(act.icon()), (toolbar.objectName(), act.text())
     assert apply_icons(w) == []
 
 
