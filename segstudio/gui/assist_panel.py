@@ -48,9 +48,7 @@ class AssistPanel(QWidget):
         super().__init__(parent)
         self.controller, self.wand = controller, wand
         self.method_combo = QComboBox()
-        for name in self.ordered_methods():
-            self.method_combo.addItem(method_label(name), name)
-        self.method_combo.setCurrentIndex(max(0, self.method_combo.findData(controller.method)))
+        self.refresh_methods()
         self.method_combo.setToolTip("How a box or a click becomes a shape. Current model: the project's trained "
                                      "model (falls back to GrabCut when none is chosen)")
         self.shape_combo = QComboBox()
@@ -90,6 +88,15 @@ class AssistPanel(QWidget):
         self.settings_button.clicked.connect(self.open_settings)
         controller.busyChanged.connect(self._busy)
         self.update_model_label()
+
+    def refresh_methods(self) -> None:
+        """Fill the method list from the registry (plugins registered since are added)."""
+        self.method_combo.blockSignals(True)
+        self.method_combo.clear()
+        for name in self.ordered_methods():
+            self.method_combo.addItem(method_label(name), name)
+        self.method_combo.setCurrentIndex(max(0, self.method_combo.findData(self.controller.method)))
+        self.method_combo.blockSignals(False)
 
     @staticmethod
     def ordered_methods() -> list[str]:
