@@ -78,3 +78,17 @@ def test_unknown_name_lists_known_ones():
     with pytest.raises(UnknownNameError) as err:
         build_loss("no-such-loss", 2)
     assert "dice" in str(err.value) and "no-such-loss" in str(err.value)
+
+
+def test_plugins_command_lists_a_plugins_window_extension(fake_entry_points, capsys, monkeypatch):
+    """A plugin's window extension (registered from its entry point, Qt imported only when installed) is listed."""
+    from segstudio.commands import plugins as plugins_cmd
+    from segstudio.core.session import WINDOW_EXTENSIONS
+
+    mod = types.ModuleType("segstudio_fake_window_plugin")
+    mod.register = lambda: WINDOW_EXTENSIONS.register("fake-dock")(lambda session, services: None)
+    monkeypatch.setitem(sys.modules, mod.__name__, mod)
+    monkeypatch.setattr(WINDOW_EXTENSIONS, "entries", {})
+    fake_entry_points(_ep("fake", "segstudio_fake_window_plugin:register"))
+    assert plugins_cmd.run(None) == 0
+    assert "window extensions from plugins: fake-dock" in capsys.readouterr().out

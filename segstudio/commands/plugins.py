@@ -13,7 +13,7 @@ REGISTRIES = (
 
 
 def register(sub) -> None:
-    p = sub.add_parser("plugins", help="list models, losses and exporters, including those added by plugins")
+    p = sub.add_parser("plugins", help="list models, losses, exporters and window extensions, including plugins'")
     p.set_defaults(func=run)
 
 
@@ -28,6 +28,9 @@ def run(args) -> int:
     for title, module, attr in REGISTRIES:
         reg = getattr(importlib.import_module(module), attr)
         print(f"{title}: {', '.join(reg.names())}")
+    from segstudio.core.session import WINDOW_EXTENSIONS   # the app's own (export, training, review) are added
+                                                            # when the window starts: only plugins' are listed
+    print(f"window extensions from plugins: {', '.join(WINDOW_EXTENSIONS.names()) or 'none'}")
     if registry.plugin_errors:
         print("plugins that failed to load:")
         for err in registry.plugin_errors:
