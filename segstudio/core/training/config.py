@@ -78,6 +78,7 @@ class TrainConfig:
     device: str = "auto"
     deterministic: Optional[bool] = None  # deterministic algorithms (warn_only); None = on the CPU only
     threads: Optional[int] = None        # torch CPU threads while training; None = as the caller set them
+    world_size: Optional[int] = None     # recorded: processes of the run (torchrun); set by the engine
     amp: str = "auto"                    # CUDA only: auto = bf16 when supported, else fp16 (+GradScaler)
     channels_last: bool = True           # CUDA only
 
@@ -114,6 +115,8 @@ class TrainConfig:
             bad("fold", f"is {self.fold} but k_folds is not set (e.g. --set k_folds=5)")
         if self.threads is not None and self.threads < 1:
             bad("threads", f"must be >= 1 (got {self.threads})")
+        if self.world_size is not None and self.world_size < 1:
+            bad("world_size", f"must be >= 1 (got {self.world_size})")
         if self.lr <= 0:
             bad("lr", f"must be > 0 (got {self.lr})")
         if self.weight_decay < 0 or self.warmup_epochs < 0 or self.min_lr < 0:
