@@ -32,6 +32,8 @@ from segstudio.core.registry import Registry
 METHODS: Registry = Registry("interactive method")
 DELTA = 0.05                # a click's threshold goes this far beyond its pixel's probability
 SIGMA_PER_DISTANCE = 4.0    # click influence: sigma = this x the distance from the click to the outline
+LOCAL_PER_DISTANCE = 8.0    # GrabCut clicks: the outline changes within this x the click's distance to it
+LOCAL_MIN = 0.05            # ... and at least this fraction of the box's diagonal
 MIN_SIGMA = 0.01            # ... at least this fraction of the region's long side
 
 
@@ -70,11 +72,34 @@ class GrabCutMethod(_Stateful):
         work_box = box.including(clicks, w, h) if _outside(box, clicks) else box
         if self._fresh(box, clicks) or _outside(getattr(self, "_work_box", box), clicks):
             self._gc = GrabCut(self.image)
-            self._gc.start(work_box, self._prior(work_box))
-            self._work_box = work_box
-        mask = self._gc.update(clicks) if clicks else self._gc.result([])
+            self._mask = self._gc.start(work_box, self._prior(work_box))
+            self._work_box, done = work_box, 0
+        else:
+            done = len(self._clicks)
+        for k in range(done, len(clicks)):   # each click changes the outline near itself only
+            self._mask = local_update(self._mask, self._gc.update(clicks[: k + 1]), clicks[k], work_box)
         self._box, self._clicks = box, clicks
-        return mask
+        return select_components(self._mask, work_box, clicks)
+
+
+def local_update(before: np.ndarray, after: np.ndarray, click: Click, box: Box) -> np.ndarray:
+    """``after`` within a disk around ``click``, ``before`` elsewhere: a click fixes the error it is in
+    without re-deciding the rest of the object (re-running GrabCut on the whole box moved correct parts of the
+    outline too: on PH2 the mean IoU fell from 1 to 3 interactions).  Radius: LOCAL_PER_DISTANCE x the
+    click's distance to the outline before it, at least LOCAL_MIN of the box's diagonal."""
+    px, py = click.pixel()
+    h, w = before.shape
+    if not (0 <= px < w and 0 <= py < h):
+        return after
+    wrong = before if click.positive else ~before          # the click sits in the other class
+    if wrong.any():
+        dist = float(cv2.distanceTransform((~wrong).astype(np.uint8), cv2.DIST_L2, 3)[py, px])
+    else:
+        dist = float(max(h, w))
+    radius = int(max(LOCAL_MIN * np.hypot(box.width, box.height), LOCAL_PER_DISTANCE * dist))
+    disk = np.zeros((h, w), np.uint8)
+    cv2.circle(disk, (px, py), radius, 1, -1)
+    return np.where(disk.astype(bool), after, before)
 
 
 @METHODS.register("model+grabcut")
