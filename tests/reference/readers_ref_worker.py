@@ -4,8 +4,9 @@ never imported by segstudio or pytest.
 Usage: python readers_ref_worker.py job.json result.json
 job.json: {"kind": "coco" | "yolo" | "nnunet", ...}; result.json gets what the reader said.
 
-* coco: {"annotations": path, "out": dir}.  pycocotools loads the file; for every image the annotations'
-  annToMask, composed in file order (later wins) with category_id as value, is written to out/<id>.png;
+* coco: {"annotations": path, "out": dir, "instances": bool}.  pycocotools loads the file; for every image the
+  annotations' annToMask, composed in file order (later wins) with category_id as value, is written to
+  out/<id>.png (and with "instances" each annotation's annToMask to out/ann_<annotation id>.png);
   result: pycocotools' area and toBbox of every annotation, and COCOeval (segm) of the ground truth scored
   against itself (its own annToRLE masks as detections, score 1).
 * yolo: {"root": dir, "out": dir, "dataset_items": N}.  check_det_dataset reads data.yaml;
@@ -37,7 +38,10 @@ def run_coco(job):
         info = gt.loadImgs(img_id)[0]
         comp = np.zeros((info["height"], info["width"]), np.uint8)
         for ann in gt.loadAnns(gt.getAnnIds(imgIds=img_id, iscrowd=None)):  # file order
-            comp[gt.annToMask(ann) > 0] = ann["category_id"]
+            m = gt.annToMask(ann)
+            comp[m > 0] = ann["category_id"]
+            if job.get("instances"):
+                cv2.imwrite(str(out / f"ann_{ann['id']}.png"), m)
         cv2.imwrite(str(out / f"{img_id}.png"), comp)
     anns = []
     dets = []

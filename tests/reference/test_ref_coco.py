@@ -8,21 +8,34 @@ import numpy as np
 import pytest
 from PIL import Image
 
-OUTSIDE_BAND = {"ph2": 1, "busi": 16, "labelme_example": 77}
+from segstudio.core.annotation import LabelSet, load_annotation
+from segstudio.core.export.geometry import group_instances, instance_mask
+
+OUTSIDE_BAND = {"ph2": (1, 0), "busi": (16, 1), "labelme_example": (15, 14)}
 
 
 def boundary_band(cls: np.ndarray, width: int = 1) -> np.ndarray:
-    """Pixels whose 3x3 neighbourhood holds more than one class: the 1-px band on both sides of every
-    outline, where two polygon rasterizers may disagree.  Outside the image counts as another class: an
+    """Pixels whose (2 width + 1)^2 neighbourhood holds more than one value: the band on both sides of every
+    outline, where two polygon rasterizers may disagree.  Outside the image counts as another value: an
     outline along the image's last row or column is a band too."""
     c = cv2.copyMakeBorder((cls + 2).astype(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)  # -1 -> 1
     k = np.ones((2 * width + 1,) * 2, np.uint8)
     return (cv2.dilate(c, k) != cv2.erode(c, k))[1:-1, 1:-1]
 
 
+def outline_band(ann, label_set, cls: np.ndarray, width: int = 1) -> np.ndarray:
+    """The band around the class map's outlines and around every instance's own outline: two instances of
+    one class that share an edge (labelme example 2011_000025, two 'bus' polygons) have a seam there that
+    labelme's PIL polygon paints and pycocotools' rasterizer leaves open."""
+    band = boundary_band(cls, width)
+    for inst in group_instances(ann, label_set.label_name_to_value):
+        band |= boundary_band(instance_mask(inst, cls.shape).astype(np.int64), width)
+    return band
+
+
 @pytest.mark.shared_data
 @pytest.mark.parametrize("dataset", ["ph2", "busi", "labelme_example"])
-def test_pycocotools_reads_our_coco_export(dataset, export_of, class_maps, run_reference):
+def test_pycocotools_reads_our_coco_export(dataset, export_of, class_maps, dataset_source, run_reference):
     out = export_of(dataset, "coco")
     data = json.loads((out / "annotations.json").read_text())
     res = run_reference({"kind": "coco", "annotations": str(out / "annotations.json"), "out": True})
@@ -51,6 +64,7 @@ def test_pycocotools_reads_our_coco_export(dataset, export_of, class_maps, run_r
     assert worst_area < 0.15, worst_area
 
     maps = class_maps(dataset)
+    label_set = LabelSet.from_file(dataset_source[dataset][1])
     worst_band, outside, outside2 = 0, 0, 0
     for im in data["images"]:
         stem = im["file_name"].split("/")[-1].rsplit(".", 1)[0]
@@ -58,11 +72,67 @@ def test_pycocotools_reads_our_coco_export(dataset, export_of, class_maps, run_r
         coco = np.asarray(Image.open(f"{res['out']}/{im['id']}.png")).astype(np.int64)
         differ = (coco != ours) & (ours != -1)  # ignored pixels have no COCO annotation
         band = boundary_band(ours)
-        outside += int((differ & ~band).sum())
-        outside2 += int((differ & ~boundary_band(ours, 2)).sum())
+        if (differ & ~band).any():  # the instance outlines only where the class outlines do not explain it
+            ann = load_annotation(dataset_source[dataset][0] / f"{stem}.json")
+            band = outline_band(ann, label_set, ours)
+            outside += int((differ & ~band).sum())
+            outside2 += int((differ & ~outline_band(ann, label_set, ours, 2)).sum())
         worst_band = max(worst_band, int((differ & band).sum()))
     print(f"{dataset}: annToMask composed vs VOC class map: {outside} px differ outside the 1-px band ({outside2} outside 2 px), "
           f"worst image {worst_band} px on it; worst polygon area difference {worst_area:.2%}, box far edge {worst_far} px")
-    # measured: ph2 1 px, busi 16, labelme example 77 (70 of them more than 2 px from an outline): pixels
-    # pycocotools' rasterizer leaves out of thin polygon parts that labelme's PIL polygon paints
-    assert outside <= OUTSIDE_BAND[dataset], "see the print above"
+    # measured (1-px band, 2-px band): ph2 (1, 0), busi (16, 1), labelme example (15, 14): pixels that
+    # labelme's PIL polygon paints and pycocotools' rasterizer leaves out: 2-px slivers at zigzag vertices
+    # (BUSI malignant_158: (294,124), (296,126), (295,129)) and the seam between abutting polygons of one
+    # class, up to 2 px wide along diagonal shared edges (labelme example 2011_000006, 'person')
+    limit1, limit2 = OUTSIDE_BAND[dataset]
+    assert outside <= limit1 and outside2 <= limit2, "see the print above"
+
+
+def _shape(label, points, shape_type="polygon", group_id=None, mask=None):
+    return {"label": label, "points": points, "group_id": group_id, "description": "", "shape_type": shape_type,
+            "flags": {}, "mask": mask}
+
+
+def test_pycocotools_reads_rle_of_mask_line_and_point_shapes(tmp_path, run_reference):
+    """Instances with a mask, line, linestrip or point shape are written as RLE of their exact mask:
+    pycocotools' annToMask, area and toBbox give our instance mask, area and box exactly."""
+    import base64
+    import io
+
+    from segstudio.core.export import convert
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "labels.txt").write_text("__ignore__\n_background_\ncat\ndog\n")
+    patch = np.zeros((6, 8), np.uint8)
+    patch[1:5, 2:7] = 255
+    buf = io.BytesIO()
+    Image.fromarray(patch).save(buf, format="PNG")
+    shapes = [_shape("cat", [[5, 5], [30, 6], [28, 30]]),
+              _shape("dog", [[20, 24], [27, 29]], "mask", mask=base64.b64encode(buf.getvalue()).decode()),
+              _shape("dog", [[2, 44], [20, 44]], "line"),
+              _shape("cat", [[40, 5], [50, 15], [60, 5]], "linestrip"),
+              _shape("cat", [[45, 30]], "point"),
+              _shape("dog", [[33, 33], [40, 40]], "rectangle", group_id=4),
+              _shape("dog", [[50, 38], [57, 43]], "mask", group_id=4,
+                     mask=base64.b64encode(buf.getvalue()).decode()),
+              _shape("__ignore__", [[1, 1], [4, 1], [4, 4]])]
+    Image.fromarray(np.full((48, 64, 3), 90, np.uint8)).save(src / "a.png")
+    (src / "a.json").write_text(json.dumps({"version": "5.5.0", "flags": {}, "shapes": shapes, "imagePath": "a.png",
+                                            "imageData": None, "imageHeight": 48, "imageWidth": 64}))
+    out = tmp_path / "coco"
+    report = convert(src, src / "labels.txt", out, "coco")
+    assert report.ok, report.failures
+    data = json.loads((out / "annotations.json").read_text())
+    kinds = [type(a["segmentation"]).__name__ for a in data["annotations"]]
+    assert kinds == ["list", "dict", "dict", "dict", "dict", "dict"]  # the rectangle+mask instance: RLE too
+    res = run_reference({"kind": "coco", "annotations": str(out / "annotations.json"), "out": True,
+                         "instances": True})
+    assert res["stats"][:3] == [1.0, 1.0, 1.0]
+    ls = LabelSet.from_file(src / "labels.txt")
+    insts = group_instances(load_annotation(src / "a.json"), ls.label_name_to_value)
+    for a, ref, inst in zip(data["annotations"], res["anns"], insts):
+        if isinstance(a["segmentation"], dict):
+            theirs = np.asarray(Image.open(f"{res['out']}/ann_{a['id']}.png")) > 0
+            np.testing.assert_array_equal(theirs, instance_mask(inst, (48, 64)), err_msg=inst.label)
+            assert (ref["area"], ref["bbox"]) == (a["area"], a["bbox"])
