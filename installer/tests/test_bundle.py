@@ -43,10 +43,15 @@ def test_version(home):
     assert r.stdout.startswith("segstudio ") and "(bundle, Python 3.11" in r.stdout
 
 
-def test_sample_convert_train_predict(home):
+@pytest.fixture(scope="module")
+def project(home) -> Path:
+    """`segstudio sample proj -n 8`, run by the bundle."""
     r = run(home, "sample", "proj", "-n", "8")
     assert r.returncode == 0, r.stderr
-    project = home / "proj"
+    return home / "proj"
+
+
+def test_sample_convert_train_predict(home, project):
     assert (project / "labels.txt").is_file() and len(list(project.glob("img_*.json"))) == 8
 
     r = run(home, "convert", "proj", "--labels", "proj/labels.txt", "--out", "voc", "--format", "voc", "-q")
@@ -74,7 +79,7 @@ def test_doctor_in_the_bundle(home):
     assert r.returncode == 0 and "unet" in r.stdout
 
 
-def test_gui_opens_offscreen_and_closes_after_a_frame(home):
+def test_gui_opens_offscreen_and_closes_after_a_frame(home, project):
     r = run(home, "gui", "proj", QT_QPA_PLATFORM="offscreen", SEGSTUDIO_QUIT_AFTER_FIRST_FRAME="1",
             SEGSTUDIO_REPORT_FIRST_FRAME="1", timeout=300)
     assert r.returncode == 0, r.stderr

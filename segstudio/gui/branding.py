@@ -6,15 +6,21 @@ construction, after the extensions added their menus.
 """
 from __future__ import annotations
 
+import logging
+
 from PySide6.QtWidgets import QApplication, QMainWindow
 
+from segstudio.assets import ResourceNotFound
 from segstudio.gui.crash import install_crash_handler
 from segstudio.gui.dialogs.about import add_about_action
 from segstudio.gui.icons import app_icon, apply_icons
 
 
 def setup_application(app: QApplication) -> None:
-    app.setWindowIcon(app_icon())
+    try:
+        app.setWindowIcon(app_icon())
+    except ResourceNotFound as exc:  # a broken install still starts (apply_icons says the same per action)
+        logging.getLogger("segstudio.gui").warning("%s", exc)
     app.setDesktopFileName("io.github.segstudio.SegStudio")  # Wayland/X11: the .desktop file and its icon
     install_crash_handler(app)
 

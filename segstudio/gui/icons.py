@@ -7,6 +7,7 @@ scale factor.  The application icon is ``resources/icons/app/segstudio.svg`` plu
 """
 from __future__ import annotations
 
+import logging
 import re
 from functools import lru_cache
 
@@ -14,7 +15,9 @@ from PySide6.QtCore import QEvent, QObject, QSize, Qt
 from PySide6.QtGui import QAction, QIcon
 from PySide6.QtWidgets import QToolBar
 
-from segstudio.assets import resource_path, resources_root
+from segstudio.assets import ResourceNotFound, resource_path, resources_root
+
+log = logging.getLogger("segstudio.gui.icons")
 
 #: action / tool name -> icon file (resources/icons/actions/<file>.svg)
 ICONS = {
@@ -39,8 +42,9 @@ ICONS = {
     # Training / Review
     "train": "train", "stop": "stop", "resume": "resume", "predict": "predict", "evaluate": "evaluate",
     "accept": "accept", "overlay": "overlay", "checkpoint": "model",
+    "show_training": "train", "show_review": "overlay",
     # Help
-    "help": "shortcuts", "shortcuts": "shortcuts", "about": "about", "log": "log",
+    "first_steps": "help", "help": "shortcuts", "shortcuts": "shortcuts", "about": "about", "log": "log",
 }
 
 #: extension menu entries made without a name: their text (without "&", "…", "...") -> icon name
@@ -111,7 +115,10 @@ def tool_icon_name(tool: str) -> str | None:
 def apply_icons(window) -> list[QAction]:
     """Give every named action, tool and extension menu entry of ``window`` its icon; the toolbar shows the
     text beside the icon while the window is wide enough.  Returns the menu actions left without an icon."""
-    window.setWindowIcon(app_icon())
+    try:
+        window.setWindowIcon(app_icon())
+    except ResourceNotFound as exc:  # a broken install: the app still starts, without icons, and says why
+        log.warning("%s", exc)
     known = {id(act): name for name, act in getattr(window, "actions_by_name", {}).items()}
     for tool, act in getattr(window, "tool_actions", {}).items():
         name = tool_icon_name(tool)
@@ -121,7 +128,7 @@ def apply_icons(window) -> list[QAction]:
     for act in _menu_actions(window):
         name = name_for_action(act, known)
         if name is not None:
-            act.setIcon(icon(name))
+            _set_icon(act, name)
         elif not act.isCheckable():  # dock toggles and options keep their check mark
             missing.append(act)
     toolbars = window.findChildren(QToolBar)
@@ -129,7 +136,7 @@ def apply_icons(window) -> list[QAction]:
         for act in toolbar.actions():
             name = name_for_action(act, known)
             if name is not None and act.icon().isNull():
-                act.setIcon(icon(name))
+                _set_icon(act, name)
         toolbar.setIconSize(QSize(TOOLBAR_ICON_SIZE, TOOLBAR_ICON_SIZE))
     if toolbars:
         fit = ToolbarTextFit(window, toolbars)
@@ -137,6 +144,14 @@ def apply_icons(window) -> list[QAction]:
         window._toolbar_text_fit = fit  # keep it alive with the window
         fit.update_style()
     return missing
+
+
+def _set_icon(action: QAction, name: str) -> None:
+    """``action.setIcon(icon(name))``; a missing icon file (a broken install) is logged, never fatal."""
+    try:
+        action.setIcon(icon(name))
+    except ResourceNotFound as exc:
+        log.warning("%s", exc)
 
 
 def _menu_actions(window) -> list[QAction]:
@@ -149,7 +164,7 @@ def _menu_actions(window) -> list[QAction]:
         for act in menu.actions():
             if act.menu() is not None:
                 if _clean(act.text()) == "recent projects":
-                    act.setIcon(icon("recent"))
+                    _set_icon(act, "recent")
                 stack.append(act.menu())
             elif not act.isSeparator() and act.text():
                 out.append(act)

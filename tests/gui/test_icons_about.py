@@ -110,3 +110,18 @@ def test_about_dialog_shows_the_versions_and_copies_them(make_window, qtbot):
     about.trigger()  # a second time: the same dialog, raised
     assert w.about_dialog is dialog
     dialog.close()
+
+
+def test_a_missing_icon_file_is_logged_not_fatal(make_window, monkeypatch, caplog):
+    from segstudio.gui import icons
+
+    monkeypatch.setitem(icons.ICONS, "undo", "no-such-file")
+    icons.icon.cache_clear()
+    try:
+        with caplog.at_level("WARNING", logger="segstudio.gui.icons"):
+            w = make_window()
+        assert w.actions_by_name["undo"].icon().isNull()
+        assert not w.actions_by_name["redo"].icon().isNull()
+        assert "no-such-file.svg: missing from segstudio's resources" in caplog.text
+    finally:
+        icons.icon.cache_clear()
