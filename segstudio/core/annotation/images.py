@@ -14,6 +14,7 @@ import io
 import os
 import re
 import struct
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,29 @@ from PIL import Image, UnidentifiedImageError
 
 from segstudio.core.errors import AnnotationError
 
-Image.MAX_IMAGE_PIXELS = None  # medical images are large; labelme lifts the limit as well
+#: Images larger than this many pixels are refused before any pixel is decoded (decompression bombs: a 100 kB
+#: PNG can declare 30000 x 30000 pixels = 2.7 GB of RGB).  The default, 2^28 (e.g. 16384 x 16384, 805 MB as RGB), lets
+#: large medical scans through; the environment variable SEGSTUDIO_MAX_IMAGE_PIXELS raises or lowers it
+#: (0 = no limit).  Read when an image is opened, so a running app follows a changed variable.
+DEFAULT_MAX_IMAGE_PIXELS = 1 << 28
+MAX_PIXELS_ENV = "SEGSTUDIO_MAX_IMAGE_PIXELS"
+
+
+def max_image_pixels() -> int | None:
+    """The pixel limit in force (None: no limit); an unparsable SEGSTUDIO_MAX_IMAGE_PIXELS means the default."""
+    text = os.environ.get(MAX_PIXELS_ENV, "").strip().replace("_", "")
+    try:
+        value = int(float(text)) if text else DEFAULT_MAX_IMAGE_PIXELS
+    except ValueError:
+        value = DEFAULT_MAX_IMAGE_PIXELS
+    return value if value > 0 else None
+
+
+# PIL's own bomb check (a warning above MAX_IMAGE_PIXELS, an error above twice that) also guards every other
+# PIL open of the process (mask files, export readers, mask patches): it follows the limit, its warning is
+# silenced (:func:`_open` refuses from the limit itself, naming the size), its error above twice stays.
+Image.MAX_IMAGE_PIXELS = DEFAULT_MAX_IMAGE_PIXELS
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 _T = Image.Transpose
 #: PIL operations, in order, that labelme applies for each EXIF orientation value
@@ -57,18 +80,49 @@ def image_error_reason(exc: BaseException) -> str:
 
 def _open(source) -> Image.Image:
     """Lazy PIL open (header only) of a path or encoded bytes; AnnotationError when unreadable."""
+    limit = max_image_pixels()
+    Image.MAX_IMAGE_PIXELS = limit   # PIL's check follows the limit in force (an error above twice it)
     try:
         if isinstance(source, (bytes, bytearray, memoryview)):
-            return Image.open(io.BytesIO(bytes(source)))
-        if not Path(source).is_file():
+            im = Image.open(io.BytesIO(bytes(source)))
+        elif not Path(source).is_file():
             raise AnnotationError("image not found", source)
-        return Image.open(source)
+        elif Path(source).stat().st_size == 0:
+            raise AnnotationError("unreadable image (the file is empty: 0 bytes)", source)
+        else:
+            im = Image.open(source)
     except AnnotationError:
         raise
+    except Image.DecompressionBombError as e:   # PIL: "Image size (N pixels) exceeds limit of ..."
+        raise _too_large(source, limit, bomb_pixels(e)) from None
     except Exception as e:  # PIL raises many types (UnidentifiedImageError, OSError, SyntaxError, ...)
         where = _label(source)
         reason = f"unreadable image ({image_error_reason(e)})"
         raise AnnotationError(reason if where else f"imageData: {reason}", where) from e
+    w, h = im.size
+    if limit is not None and w * h > limit:
+        im.close()
+        raise _too_large(source, limit, f"image of {w}x{h} = {w * h:,} pixels")
+    return im
+
+
+def too_large_reason(what: str, limit: int | None = None) -> str:
+    """"<what> exceeds the limit of N pixels ...; set SEGSTUDIO_MAX_IMAGE_PIXELS ..." (``limit``: the one in force)."""
+    limit = max_image_pixels() if limit is None else limit
+    return (f"{what} exceeds the limit of {limit or 0:,} pixels (a decompression bomb?); set {MAX_PIXELS_ENV} to a "
+            "larger number, or 0 for no limit, to open it")
+
+
+def bomb_pixels(exc: BaseException) -> str:
+    """What PIL's DecompressionBombError refused: "image of N pixels"."""
+    found = re.search(r"\((\d+) pixels\)", str(exc))
+    return f"image of {int(found.group(1)):,} pixels" if found else "image"
+
+
+def _too_large(source, limit, what: str) -> AnnotationError:
+    where = _label(source)
+    reason = too_large_reason(what, limit)
+    return AnnotationError(reason if where else f"imageData: {reason}", where)
 
 
 def _png_header_exif(im: Image.Image) -> bool:

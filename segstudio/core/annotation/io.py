@@ -24,7 +24,9 @@ from PIL import Image
 from segstudio.core.errors import AnnotationError
 
 from .document import MIN_POINTS, POINT_COUNT, SHAPE_TYPES, Annotation, Shape
-from .images import _open, apply_orientation, exif_orientation, load_image, probe_image_size
+from .images import (
+    _open, apply_orientation, bomb_pixels, exif_orientation, load_image, probe_image_size, too_large_reason,
+)
 
 TOP_KEYS = ("version", "flags", "shapes", "imagePath", "imageData", "imageHeight", "imageWidth")
 SHAPE_KEYS = ("label", "points", "group_id", "description", "shape_type", "flags", "mask")
@@ -132,6 +134,8 @@ def _decode_mask(b64, path, index, want: tuple[int, int] | None = None) -> np.nd
             arr = np.asarray(im)
     except AnnotationError:
         raise
+    except Image.DecompressionBombError as e:
+        raise AnnotationError(too_large_reason(f"mask patch {bomb_pixels(e)}"), path, index) from None
     except Exception as e:
         raise AnnotationError(f"mask is not a valid base64 PNG ({type(e).__name__})", path, index) from e
     if arr.ndim == 3:

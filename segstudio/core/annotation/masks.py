@@ -150,6 +150,10 @@ def read_label_mask(path, num_classes: int, *, expected_size: tuple[int, int] | 
         raise
     except FileNotFoundError as e:
         raise MaskError("mask file not found", path) from e
+    except Image.DecompressionBombError as e:
+        from .images import bomb_pixels, too_large_reason
+
+        raise MaskError(too_large_reason(f"mask {bomb_pixels(e)}"), path) from None
     except Exception as e:
         raise MaskError(f"unreadable mask ({type(e).__name__}: {e})", path) from e
     if out.ndim != 2:
