@@ -173,7 +173,12 @@ class TrainConfig:
             if p.suffix.lower() == ".json":
                 data = json.loads(text)
             else:
-                data = yaml.safe_load(text)
+                data = yaml.safe_load(text)   # never yaml.load: tags like !!python/object would run code
+        except yaml.constructor.ConstructorError as exc:
+            tag = f" {exc.problem.split('tag ')[-1]}" if exc.problem and "tag " in exc.problem else ""
+            raise ConfigError(f"refused: the YAML tag{tag} would construct a Python object (line "
+                              f"{exc.problem_mark.line + 1 if exc.problem_mark else '?'}); a config holds plain "
+                              "values only, and nothing in this file was run", p) from None
         except (ValueError, yaml.YAMLError) as exc:
             raise ConfigError(f"not valid {'JSON' if p.suffix.lower() == '.json' else 'YAML'}: {exc}", p) from None
         return cls.from_dict(data if data is not None else {}, p)
