@@ -2,6 +2,7 @@
 them with core.review (the scores of ``segstudio evaluate`` and the Review dock)."""
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 
@@ -31,7 +32,11 @@ def register(sub) -> None:
                         "native-resolution patches), or a factor F")
     p.add_argument("--tile-overlap", type=float, default=0.25, help="tile overlap fraction (default 0.25)")
     p.add_argument("--blend", choices=("gaussian", "linear"), default="gaussian", help="tile blending")
-    p.add_argument("--tta", action="store_true", help="average the probabilities over flips (4 passes)")
+    p.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None,
+                   help="average the probabilities over flips (4 passes); default: as chosen on the validation "
+                        "split when the checkpoint records it, else off")
+    p.add_argument("--postprocess", action=argparse.BooleanOptionalAction, default=True,
+                   help="apply the keep-largest-component post-processing the checkpoint records (default on)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                    help="auto = CUDA when available (default)")
     p.add_argument("--gt", type=Path, default=None, metavar="DIR",
@@ -62,18 +67,25 @@ def run(args) -> int:
             raise ConfigError(f"--tile-scale must be train, fit, native or a number, got {tile_scale!r}") from None
     predictor = Predictor.from_checkpoint(args.weights, device=args.device, tile=args.tile,
                                           tile_overlap=args.tile_overlap, blend=args.blend, tta=args.tta,
-                                          tile_scale=tile_scale)
+                                          tile_scale=tile_scale, postprocess=args.postprocess)
     progress = None if args.quiet else ProgressPrinter("predict")
     report = predict_folder(predictor, args.images, args.out, overlay=args.overlay, probs=args.probs or False,
                             overlay_mode=args.overlay_mode, alpha=args.alpha, progress=progress)
     for path, reason in report.failures:
         print(f"error: {path}: {reason}", file=sys.stderr)
     print(f"{report.n_ok} image(s) predicted into {report.out} ({predictor.device.type}"
-          f"{', tiled' if args.tile else ''}{', TTA' if args.tta else ''})"
+          f"{', tiled' if args.tile else ''}{', TTA' if predictor.tta else ''}"
+          f"{', keep-largest ' + _largest(predictor) if _largest(predictor) else ''})"
           + (f"; {len(report.failures)} failed" if report.failures else ""))
     if args.gt is not None:
         _score(args, report.out, predictor.class_names)
     return 1 if report.failures else 0
+
+
+def _largest(predictor) -> str:
+    spec = predictor.postprocess or {}
+    parts = (["foreground"] if spec.get("merged") else []) + list(spec.get("keep_largest", []))
+    return ", ".join(parts)
 
 
 def _score(args, pred_dir: Path, class_names) -> None:

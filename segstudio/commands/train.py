@@ -43,7 +43,14 @@ def register(sub) -> None:
     p.add_argument("--lr", type=float, help=f"peak learning rate (default {d.lr})")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="auto (default), cpu or cuda")
     p.add_argument("--max-minutes", type=float, help="time budget: stop cleanly once exceeded (default none)")
-    p.add_argument("--config", type=Path, help="TrainConfig as .json or .yaml (e.g. a run's config.yaml)")
+    p.add_argument("--config", default="auto", metavar="auto|defaults|FILE",
+                   help="auto (default): plan the settings you do not give from the dataset's fingerprint, the "
+                        "device and the time budget (measures a few training steps; writes RUN/plan.json); "
+                        "defaults: the built-in defaults; FILE: a TrainConfig as .json or .yaml (e.g. a run's "
+                        "config.yaml). Flags always win")
+    p.add_argument("--encoder-weights", type=Path, metavar="FILE",
+                   help="ImageNet weights of a ResNet encoder (torchvision .pth) for --config auto or a model "
+                        "with an encoder (default: the torch hub cache when present; never downloaded)")
     p.add_argument("--resume", type=Path, help="continue a run: its folder (from its last.pt), or a last.pt or "
                                               "epoch_NNN.pt")
     p.add_argument("--val-fraction", type=float, help=f"held-out fraction (default {d.val_fraction} = 9:1)")
@@ -65,7 +72,11 @@ def register(sub) -> None:
                         "idle at start = cores minus the 1-minute load average, at least 1; oversubscribed cores "
                         "make PyTorch several times slower). Results on the CPU can depend on it")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, epoch lines only")
-    p.set_defaults(func=run)
+    p.add_argument("--nproc", type=int, metavar="N",
+                   help="train in N processes on this machine (DistributedDataParallel; one per GPU, or CPU "
+                        "processes with gloo): runs torchrun with these arguments; --batch-size is per process. "
+                        "Several machines: run `torchrun ... -m segstudio train ...` (docs/training.md)")
+    p.set_defaults(func=run, train_parser=p)
 
 
 def build_config(args):
@@ -76,8 +87,9 @@ def build_config(args):
     from segstudio.core.training import RunFolder, TrainConfig, resume_point
 
     point = resume_point(args.resume) if args.resume is not None else None
-    if args.config is not None:
-        cfg = TrainConfig.from_file(args.config)
+    config_file = config_path(args)
+    if config_file is not None:
+        cfg = TrainConfig.from_file(config_file)
     elif point is not None:
         cfg = point.config          # the checkpoint's settings, out = its run folder
     else:
@@ -101,7 +113,27 @@ def build_config(args):
 
         runs = args.runs if args.runs is not None else default_runs_dir(cfg.data)
         cfg = cfg.replace(out=str(RunFolder.new(runs, cfg.model).path))
-    return cfg.validate(args.config)
+    return cfg.validate(config_file)
+
+
+def config_path(args):
+    """The --config file, or None for ``auto`` / ``defaults`` (and when the argument is absent)."""
+    value = getattr(args, "config", None)
+    if value is None or str(value) in ("auto", "defaults"):
+        return None
+    return Path(value)
+
+
+def planning_wanted(args) -> bool:
+    """--config auto (the default) plans a new run; a resumed run keeps its settings."""
+    return str(getattr(args, "config", "auto") or "auto") == "auto" and getattr(args, "resume", None) is None
+
+
+def explicit_fields(args) -> set:
+    """The TrainConfig fields the command line sets (flags and --set keys): the plan leaves them alone."""
+    out = {field for flag, field in FLAG_FIELDS.items() if getattr(args, flag, None) is not None}
+    out |= {item.partition("=")[0].strip() for item in getattr(args, "set", []) if "=" in item}
+    return out - {"data", "labels", "out"}
 
 
 def format_epoch(ev, epochs: int) -> str:
@@ -155,24 +187,96 @@ class EventPrinter:
 
 
 def run(args) -> int:
-    from segstudio.core.threads import set_torch_threads
-    from segstudio.core.training import RunFolder, train
+    from segstudio.core.device import resolve_device
+    from segstudio.core.training import distributed
 
+    if getattr(args, "nproc", None) and not distributed.launched_by_torchrun():
+        return launch(args)
     cfg = build_config(args)
+    dist = distributed.setup(resolve_device(cfg.device))   # torchrun's process group; alone: no-op
+    try:
+        return train_here(args, cfg, dist)
+    except Exception as exc:  # noqa: BLE001 - a lost peer is said clearly, the rest propagates
+        if not (dist.enabled and distributed.is_comm_error(exc)):
+            raise
+        print(f"error: {distributed.lost_peer_message(dist, cfg.out, exc)}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        dist.close()
+
+
+def launch(args) -> int:
+    """``--nproc N``: these arguments (the run folder fixed) in N processes under torchrun."""
+    from segstudio.core.training import distributed
+
+    if args.nproc < 1:
+        from segstudio.core.errors import ConfigError
+
+        raise ConfigError(f"--nproc: must be >= 1 (got {args.nproc})")
+    cfg = build_config(args)
+    command = ["train", *forwarded_args(args)] + (["--out", cfg.out] if args.out is None else [])
+    print(f"starting {args.nproc} training processes (torchrun), run folder {cfg.out}", file=sys.stderr, flush=True)
+    try:
+        failures = distributed.launch_torchrun(args.nproc, command)
+    except KeyboardInterrupt:
+        failures = {0: (130, 0)}
+    if not failures:
+        return 0
+    rc, message = distributed.failure_report(failures, args.nproc, cfg.out)
+    if message:
+        print(f"error: {message}" if rc != 130 else message, file=sys.stderr, flush=True)
+    return rc
+
+
+def forwarded_args(args) -> list:
+    """The command line of ``args`` (flags given, without --nproc) for the processes torchrun starts."""
+    out = []
+    for action in args.train_parser._actions:
+        value = getattr(args, action.dest, None)
+        if not action.option_strings or action.dest in ("help", "nproc") or value == action.default:
+            continue
+        flag = max(action.option_strings, key=len)
+        if action.nargs == 0:
+            out.append(flag)
+        else:
+            out += [x for v in (value if isinstance(value, list) else [value]) for x in (flag, str(v))]
+    return out
+
+
+def train_here(args, cfg, dist) -> int:
+    """Train in this process (alone, or as one process of a torchrun run: rank 0 prints and writes)."""
+    from segstudio.core.threads import default_threads, set_torch_threads
+    from segstudio.core.training import RunFolder, train
+    from segstudio.core.training.distributed import local_world_size
+    from segstudio.core.training.events import Failed, Finished
+
+    cfg = cfg.replace(out=dist.broadcast(cfg.out))   # the processes' run folder is rank 0's
     if cfg.threads is None:  # else the engine sets cfg.threads (--threads, or recorded by a previous run)
-        set_torch_threads()   # the idle cores (core/threads.py)
+        set_torch_threads(max(1, default_threads() // local_world_size()))   # idle cores, shared (core/threads.py)
+    if planning_wanted(args):
+        from segstudio.core.training.planner import plan_for_cli
+
+        cfg = dist.broadcast(plan_for_cli(cfg, explicit_fields(args), args.encoder_weights, quiet=args.quiet)
+                             if dist.is_main else cfg)
+    elif args.encoder_weights is not None and "encoder_weights" not in cfg.model_kwargs:
+        cfg = cfg.replace(model_kwargs={**cfg.model_kwargs, "encoder_weights": str(args.encoder_weights)})
     stop = threading.Event()
 
     def on_sigint(signum, frame):  # first Ctrl-C: stop cleanly between batches; second: abort
         if stop.is_set():
+            if dist.enabled:   # torchrun repeats the signal to its processes; it kills them if they hang
+                return
             raise KeyboardInterrupt
-        print(f"\ninterrupted: stopping after this batch and saving {RunFolder.LAST} (Ctrl-C again to abort)",
-              file=sys.stderr)
+        if dist.is_main:
+            print(f"\ninterrupted: stopping after this batch and saving {RunFolder.LAST}"
+                  + ("" if dist.enabled else " (Ctrl-C again to abort)"), file=sys.stderr)
         stop.set()
 
     in_main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, on_sigint) if in_main else None
-    show = EventPrinter(cfg, quiet=args.quiet)
+    signals = (signal.SIGINT, signal.SIGTERM) if dist.enabled else (signal.SIGINT,)
+    previous = {s: signal.signal(s, on_sigint) for s in signals} if in_main else {}
+    show = EventPrinter(cfg, quiet=args.quiet) if dist.is_main else (lambda ev: None)
+    last = None
     # the engine reports missing encoder weights as a Log event (printed as `warning: ...`); without a handler
     # Python's last-resort handler would print the same logger record to stderr a second time
     models_log, quiet_handler = logging.getLogger("segstudio.models"), logging.NullHandler()
@@ -180,10 +284,17 @@ def run(args) -> int:
     try:
         for ev in train(cfg, cancel=stop):
             show(ev)
+            last = ev
     finally:
         models_log.removeHandler(quiet_handler)
-        if in_main:
-            signal.signal(signal.SIGINT, previous)
-    if show.failed:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if isinstance(last, Failed):
         return 1
-    return 130 if stop.is_set() else 0
+    if stop.is_set() or (isinstance(last, Finished) and last.reason == "cancelled"):
+        return 130
+    if planning_wanted(args) and dist.is_main:
+        from segstudio.core.inference.postprocess import choose_for_run
+
+        choose_for_run(cfg.out, quiet=args.quiet)
+    return 0

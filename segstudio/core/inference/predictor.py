@@ -13,7 +13,13 @@ Pipeline of :meth:`Predictor.predict` for an image (HxW or HxWxC, any dtype):
 3. softmax probabilities (sigmoid for a one-channel model), optionally averaged over flips (``tta``:
    identity, horizontal, vertical, both);
 4. :func:`~segstudio.core.data.transforms.unletterbox`: padding cropped, probabilities resized (bilinear)
-   to the original size; the label is their argmax.
+   to the original size; the label is their argmax;
+5. ``postprocess`` (a dict as chosen on the validation split by
+   :func:`~segstudio.core.inference.postprocess.select_postprocessing`): keep-largest-component of the
+   classes it names (the probabilities are left as they are).
+
+``Predictor.from_checkpoint`` takes ``tta`` and ``postprocess`` from the checkpoint's recorded ``postprocess``
+choice unless they are given (``tta=False`` / ``postprocess=False`` turn them off).
 """
 from __future__ import annotations
 
@@ -84,7 +90,7 @@ class Predictor:
     def __init__(self, model: nn.Module, class_names: Sequence[str], *, img_size=256,
                  resize_mode: str = "letterbox", in_channels: Optional[int] = None, device="auto",
                  tile: bool = False, tile_overlap: float = 0.25, blend: str = "gaussian", tta: bool = False,
-                 batch_size: int = 4, tile_scale=None):
+                 batch_size: int = 4, tile_scale=None, postprocess: Optional[dict] = None):
         if resize_mode not in RESIZE_MODES:
             raise ConfigError(f"unknown resize mode {resize_mode!r}; known: {', '.join(RESIZE_MODES)}")
         if blend not in BLENDS:
@@ -100,6 +106,7 @@ class Predictor:
         self.tile, self.tile_overlap, self.blend, self.tta = bool(tile), float(tile_overlap), blend, bool(tta)
         self.batch_size = max(1, int(batch_size))
         self.tile_scale = _check_tile_scale(tile_scale)
+        self.postprocess = dict(postprocess) if postprocess else None
         self.checkpoint_path = None
         self.checkpoint_info: Optional[dict] = None
         if self.device.type == "cuda":
@@ -120,9 +127,12 @@ class Predictor:
     def from_checkpoint(cls, path, device="auto", **options) -> "Predictor":
         """Build the model named in a segstudio checkpoint (docs/architecture.md) and load its weights.
 
-        ``options``: tile, tile_overlap, blend, tta, batch_size (img_size / resize_mode override the
-        checkpoint's, which is rarely right).  Raises :class:`CheckpointError` when the file is not a usable
-        checkpoint (missing, not segstudio's, refused, or weights not matching the model).
+        ``options``: tile, tile_overlap, blend, tta, batch_size, postprocess (img_size / resize_mode override
+        the checkpoint's, which is rarely right).  ``tta`` None (default) and ``postprocess`` True (default)
+        apply what the checkpoint records as chosen on the validation split (nothing when it records nothing);
+        ``tta=True/False`` and ``postprocess=False`` / a dict override it.  Raises :class:`CheckpointError`
+        when the file is not a usable checkpoint (missing, not segstudio's, refused, or weights not matching
+        the model).
         """
         from segstudio.core.models import MODELS, build_model
         from segstudio.core.checkpoint import load_checkpoint
@@ -154,10 +164,15 @@ class Predictor:
         options.setdefault("resize_mode", ckpt.get("resize_mode", "letterbox"))
         if options.get("tile_scale", "train") == "train":
             options["tile_scale"] = checkpoint_tile_scale(ckpt)
+        recorded = ckpt.get("postprocess") if isinstance(ckpt.get("postprocess"), dict) else {}
+        if options.get("tta") is None:
+            options["tta"] = bool(recorded.get("tta", False))
+        post = options.pop("postprocess", True)
+        options["postprocess"] = (recorded or None) if post is True else (post or None)
         pred = cls(model, ckpt["class_names"], in_channels=int(spec["in_channels"]), device=device, **options)
         pred.checkpoint_path = path
         pred.checkpoint_info = {k: ckpt.get(k) for k in ("epoch", "metrics", "img_size", "resize_mode",
-                                                         "train_scale")}
+                                                         "train_scale", "postprocess")}
         return pred
 
     # -------------------------------------------------------------------------------------- forward
@@ -230,9 +245,13 @@ class Predictor:
         """Class ids (and optionally probabilities) of one image at its original size."""
         probs = self.predict_probs(image, cancel)
         label = probs.argmax(0).numpy().astype(np.int64)
+        if self.postprocess:
+            from segstudio.core.inference.postprocess import apply_postprocess
+
+            label = apply_postprocess(label, self.postprocess, self.class_names)
         return PredictionResult(label, probs.numpy().astype(np.float32, copy=False) if return_probs else None)
 
     def __repr__(self) -> str:
         return (f"Predictor(classes={self.class_names}, img_size={self.img_size}, resize_mode={self.resize_mode!r},"
-                f" device={self.device.type}, tile={self.tile}, tta={self.tta})")
+                f" device={self.device.type}, tile={self.tile}, tta={self.tta}, postprocess={self.postprocess})")
 

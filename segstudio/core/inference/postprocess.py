@@ -1,0 +1,188 @@
+"""Post-processing chosen on the validation split (as nnU-Net does): flip test-time augmentation and
+keep-largest-component, recorded in the checkpoint and applied by the predictor.
+
+* :func:`keep_largest_component` keeps, for each given class, its largest 8-connected region; the other
+  regions of that class become background.  ``merged=True`` treats all foreground classes as one region
+  first (the largest foreground blob survives with its own class labels).
+* :func:`select_postprocessing` predicts the run's validation images (``split.json``) at their original size
+  with and without flips, and tries keep-largest-component for the foreground as a whole and for each class;
+  an option is kept only when it raises the validation mIoU (by more than :data:`MIN_GAIN`; a tie keeps the
+  cheaper choice).  The result is written into the checkpoint as ``postprocess``:
+  ``{"tta": bool, "keep_largest": [class names], "merged": bool, "val_miou": {option: mIoU}, "n_val": n}``
+  (atomic rewrite).  :meth:`Predictor.from_checkpoint` applies it unless told otherwise.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+
+#: an option must raise the validation mIoU by more than this to be kept
+MIN_GAIN = 1e-3
+KEY = "postprocess"
+
+
+def keep_largest_component(label: np.ndarray, classes: Sequence[int], *, merged: bool = False,
+                           background: int = 0) -> np.ndarray:
+    """A copy of ``label`` where each class in ``classes`` keeps only its largest 8-connected region.
+
+    ``merged``: first keep only the largest region of all foreground (non-background) pixels together."""
+    from scipy import ndimage
+
+    out = np.array(label, copy=True)
+    structure = np.ones((3, 3), dtype=bool)
+    if merged:
+        fg = out != background
+        out[fg & ~_largest(fg, structure, ndimage)] = background
+    for c in classes:
+        m = out == c
+        if m.any():
+            out[m & ~_largest(m, structure, ndimage)] = background
+    return out
+
+
+def _largest(mask: np.ndarray, structure, ndimage) -> np.ndarray:
+    lab, n = ndimage.label(mask, structure=structure)
+    if n <= 1:
+        return mask
+    sizes = np.bincount(lab.ravel())
+    sizes[0] = 0
+    return lab == int(sizes.argmax())
+
+
+def apply_postprocess(label: np.ndarray, spec: Optional[dict], class_names: Sequence[str]) -> np.ndarray:
+    """``label`` with the checkpoint's recorded keep-largest-component applied (``spec`` None: unchanged)."""
+    if not spec:
+        return label
+    ids = [class_names.index(n) for n in spec.get("keep_largest", []) if n in class_names]
+    if not ids and not spec.get("merged"):
+        return label
+    return keep_largest_component(label, ids, merged=bool(spec.get("merged")))
+
+
+def _miou(cms: np.ndarray) -> float:
+    tp = np.diag(cms).astype(float)
+    denom = cms.sum(0) + cms.sum(1) - tp
+    with np.errstate(invalid="ignore", divide="ignore"):
+        iou = np.where(denom > 0, tp / denom, np.nan)
+    return float(np.nanmean(iou))
+
+
+def _confusion(pred: np.ndarray, gt: np.ndarray, k: int) -> np.ndarray:
+    valid = gt >= 0
+    return np.bincount(gt[valid] * k + pred[valid], minlength=k * k).reshape(k, k)
+
+
+def select_postprocessing(checkpoint, *, data: Optional[str] = None, labels: Optional[str] = None,
+                          val_names: Optional[Sequence[str]] = None, device="auto", write: bool = True,
+                          progress: Optional[Callable[[int, int], None]] = None,
+                          cancel: Optional[Callable[[], bool]] = None) -> Optional[dict]:
+    """Choose TTA and keep-largest-component on the run's validation images; record them in ``checkpoint``.
+
+    ``data`` / ``labels`` / ``val_names`` default to the checkpoint's config and its run's ``split.json``.
+    Returns the ``postprocess`` dict (None when cancelled or there is no validation image)."""
+    import json
+
+    from segstudio.core.checkpoint import load_checkpoint, save_checkpoint
+    from segstudio.core.data import open_dataset
+    from segstudio.core.inference.predictor import Predictor
+
+    checkpoint = Path(checkpoint)
+    ckpt = load_checkpoint(checkpoint)
+    cfg = ckpt.get("config") or {}
+    data = data or cfg.get("data")
+    labels = labels if labels is not None else cfg.get("labels")
+    if val_names is None:
+        split = checkpoint.parent / "split.json"
+        val_names = json.loads(split.read_text(encoding="utf-8")).get("val", []) if split.is_file() else []
+    ds = open_dataset(data, labels=labels)
+    index = {name: i for i, name in enumerate(ds.names)}
+    items = [index[n] for n in val_names if n in index]
+    if not items:
+        return None
+    pred = Predictor.from_checkpoint(checkpoint, device=device, tta=False, postprocess=False)
+    names = list(pred.class_names)
+    k = len(names)
+    fg = list(range(1, k))
+    options = {"none": ([], False)}
+    if k > 2:
+        options["merged"] = ([], True)
+    for c in fg:
+        options[f"largest:{names[c]}"] = ([c], False)
+    cms = {(tta, o): np.zeros((k, k), dtype=np.int64) for tta in (False, True) for o in options}
+    for step, i in enumerate(items):
+        if cancel is not None and cancel():
+            return None
+        image, gt = ds.load_raw(i)
+        for tta in (False, True):
+            pred.tta = tta
+            label = pred.predict(image).label
+            for o, (cls, merged) in options.items():
+                out = keep_largest_component(label, cls, merged=merged) if (cls or merged) else label
+                cms[(tta, o)] += _confusion(out, np.asarray(gt), k)
+        if progress is not None:
+            progress(step + 1, len(items))
+    scores = {f"{'tta' if t else 'plain'}/{o}": _miou(cm) for (t, o), cm in cms.items()}
+    tta = scores["tta/none"] > scores["plain/none"] + MIN_GAIN
+    prefix = "tta" if tta else "plain"
+    chosen, merged = [], False
+    base_score = scores[f"{prefix}/none"]
+    if k > 2 and scores[f"{prefix}/merged"] > base_score + MIN_GAIN:
+        merged = True
+    for c in fg:
+        if scores[f"{prefix}/largest:{names[c]}"] > base_score + MIN_GAIN:
+            chosen.append(names[c])
+    spec = {"tta": bool(tta), "keep_largest": chosen, "merged": merged, "val_miou": scores, "n_val": len(items)}
+    if len(chosen) > 1 or (merged and chosen):
+        # the options were scored one at a time: score the combination, keep it only if it still helps
+        spec = _check_combination(spec, pred, ds, items, names, base_score)
+    if write:
+        ckpt[KEY] = spec
+        save_checkpoint(ckpt, checkpoint)
+    return spec
+
+
+def _check_combination(spec, pred, ds, items, names, base_score) -> dict:
+    k = len(names)
+    pred.tta = spec["tta"]
+    cm = np.zeros((k, k), dtype=np.int64)
+    for i in items:
+        image, gt = ds.load_raw(i)
+        cm += _confusion(apply_postprocess(pred.predict(image).label, spec, names), np.asarray(gt), k)
+    combined = _miou(cm)
+    spec["val_miou"]["combined"] = combined
+    if combined <= base_score + MIN_GAIN:
+        spec["keep_largest"], spec["merged"] = [], False
+    return spec
+
+
+def choose_for_run(run_dir, *, quiet: bool = False, out=None, device="auto") -> Optional[dict]:
+    """After ``segstudio train --config auto``: choose the post-processing for the run's ``best.pt`` on its
+    validation images, record it there and in ``plan.json``, print what was chosen."""
+    import json
+    import sys
+
+    from segstudio.core.annotation.io import atomic_write_text
+
+    out = out or sys.stdout
+    best = Path(run_dir) / "best.pt"
+    if not best.is_file():
+        return None
+    spec = select_postprocessing(best, device=device)
+    if spec is None:
+        return None
+    plan = Path(run_dir) / "plan.json"
+    if plan.is_file():
+        try:
+            data = json.loads(plan.read_text(encoding="utf-8"))
+            data["postprocess"] = spec
+            atomic_write_text(plan, json.dumps(data, indent=2) + "\n")
+        except (OSError, ValueError):
+            pass   # the plan is informative; the checkpoint holds the choice
+    s = spec["val_miou"]
+    largest = (["foreground"] if spec["merged"] else []) + spec["keep_largest"]
+    print(f"post-processing chosen on {spec['n_val']} validation images: TTA {'on' if spec['tta'] else 'off'} "
+          f"(mIoU {s['plain/none']:.4f} -> {s['tta/none']:.4f}), keep largest component: "
+          f"{', '.join(largest) or 'none'}; recorded in {best}", file=out, flush=True)
+    return spec

@@ -1,0 +1,144 @@
+"""Post-processing chosen on the validation split: keep-largest-component, TTA, recorded and applied."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from inference_helpers import make_checkpoint, threshold_registered
+
+from segstudio.core.checkpoint import load_checkpoint
+from segstudio.core.inference import Predictor
+from segstudio.core.inference.postprocess import apply_postprocess, keep_largest_component, select_postprocessing
+
+
+def save_image(path, array):
+    from PIL import Image
+
+    Image.fromarray(array).save(path)
+
+
+def blobs(h=64, w=64, big=(8, 8, 28, 28), small=(44, 44, 48, 48)):
+    """An RGB image whose red channel is bright in a big and a small square (the threshold model's
+    foreground), and the ground truth with only the big square."""
+    img = np.full((h, w, 3), 40, dtype=np.uint8)
+    gt = np.zeros((h, w), dtype=np.uint8)
+    y0, x0, y1, x1 = big
+    img[y0:y1, x0:x1, 0] = 230
+    gt[y0:y1, x0:x1] = 1
+    if small:
+        y0, x0, y1, x1 = small
+        img[y0:y1, x0:x1, 0] = 230
+    return img, gt
+
+
+def test_keep_largest_component_per_class_and_merged():
+    lab = np.zeros((20, 20), dtype=np.int64)
+    lab[1:8, 1:8] = 1        # big class 1
+    lab[15:17, 15:17] = 1    # small class 1
+    lab[10:13, 1:4] = 2      # class 2 (one region, smaller than class 1's big one)
+    out = keep_largest_component(lab, [1])
+    assert (out[1:8, 1:8] == 1).all() and (out[15:17, 15:17] == 0).all() and (out[10:13, 1:4] == 2).all()
+    merged = keep_largest_component(lab, [], merged=True)
+    assert (merged[10:13, 1:4] == 0).all() and (merged[15:17, 15:17] == 0).all() and (merged[1:8, 1:8] == 1).all()
+    diag = np.zeros((5, 5), dtype=np.int64)
+    diag[0, 0] = diag[1, 1] = 1                  # 8-connected: one region
+    assert (keep_largest_component(diag, [1]) == diag).all()
+    assert (keep_largest_component(lab, [3]) == lab).all()   # absent class: unchanged
+
+
+def test_apply_postprocess_by_class_name():
+    lab = np.zeros((10, 10), dtype=np.int64)
+    lab[0:4, 0:4] = 1
+    lab[8, 8] = 1
+    spec = {"tta": False, "keep_largest": ["fg"], "merged": False}
+    assert apply_postprocess(lab, spec, ["_background_", "fg"])[8, 8] == 0
+    assert apply_postprocess(lab, None, ["_background_", "fg"])[8, 8] == 1
+    assert apply_postprocess(lab, {"keep_largest": []}, ["_background_", "fg"])[8, 8] == 1
+
+
+@pytest.fixture
+def blob_run(tmp_path):
+    """A run folder whose best.pt is the threshold model, on a dataset where every image has a spurious small
+    blob: keep-largest-component helps, TTA (the model is flip-equivariant) does not."""
+    data = tmp_path / "data"
+    (data / "images").mkdir(parents=True)
+    (data / "masks").mkdir()
+    (data / "classes.txt").write_text("_background_\nfg\n")
+    names = []
+    for i in range(4):
+        img, gt = blobs(big=(4 + i, 6, 30 + i, 34))
+        save_image(data / "images" / f"im{i}.png", img)
+        save_image(data / "masks" / f"im{i}.png", gt * 255)
+        names.append(f"im{i}")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "split.json").write_text(json.dumps({"train": names[:1], "val": names[1:]}))
+    with threshold_registered():
+        ckpt = make_checkpoint(run / "best.pt")
+        payload = load_checkpoint(ckpt)
+        payload["config"] = {"data": str(data), "labels": None}
+        import torch
+
+        torch.save(payload, ckpt)
+        yield run, data
+
+
+def test_selection_on_validation_records_and_predict_applies_it(blob_run):
+    run, data = blob_run
+    spec = select_postprocessing(run / "best.pt", device="cpu")
+    assert spec["n_val"] == 3
+    assert spec["keep_largest"] == ["fg"] and spec["tta"] is False
+    assert spec["val_miou"]["plain/largest:fg"] > spec["val_miou"]["plain/none"]
+    assert spec["val_miou"]["tta/none"] == pytest.approx(spec["val_miou"]["plain/none"])
+    assert load_checkpoint(run / "best.pt")["postprocess"]["keep_largest"] == ["fg"]
+
+    img, gt = blobs()
+    pred = Predictor.from_checkpoint(run / "best.pt", device="cpu")
+    assert pred.postprocess["keep_largest"] == ["fg"] and pred.tta is False
+    assert (pred.predict(img).label == gt).all()                    # the small blob is gone
+    raw = Predictor.from_checkpoint(run / "best.pt", device="cpu", postprocess=False)
+    assert raw.predict(img).label[44:48, 44:48].all()                # without it, it stays
+    forced = Predictor.from_checkpoint(run / "best.pt", device="cpu", tta=True)
+    assert forced.tta is True
+
+
+def test_nothing_is_kept_when_it_does_not_help(blob_run, tmp_path):
+    run, data = blob_run
+    for i in range(4):   # no spurious blobs any more: keep-largest changes nothing, TTA neither
+        img, gt = blobs(big=(4 + i, 6, 30 + i, 34), small=None)
+        save_image(data / "images" / f"im{i}.png", img)
+    spec = select_postprocessing(run / "best.pt", device="cpu", write=False)
+    assert spec["keep_largest"] == [] and spec["tta"] is False and spec["merged"] is False
+    assert "postprocess" not in load_checkpoint(run / "best.pt")    # write=False
+
+
+def test_recorded_tta_is_used_by_default(threshold_ckpt):
+    ckpt = load_checkpoint(threshold_ckpt)
+    ckpt["postprocess"] = {"tta": True, "keep_largest": [], "merged": False}
+    import torch
+
+    with threshold_registered():
+        torch.save(ckpt, threshold_ckpt)
+        assert Predictor.from_checkpoint(threshold_ckpt, device="cpu").tta is True
+        assert Predictor.from_checkpoint(threshold_ckpt, device="cpu", tta=False).tta is False
+    assert Predictor.from_checkpoint.__doc__ and "postprocess" in Predictor.from_checkpoint.__doc__
+
+
+def test_predict_command_applies_the_recorded_choice(blob_run, tmp_path, capsys):
+    from segstudio.cli import main
+    from segstudio.core.annotation.masks import read_label_mask
+
+    run, data = blob_run
+    select_postprocessing(run / "best.pt", device="cpu")
+    out = tmp_path / "pred"
+    with threshold_registered():
+        assert main(["predict", "--weights", str(run / "best.pt"), "--images", str(data / "images"),
+                     "--out", str(out), "--device", "cpu", "--quiet"]) == 0
+        assert "keep-largest fg" in capsys.readouterr().out
+        m = np.asarray(read_label_mask(out / "im0.png", 2))
+        assert m[44:48, 44:48].max() == 0
+        out2 = tmp_path / "pred2"
+        assert main(["predict", "--weights", str(run / "best.pt"), "--images", str(data / "images"),
+                     "--out", str(out2), "--device", "cpu", "--quiet", "--no-postprocess"]) == 0
+        assert np.asarray(read_label_mask(out2 / "im0.png", 2))[44:48, 44:48].min() == 1
