@@ -20,6 +20,9 @@ def register(sub) -> None:
     p.add_argument("--format", "-f", dest="fmt", required=True,
                    help="voc, coco, yolo, nnunet, masks (or a plugin's format)")
     p.add_argument("--workers", "-j", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--image-root", type=Path, default=None,
+                   help="images (imagePath, symlinks followed) must lie inside this folder, else the file is "
+                        "refused (default: SRC's parent folder)")
     p.add_argument("--no-viz", action="store_true", help="voc: skip the visualization folders")
     p.add_argument("--val-fraction", type=float, default=None, help="yolo: fraction of files for val (default 0)")
     p.add_argument("--seed", type=int, default=None, help="yolo: seed of the train/val split (default 0)")
@@ -65,6 +68,6 @@ def run(args) -> int:
     EXPORTERS.get(args.fmt)  # unknown format: error listing the known ones, before any work
     progress = None if args.quiet else ProgressPrinter(f"convert {args.fmt}")
     report = convert(args.src, args.labels, args.out, args.fmt, workers=args.workers, progress=progress,
-                     options=options_for(args.fmt, args))
+                     options=options_for(args.fmt, args), image_root=args.image_root)
     print_report(report)
     return 0 if report.ok else 1

@@ -5,9 +5,11 @@ Results are gathered by source index, so ``workers=N`` writes exactly what ``wor
 """
 from __future__ import annotations
 
+import errno
 import multiprocessing
-from contextlib import contextmanager
+import os
 import sys
+from contextlib import contextmanager
 import threading
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -62,13 +64,63 @@ def describe_failure(exc: BaseException, path: Path) -> tuple[str, str]:
     return str(path), f"{type(exc).__name__}: {exc}"
 
 
+#: a full disk (or quota) ends the whole conversion instead of failing every remaining file one by one
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+LOCK_NAME = ".segstudio-convert.lock"
+
+
+def check_image_inside(item, root: Optional[Path]) -> None:
+    """Refuse an item whose image file (``imagePath``, symlinks followed) lies outside ``root``: an export copies
+    the image into --out, and a shared JSON must not make it copy the user's other files (``../../etc/...``)."""
+    if root is None or item.ann.image_data is not None:
+        return
+    from segstudio.core.annotation import resolve_image_path
+
+    image = resolve_image_path(item.ann.image_path, item.json_path)
+    real = Path(os.path.realpath(image))
+    if real != root and root not in real.parents:
+        via = f" (through a symlink to {real})" if str(real) != os.path.abspath(image) else ""
+        raise AnnotationError(f"image {image}{via} is outside the dataset folder {root}: refused, nothing of it "
+                              "was copied (convert with --image-root set to a folder holding it)", item.json_path)
+
+
 def export_one(exporter: Exporter, index: int, json_path: Path) -> tuple[int, bool, Any]:
-    """Convert one file: (index, True, record) or (index, False, (path, reason)). Never raises."""
+    """Convert one file: (index, True, record) or (index, False, (path, reason)). Never raises, except for a
+    full disk (OSError ENOSPC / EDQUOT), which ends the conversion."""
     try:
         item = load_item(index, json_path, exporter.label_set)
+        check_image_inside(item, getattr(exporter, "image_root", None))
         return index, True, exporter.export_item(item)
+    except OSError as exc:
+        if exc.errno in DISK_FULL:
+            raise
+        return index, False, describe_failure(exc, json_path)
     except Exception as exc:  # noqa: BLE001 - every failure becomes a reported (path, reason)
         return index, False, describe_failure(exc, json_path)
+
+
+@contextmanager
+def claimed(out: Path):
+    """Hold ``out`` for this conversion: a lock file created exclusively, then ``out`` re-checked to hold nothing
+    else; a second conversion into the same folder (another process) is refused instead of mixing files."""
+    lock = out / LOCK_NAME
+    try:
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+        raise DatasetError(f"another conversion is writing into this folder ({LOCK_NAME} exists): refused, "
+                           "nothing was written; choose another --out", out) from None
+    os.close(fd)
+    try:
+        others = [p.name for p in out.iterdir() if p.name != LOCK_NAME]
+        if others:
+            raise DatasetError(f"output folder is no longer empty ({', '.join(sorted(others)[:3])} appeared: "
+                               "another conversion?); nothing was overwritten, choose a new folder", out)
+        yield
+    finally:
+        try:
+            lock.unlink()
+        except FileNotFoundError:
+            pass
 
 
 def _worker_batch(batch: list[tuple[int, Path]]) -> list[tuple[int, bool, Any]]:
@@ -144,8 +196,12 @@ def convert(
     progress: Optional[ProgressFn] = None,
     cancel: Optional[CancelFn] = None,
     options: Optional[dict] = None,
+    image_root=None,
 ) -> ConvertReport:
     """Convert the labelme folder ``src`` into ``out`` in format ``fmt`` (a name in ``EXPORTERS``).
+
+    ``image_root``: images (``imagePath``, symlinks followed) must lie inside it, else the file is refused;
+    default ``src``'s parent (labelme's ``dataset/labelme/*.json`` + ``dataset/images/`` layout).
 
     ``labels``: labels.txt path, LabelSet or None (``src/labels.txt``, else labels found in the JSON).
     ``options``: format-specific options (see each exporter's ``OPTIONS``).  ``out`` must not exist or be
@@ -160,15 +216,16 @@ def convert(
     label_set = resolve_labels(labels, src, files)
     out = check_output_folder(Path(out), src)
     exporter = exporter_cls(out, label_set, options)
+    exporter.image_root = Path(os.path.realpath(image_root if image_root is not None else src.absolute().parent))
     check_cancel(cancel)
     with output_errors(out):
         out.mkdir(parents=True, exist_ok=True)
+    with claimed(out), output_errors(out):
         exporter.prepare(files)
-    if progress:
-        progress(0, len(files), "")
-    results = run_tasks(export_one, exporter, files, workers=workers, progress=progress, cancel=cancel)
-    records = [(ItemInfo(i, files[i], files[i].stem), payload) for i, ok, payload in results if ok]
-    failures = [tuple(payload) for _i, ok, payload in results if not ok]
-    with output_errors(out):
+        if progress:
+            progress(0, len(files), "")
+        results = run_tasks(export_one, exporter, files, workers=workers, progress=progress, cancel=cancel)
+        records = [(ItemInfo(i, files[i], files[i].stem), payload) for i, ok, payload in results if ok]
+        failures = [tuple(payload) for _i, ok, payload in results if not ok]
         exporter.finish(records)
     return ConvertReport(n_ok=len(records), failures=failures, out=out, fmt=fmt)
