@@ -15,6 +15,10 @@ announces them, so a consumer that stops iterating after any event finds consist
 The parts: :mod:`parts` builds data, model and optimizer from the config; :mod:`step` holds the optimizer step
 and the validation pass; :class:`StopPolicy` (:mod:`stopping`) decides when to stop (early stopping, time
 budget, last epoch); :class:`RunRecorder` (:mod:`recorder`) writes the run folder.  This module is the loop.
+
+Under ``torchrun`` with several processes (:mod:`distributed`) every process runs this loop on its share of
+the data; rank 0 writes the files and yields the events (the others yield only ``Finished``/``Failed``), and
+every decision that could differ between processes (cancel, time budget, the stop reason) is agreed on.
 """
 from __future__ import annotations
 
@@ -31,7 +35,8 @@ from segstudio.core.device import resolve_device
 from segstudio.core.errors import CheckpointError, ConfigError
 from segstudio.core.threads import torch_threads
 from segstudio.core.training.config import TrainConfig
-from segstudio.core.training.events import BatchEnd, EpochEnd, Log, Started
+from segstudio.core.training.distributed import Dist, setup
+from segstudio.core.training.events import BatchEnd, EpochEnd, Failed, Finished, Log, Started
 from segstudio.core.training.parts import Parts, build_parts, restore_parts
 from segstudio.core.training.recorder import RunRecorder
 from segstudio.core.training.run_folder import RunFolder
@@ -69,13 +74,21 @@ def train(config: Union[TrainConfig, dict], *, cancel: CancelArg = None) -> Iter
     stop = StopPolicy(cfg.patience, cfg.max_minutes)
     prev_det = torch.are_deterministic_algorithms_enabled()
     prev_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+    dist = setup(resolve_device(cfg.device))    # torchrun's process group, else the single process
     try:
         with torch_threads(cfg.threads):   # core/threads.py: None leaves the caller's count
             if use_deterministic(cfg.deterministic, resolve_device(cfg.device)):
                 torch.use_deterministic_algorithms(True, warn_only=True)
-            yield from _session(cfg, stop, _cancel_fn(cancel))
+            events = _session(cfg, stop, _cancel_fn(cancel), dist)
+            try:
+                for ev in events:   # rank 0 says everything; the other processes only how the run ended
+                    if dist.is_main or isinstance(ev, (Finished, Failed)):
+                        yield ev
+            finally:
+                events.close()
     finally:
         torch.use_deterministic_algorithms(prev_det, warn_only=prev_warn)
+        dist.close()
 
 
 def use_deterministic(setting: Optional[bool], device: torch.device) -> bool:
@@ -100,18 +113,22 @@ class _Loop:
     cancel: Callable[[], bool]
 
     @property
+    def dist(self) -> Dist:
+        return self.parts.dist
+
+    @property
     def cfg(self) -> TrainConfig:
         return self.parts.cfg
 
 
-def _session(cfg: TrainConfig, stop: StopPolicy, cancel: Callable[[], bool]):
+def _session(cfg: TrainConfig, stop: StopPolicy, cancel: Callable[[], bool], dist: Dist):
     """Build (and restore) the run, write its folder, then run it; an exception after that is recorded in
     status.json ("failed") before it propagates."""
     resume = load_checkpoint(cfg.resume) if cfg.resume else None
     if resume is not None and not is_resumable(resume):
         raise CheckpointError(f"cannot resume from this checkpoint: it holds weights only (use {RunFolder.LAST} "
                               "or a periodic epoch_NNN.pt)", cfg.resume)
-    parts = build_parts(cfg, resume)
+    parts = build_parts(cfg, resume, dist)
     loop = _Loop(parts, stop, RunRecorder(RunFolder(cfg.out), parts, stop), cancel)
     start_epoch, progress = _restore(loop, resume) if resume is not None else (1, None)
     loop.rec.start()
@@ -129,6 +146,11 @@ def _restore(loop: _Loop, resume: dict) -> tuple[int, Optional[dict]]:
     stop.restore(resume)
     loop.rec.restore(resume)
     progress = dict(resume["progress"]) if resume.get("progress") else None
+    saved_world = int((resume.get("config") or {}).get("world_size") or 1)
+    if progress and saved_world != loop.dist.world_size:
+        # another number of processes: continue after the same number of the epoch's images
+        done = int(progress["batch"]) * loop.cfg.batch_size * saved_world
+        progress["batch"] = done // (loop.cfg.batch_size * loop.dist.world_size)
     start_epoch = progress["epoch"] if progress else int(resume["epoch"]) + 1
     if stop.budget_s is not None and parts.schedule.kind == "cosine":
         # a changed budget: the cosine follows the run's total time over the new budget
@@ -149,7 +171,7 @@ def _started(loop: _Loop, start_epoch: int, progress: Optional[dict]):
         yield Log(f"resumed from {cfg.resume} at epoch {start_epoch}"
                   + (f", batch {progress['batch'] + 1}" if progress else "")
                   + (f", {stop.elapsed_before / 60:.1f} of {cfg.max_minutes:g} min used" if stop.budget_s else ""))
-        if stop.out_of_time():
+        if loop.dist.broadcast(stop.out_of_time()):
             yield Log(f"the time budget of {cfg.max_minutes:g} min was used up before this resume "
                       f"({stop.elapsed_before / 60:.1f} min trained): give a larger max_minutes (--max-minutes) "
                       "to train longer", "warning")
@@ -157,10 +179,10 @@ def _started(loop: _Loop, start_epoch: int, progress: Optional[dict]):
             return
     if cfg.cache_images:
         yield Log(f"decoding and caching {len(parts.train_ds) + len(parts.val_ds)} images at {cfg.img_size} px")
-        for ds in (parts.train_ds, parts.val_ds):
-            if not ds.fill_cache(loop.cancel):
-                yield loop.rec.finished("cancelled", start_epoch - 1)
-                return
+        filled = all(ds.fill_cache(loop.cancel) for ds in (parts.train_ds, parts.val_ds))
+        if loop.dist.any(not filled):
+            yield loop.rec.finished("cancelled", start_epoch - 1)
+            return
     try:
         yield from _epochs(loop, start_epoch, progress)
     except Exception as exc:  # noqa: BLE001 - only CUDA out-of-memory becomes an event; the rest propagates
@@ -219,13 +241,13 @@ def _train_epoch(loop: _Loop, epoch: int, resume_at: Optional[dict]):
     batches = iter(loader(parts, parts.train_ds, order, True, epoch))
     while True:
         # poll before fetching: a cancelled run's saved RNG state is then exactly "before batch k+1"
-        if loop.cancel():
+        if loop.dist.any(loop.cancel()):
             stop_reason = "cancelled"
             break
         batch = next(batches, None)
         if batch is None:
             break
-        lv, bs = train_step(parts, batch, loop.stop.time_fraction)
+        lv, bs, _fraction = train_step(parts, batch, loop.stop.time_fraction)   # bs: all processes' images
         if not math.isfinite(lv):
             yield loop.rec.failed(f"the training loss became {lv} at epoch {epoch}, batch {batch_i + 1}",
                                   "lower the learning rate (--lr) or use another loss")
@@ -236,7 +258,7 @@ def _train_epoch(loop: _Loop, epoch: int, resume_at: Optional[dict]):
         seen_here += bs
         yield BatchEnd(epoch=epoch, batch=batch_i, n_batches=n_batches, loss=lv,
                        images_per_s=seen_here / max(time.monotonic() - t_train, 1e-9))
-        if loop.stop.out_of_time() and batch_i < n_batches:
+        if loop.dist.any(loop.stop.out_of_time()) and batch_i < n_batches:
             stop_reason = "time_budget"
             break
     return _EpochTraining(loss_sum, seen, batch_i, train_s_before + time.monotonic() - t_train, stop_reason)
@@ -264,14 +286,14 @@ def _end_epoch(loop: _Loop, epoch: int, done: _EpochTraining, t_epoch: float):
     yield EpochEnd(epoch=epoch, train_loss=train_loss, val_loss=val_loss, metrics=metrics, lr=lr,
                    seconds=seconds, train_seconds=done.train_seconds, best=improved)
     yield from saved
-    reason = loop.stop.after_epoch(epoch, cfg.epochs)
-    if reason == "time_budget" and not rec.folder.best.exists():
+    reason = loop.dist.broadcast(loop.stop.after_epoch(epoch, cfg.epochs))   # rank 0's clock decides
+    if reason == "time_budget" and not rec.has_best:
         yield from _finish(loop, reason, epoch)
         return True
     if reason is not None:
         yield rec.finished(reason, epoch)
         return True
-    if loop.cancel():
+    if loop.dist.any(loop.cancel()):
         yield rec.finished("cancelled", epoch)
         return True
     return False
@@ -280,7 +302,7 @@ def _end_epoch(loop: _Loop, epoch: int, done: _EpochTraining, t_epoch: float):
 def _finish(loop: _Loop, reason: str, epoch_done: int, position: Optional[dict] = None):
     """Save last.pt (and best.pt when none exists yet), yield the checkpoint events and Finished."""
     rec = loop.rec
-    if not rec.folder.best.exists() and reason == "time_budget":
+    if not rec.has_best and reason == "time_budget":
         _val_loss, metrics = validate(loop.parts)
         saved = rec.save("best", epoch_done, metrics)
         rec.best_metrics = metrics

@@ -3,6 +3,10 @@
 :func:`build_parts` seeds the global generators, then builds everything in a fixed order (the order draws
 from torch's generator: changing it changes the initial weights).  :func:`restore_parts` loads a resumable
 checkpoint's model, optimizer, schedule, scaler and generator states into them.
+
+In a distributed run (:mod:`distributed`) every process builds the same model from the same seed; the model
+gets synchronised batch norm, the training module is ``DistributedDataParallel`` (``Parts.ddp``, built by
+:func:`step.set_frozen`), each process draws its own augmentation and its own share of the training order.
 """
 from __future__ import annotations
 
@@ -14,8 +18,9 @@ import numpy as np
 import torch
 
 from segstudio.core.device import resolve_device
-from segstudio.core.errors import CheckpointError
+from segstudio.core.errors import CheckpointError, ConfigError
 from segstudio.core.training.config import TrainConfig, effective_model_kwargs
+from segstudio.core.training.distributed import SINGLE, Dist, has_batchnorm, seed_rank, sync_batchnorm
 from segstudio.core.training.rng import set_rng_state
 from segstudio.core.training.schedule import LRSchedule, build_optimizer
 
@@ -45,19 +50,22 @@ class Parts:
     amp_dtype: Optional[torch.dtype]
     scaler: torch.amp.GradScaler
     warnings: list = field(default_factory=list)   # said as Log warnings right after Started
+    dist: Dist = field(default_factory=Dist)        # this process's place in a distributed run
+    ddp: Optional[torch.nn.Module] = None           # the module trained through (DDP(model) or model)
+    ddp_frozen: Optional[bool] = None               # the frozen state ``ddp`` was built for
 
     @property
     def num_classes(self) -> int:
         return len(self.class_names)
 
 
-def build_parts(cfg: TrainConfig, resume: Optional[dict]) -> Parts:
+def build_parts(cfg: TrainConfig, resume: Optional[dict], dist: Dist = SINGLE) -> Parts:
     """Seed, open the data, build model/loss/optimizer/schedule/scaler for ``cfg`` (not yet restored)."""
     from segstudio.core.losses import build_loss
     from segstudio.core.models import build_model
     from segstudio.core.training.data_setup import build_datasets, training_scale
 
-    device = resolve_device(cfg.device)
+    device = dist.device(resolve_device(cfg.device))
     cuda = device.type == "cuda"
     random.seed(cfg.seed)
     np.random.seed(cfg.seed % 2**32)
@@ -73,6 +81,8 @@ def build_parts(cfg: TrainConfig, resume: Optional[dict]) -> Parts:
     model = build_model(cfg.model, in_channels=in_channels, num_classes=len(class_names), **model_kwargs)
     threads = torch.get_num_threads()
     channels_last = cuda and cfg.channels_last
+    if dist.enabled and has_batchnorm(model):
+        model = sync_batchnorm(model, device)
     model.to(device)
     if channels_last:
         model.to(memory_format=torch.channels_last)
@@ -86,7 +96,10 @@ def build_parts(cfg: TrainConfig, resume: Optional[dict]) -> Parts:
     if weights_warning and resume is None:  # resuming overwrites the encoder with the checkpoint's weights
         warnings.append(weights_warning)
     optimizer = build_optimizer(model.parameters(), cfg)
-    n_train = len(train_ds)
+    n_train = len(train_ds) // dist.world_size     # each process's share (DistributedSampler, drop_last)
+    if n_train < 1:
+        raise ConfigError(f"training with {dist.world_size} processes needs at least {dist.world_size} "
+                          f"training images (found {len(train_ds)})", cfg.data)
     drop_last = n_train > cfg.batch_size
     steps_per_epoch = n_train // cfg.batch_size if drop_last else 1
     schedule = LRSchedule(optimizer, cfg, steps_per_epoch)
@@ -97,12 +110,13 @@ def build_parts(cfg: TrainConfig, resume: Optional[dict]) -> Parts:
         else:
             amp_dtype = torch.float16
     scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
+    seed_rank(cfg.seed, dist.rank, getattr(train_ds.transform, "generator", None))
     return Parts(cfg=cfg, device=device, train_ds=train_ds, val_ds=val_ds, class_names=class_names,
                  in_channels=in_channels, split=split, train_scale=train_scale, model_kwargs=model_kwargs,
                  model=model, threads=threads, channels_last=channels_last, loss_fn=loss_fn,
                  encoder_params=encoder_params, optimizer=optimizer, drop_last=drop_last,
                  steps_per_epoch=steps_per_epoch, schedule=schedule, amp_dtype=amp_dtype, scaler=scaler,
-                 warnings=warnings)
+                 warnings=warnings, dist=dist)
 
 
 def restore_parts(parts: Parts, ckpt: dict) -> None:
@@ -117,10 +131,28 @@ def restore_parts(parts: Parts, ckpt: dict) -> None:
     parts.schedule.load_state_dict(ckpt["scheduler"])
     if ckpt.get("scaler"):
         parts.scaler.load_state_dict(ckpt["scaler"])
-    set_rng_state(ckpt["rng"])
-    aug = ckpt["rng"].get("augment")
+    rng = _rank_rng(parts, ckpt)
+    if rng is None:
+        return
+    set_rng_state(rng)
+    aug = rng.get("augment")
     if aug is not None and augment_generator(parts) is not None:
         augment_generator(parts).set_state(aug)
+
+
+def _rank_rng(parts: Parts, ckpt: dict) -> Optional[dict]:
+    """This process's generator states in ``ckpt`` (``rng_ranks[rank]`` of a distributed run's checkpoint);
+    None for a rank > 0 when the checkpoint was written by another number of processes (it keeps its own
+    fresh streams; a warning says the resume is then not exact)."""
+    dist = parts.dist
+    saved = int((ckpt.get("config") or {}).get("world_size") or 1)
+    if saved != dist.world_size:
+        parts.warnings.append(f"the checkpoint was written by {saved} process(es), this run has "
+                              f"{dist.world_size}: training continues, but not exactly as it would have")
+    ranks = ckpt.get("rng_ranks")
+    if ranks and len(ranks) == dist.world_size:
+        return ranks[dist.rank]
+    return ckpt["rng"] if dist.rank == 0 else None
 
 
 def augment_generator(parts: Parts) -> Optional[torch.Generator]:

@@ -2,6 +2,8 @@
 metrics.csv and curves.png after every epoch, checkpoints, and status.json at the end.
 
 Each writer returns the event that announces the file, so the engine yields it *after* the file is complete.
+In a distributed run only rank 0 writes; every process calls the writers (a resumable checkpoint gathers all
+processes' generator states) and gets the same events.
 """
 from __future__ import annotations
 
@@ -24,10 +26,13 @@ class RunRecorder:
         self.stop = stop
         self.history: list[dict] = []      # per epoch: {"row": metrics.csv row, "metrics": EpochEnd.metrics}
         self.best_metrics: dict = {}
+        self.main = parts.dist.is_main     # the process that writes
+        self.has_best = False              # best.pt exists (rank 0's folder; known to every process)
 
     def saved_config(self) -> TrainConfig:
-        """The config as written to config.json and the checkpoints: ``threads`` = the count actually used."""
-        return self.parts.cfg.replace(threads=self.parts.threads)
+        """The config as written to config.json and the checkpoints: ``threads`` = the count actually used,
+        ``world_size`` = the number of processes."""
+        return self.parts.cfg.replace(threads=self.parts.threads, world_size=self.parts.dist.world_size)
 
     def restore(self, ckpt: dict) -> None:
         self.history = [dict(r) for r in ckpt.get("history", [])]
@@ -36,14 +41,19 @@ class RunRecorder:
     def start(self) -> None:
         cfg = self.parts.cfg
         how = {"k_folds": cfg.k_folds, "fold": cfg.fold} if cfg.k_folds else {"val_fraction": cfg.val_fraction}
-        self.folder.create(self.saved_config(), self.parts.split[0], self.parts.split[1], seed=cfg.seed, **how)
+        if self.main:
+            self.has_best = self.folder.best.exists()
+            self.folder.create(self.saved_config(), self.parts.split[0], self.parts.split[1], seed=cfg.seed,
+                               **how)
+        self.has_best = self.parts.dist.broadcast(self.has_best)
 
     # ------------------------------------------------------------------ epochs
     def add_epoch(self, epoch: int, train_loss: float, val_loss: float, metrics: dict, lr: float,
                   seconds: float) -> None:
         row = history_row(epoch, train_loss, val_loss, metrics, lr, seconds)
         self.history.append({"row": row, "metrics": metrics})
-        self.folder.write_history([h["row"] for h in self.history])
+        if self.main:
+            self.folder.write_history([h["row"] for h in self.history])
 
     def last_metrics(self) -> dict:
         return self.history[-1]["metrics"] if self.history else {}
@@ -52,7 +62,12 @@ class RunRecorder:
     def save(self, kind: str, epoch: int, metrics: dict, progress: Optional[dict] = None) -> CheckpointSaved:
         """Write ``best.pt`` (weights only), ``last.pt`` or the periodic ``epoch_NNN.pt`` (resumable)."""
         path = {"best": self.folder.best, "last": self.folder.last}.get(kind) or self.folder.periodic(epoch)
-        save_checkpoint(self.payload(epoch, metrics, kind != "best", progress), path)
+        if self.main or kind != "best":     # every process builds a resumable payload: it gathers
+            payload = self.payload(epoch, metrics, kind != "best", progress)
+        if self.main:
+            save_checkpoint(payload, path)
+        if kind == "best":
+            self.has_best = True
         return CheckpointSaved(str(path), kind, epoch)
 
     def payload(self, epoch: int, metrics: dict, resume_state: bool, progress: Optional[dict] = None) -> dict:
@@ -69,9 +84,12 @@ class RunRecorder:
             rng = rng_state()
             gen = augment_generator(parts)
             rng["augment"] = gen.get_state() if gen is not None else None
+            ranks = parts.dist.gather(rng)
+            if parts.dist.enabled:
+                p["rng_ranks"] = ranks     # each process's generators, by rank (exact resume under torchrun)
             p.update({"optimizer": parts.optimizer.state_dict(), "scheduler": parts.schedule.state_dict(),
                       "scaler": parts.scaler.state_dict() if parts.scaler.is_enabled() else {},
-                      "rng": rng, "early_stop": dict(self.stop.early), "history": plain(self.history),
+                      "rng": ranks[0], "early_stop": dict(self.stop.early), "history": plain(self.history),
                       "progress": progress, "best_metrics": plain(self.best_metrics),
                       "elapsed_s": self.stop.elapsed()})
         return p
@@ -80,11 +98,12 @@ class RunRecorder:
     def finished(self, reason: str, epochs_done: int) -> Finished:
         ev = Finished(best_miou=self.stop.best_miou, run_dir=str(self.folder.path), reason=reason,
                       epochs_done=epochs_done, best_epoch=self.stop.best_epoch)
-        self.folder.write_status(reason, epochs_done=epochs_done, best_miou=ev.best_miou,
-                                 best_epoch=ev.best_epoch)
+        if self.main:
+            self.folder.write_status(reason, epochs_done=epochs_done, best_miou=ev.best_miou,
+                                     best_epoch=ev.best_epoch)
         return ev
 
     def failed(self, message: str, advice: str = "") -> Failed:
-        if self.folder.path.is_dir():
+        if self.main and self.folder.path.is_dir():
             self.folder.write_status(FAILED, message=message)
         return Failed(message=message, advice=advice, run_dir=str(self.folder.path))

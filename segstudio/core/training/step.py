@@ -1,4 +1,8 @@
-"""One optimizer step and one validation pass over the parts of :mod:`segstudio.core.training.parts`."""
+"""One optimizer step and one validation pass over the parts of :mod:`segstudio.core.training.parts`.
+
+Both work the same in one process and in each process of a distributed run (``parts.dist``): the step trains
+through ``parts.ddp`` and reports the loss over all processes; validation scores this process's exact shard of
+the images and sums the confusion matrices and losses over the processes."""
 from __future__ import annotations
 
 from typing import Callable, Optional
@@ -9,14 +13,16 @@ from torch.utils.data import DataLoader
 from segstudio.core.training.parts import Parts
 
 
-def train_step(parts: Parts, batch: dict, time_fraction: Callable[[], Optional[float]]) -> tuple[float, int]:
-    """Forward, backward, (clip), optimizer and schedule step on one batch; ``(loss, images)``.
+def train_step(parts: Parts, batch: dict,
+               time_fraction: Callable[[], Optional[float]]) -> tuple[float, int, Optional[float]]:
+    """Forward, backward, (clip), optimizer and schedule step on one batch; ``(loss, images, time fraction)``:
+    the mean loss and the images over all processes of the run.
 
-    ``time_fraction()`` (elapsed / budget, None without a budget) is read after the step, for the
-    time-aware cosine."""
+    ``time_fraction()`` (elapsed / budget, None without a budget; rank 0's in a distributed run) is read after
+    the step, for the time-aware cosine and the time budget."""
     x, y = to_device(parts, batch)
     with autocast(parts):
-        out = parts.model(x)
+        out = parts.ddp(x)
         loss = parts.loss_fn(out, y)
     parts.optimizer.zero_grad(set_to_none=True)
     parts.scaler.scale(loss).backward()
@@ -25,24 +31,28 @@ def train_step(parts: Parts, batch: dict, time_fraction: Callable[[], Optional[f
         torch.nn.utils.clip_grad_norm_(parts.model.parameters(), parts.cfg.grad_clip)
     parts.scaler.step(parts.optimizer)
     parts.scaler.update()
-    fraction = time_fraction()
+    lv, images, fraction = parts.dist.after_step(loss.detach(), x.shape[0], time_fraction())
     if fraction is not None:
         parts.schedule.time_fraction = fraction
     parts.schedule.step()
-    return loss.item(), x.shape[0]
+    return lv, images, fraction
 
 
 def set_frozen(parts: Parts, epoch: int) -> None:
-    """Encoder parameters train from epoch ``freeze_epochs + 1`` on."""
+    """Encoder parameters train from epoch ``freeze_epochs + 1`` on.  Builds ``parts.ddp`` for the parameters
+    that train (DistributedDataParallel registers them when it is built)."""
     frozen = epoch <= parts.cfg.freeze_epochs
     for p in parts.encoder_params:
         p.requires_grad_(not frozen)
+    if parts.ddp is None or (parts.ddp_frozen != frozen and parts.encoder_params):
+        parts.ddp = parts.dist.wrap(parts.model, parts.device)
+        parts.ddp_frozen = frozen
 
 
 def epoch_order(parts: Parts, epoch: int) -> list[int]:
-    """The shuffled training order of ``epoch`` (seeded by seed and epoch: a resume replays it)."""
-    gen = torch.Generator().manual_seed(parts.cfg.seed * 100003 + epoch)
-    return torch.randperm(len(parts.train_ds), generator=gen).tolist()
+    """This process's part of the shuffled training order of ``epoch`` (seeded by seed and epoch: a resume
+    replays it; one process: the whole permutation)."""
+    return parts.dist.train_order(len(parts.train_ds), parts.cfg.seed, epoch)
 
 
 def loader(parts: Parts, ds, order, train: bool, epoch: int = 0) -> DataLoader:
@@ -68,7 +78,11 @@ def autocast(parts: Parts):
 
 
 def validate(parts: Parts) -> tuple[float, dict]:
-    """``(val loss, metrics)`` over the validation set (metrics: see :func:`summarize`)."""
+    """``(val loss, metrics)`` over the validation set (metrics: see :func:`summarize`).
+
+    The loss is the mean over the images of each image's loss, so it does not depend on how the images are
+    batched or shared between processes; each process scores its shard (:meth:`Dist.shard`, no image
+    twice) and the confusion matrices and loss sums are added up over the processes."""
     from segstudio.core.metrics import ConfusionMatrix
     from segstudio.core.models.base import final_output
 
@@ -77,15 +91,18 @@ def validate(parts: Parts) -> tuple[float, dict]:
     loss_sum = torch.zeros((), device=parts.device, dtype=torch.float64)
     n = 0
     with torch.no_grad():
-        for batch in loader(parts, parts.val_ds, list(range(len(parts.val_ds))), False):
+        for batch in loader(parts, parts.val_ds, parts.dist.shard(len(parts.val_ds)), False):
             x, y = to_device(parts, batch)
             with autocast(parts):
                 out = final_output(parts.model(x))
-                loss = parts.loss_fn(out.float(), y)
-            loss_sum += loss.double() * x.shape[0]
+            for i in range(x.shape[0]):
+                loss_sum += parts.loss_fn(out[i:i + 1].float(), y[i:i + 1]).double()
             n += x.shape[0]
             cm.update(out.argmax(1), y)
-    return float(loss_sum) / max(n, 1), summarize(cm.compute(), parts.class_names)
+    totals = torch.tensor([float(loss_sum), float(n)], dtype=torch.float64)
+    parts.dist.sum_(cm.matrix)
+    parts.dist.sum_(totals)
+    return float(totals[0]) / max(float(totals[1]), 1.0), summarize(cm.compute(), parts.class_names)
 
 
 def summarize(cm_result: dict, class_names) -> dict:
