@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "train",
     "predict",
     "evaluate",
+    "suggest",
     "demo",
     "plugins",
     "doctor",
