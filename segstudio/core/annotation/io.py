@@ -50,7 +50,8 @@ def atomic_write(path, write: Callable[[BinaryIO], object]) -> None:
     A failure at any point (``write`` raising included) leaves an existing ``path`` untouched and removes the
     temp file.  The new file keeps the permission bits of the file it replaces (or gets the umask default); a
     symlink stays a link (its target is replaced).  Errors are the OSError (or ``write``'s error) of the
-    failing step.  The folder must exist.
+    failing step, with ``filename`` set to ``path`` when the step did not name a file (a full disk while
+    writing says which file it was).  The folder must exist.
     """
     path = Path(path)
     if path.is_symlink():  # replace the file the link points to, keep the link
@@ -70,11 +71,13 @@ def atomic_write(path, write: Callable[[BinaryIO], object]) -> None:
             mode = 0o666 & ~umask
         os.chmod(tmp, mode)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(exc, OSError) and exc.filename is None and exc.errno is not None:
+            raise OSError(exc.errno, exc.strerror, os.fspath(path)) from exc   # same subclass (errno -> type)
         raise
 
 
