@@ -427,3 +427,28 @@ def _resize_choice(fp: Fingerprint) -> tuple[str, str]:
                           "of a letterboxed input)")
     return "letterbox", (f"aspect ratios {fp.aspect_p10:.2f}-{fp.aspect_p90:.2f}:1: letterboxing keeps shapes"
                          if spread >= 1.1 else "square images")
+
+
+def planned_events(cfg: TrainConfig, explicit: Iterable[str], engine, *, cancel=None, plan: Optional[Plan] = None):
+    """Training events of an automatically configured run (the GUI's Train with Auto configuration).
+
+    Plans first unless ``plan`` is given (a plan made for these settings, e.g. the one shown before Start),
+    writes ``RUN/plan.json``, says the plan in a ``Log`` event, then yields ``engine(planned config)``'s events
+    with the post-processing chosen on the validation split before its ``Finished``
+    (:func:`~segstudio.core.inference.postprocess.with_postprocessing`).  Runs on the caller's (worker) thread."""
+    from segstudio.core.inference.postprocess import with_postprocessing
+    from segstudio.core.training.events import Finished, Log
+
+    stop = cancel if callable(cancel) else (cancel.is_set if cancel is not None else (lambda: False))
+    if plan is None:
+        yield Log("planning the run from the data (fingerprint, a few measured training steps)")
+        plan = plan_run(cfg, explicit, cancel=stop)
+        if plan is None:
+            yield Finished(best_miou=float("nan"), run_dir=cfg.out, reason="cancelled")
+            return
+    plan.config = plan.config.replace(out=cfg.out)
+    plan.write(cfg.out)
+    yield Log(plan.summary)
+    for note in plan.notes:
+        yield Log(note, "warning" if "from scratch" in note else "info")
+    yield from with_postprocessing(engine(plan.config, cancel=cancel), plan.config.out)

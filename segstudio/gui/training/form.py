@@ -1,5 +1,11 @@
-"""The training settings form: model, loss, epochs, batch size, image size, augmentation, validation share,
-device and time budget.  :meth:`TrainForm.config` turns it into a validated core ``TrainConfig``."""
+"""The training settings form: configuration (auto / manual), model, loss, epochs, batch size, image size,
+augmentation, validation share, device and time budget.  :meth:`TrainForm.config` turns it into a validated core
+``TrainConfig``.
+
+With **Auto** configuration (the default) the planner (core.training.planner) chooses the settings from the
+data, the device and the time budget, except the fields the user sets: a field changed by the user (or by
+:meth:`TrainForm.set_values`) is kept as given (:meth:`TrainForm.explicit_fields`); choosing "Auto" again
+hands every field back to the planner.  **Manual** trains exactly what the form shows."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,6 +15,9 @@ from PySide6.QtCore import QSettings, Signal
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QGridLayout, QLabel, QSpinBox, QWidget
 
 SETTINGS_PREFIX = "training/"
+#: the fields the planner chooses unless the user sets them (time budget, device, validation share: always yours)
+PLANNED = ("model", "loss", "epochs", "batch_size", "img_size", "augment")
+CONFIG_MODES = (("auto", "Auto (planned from the data)"), ("manual", "Manual (the fields below)"))
 
 
 def model_names() -> list[str]:
@@ -75,8 +84,16 @@ class TrainForm(QWidget):
         self.max_minutes.setSpecialValueText("no limit")
         self.max_minutes.setSuffix(" min")
         self.max_minutes.setToolTip("Time budget: training stops cleanly after the batch that exceeds it")
+        self.config_mode = QComboBox()
+        for value, text in CONFIG_MODES:
+            self.config_mode.addItem(text, value)
+        self.config_mode.setToolTip("Auto: the settings you do not change are planned from the dataset, the device "
+                                    "and the time budget (shown below before you start); choose Auto again to "
+                                    "hand every field back to the planner. Manual: exactly the fields below")
+        self.explicit: set = set()
+        self._quiet = False   # programmatic changes (restoring settings) do not mark fields as yours
 
-        self._rows = (("Model", self.model), ("Loss", self.loss), ("Epochs", self.epochs),
+        self._rows = (("Configuration", self.config_mode), ("Model", self.model), ("Loss", self.loss), ("Epochs", self.epochs),
                       ("Batch size", self.batch_size), ("Image size", self.img_size),
                       ("Augmentation", self.augment), ("Validation", self.val_fraction),
                       ("Time budget", self.max_minutes), ("Device", self.device))
@@ -84,8 +101,41 @@ class TrainForm(QWidget):
         self.columns = 0
         self.set_columns(2)
         self.val_fraction.setToolTip("Share of the annotated images kept for validation")
+        self._quiet = True
         self.set_values(model=d.model, loss=d.loss, augment=d.augment)
+        self._quiet = False
         self.load_settings()
+        self._connect_changes()
+
+    def _connect_changes(self) -> None:
+        for key, signal in (("model", self.model.currentTextChanged), ("loss", self.loss.currentTextChanged),
+                            ("epochs", self.epochs.valueChanged), ("batch_size", self.batch_size.valueChanged),
+                            ("img_size", self.img_size.valueChanged), ("augment", self.augment.currentTextChanged),
+                            ("val_fraction", self.val_fraction.valueChanged),
+                            ("max_minutes", self.max_minutes.valueChanged),
+                            ("device", self.device.currentIndexChanged)):
+            signal.connect(lambda *_a, k=key: self._field_changed(k))
+        self.config_mode.activated.connect(self._mode_chosen)
+
+    def _field_changed(self, key: str) -> None:
+        if not self._quiet and key in PLANNED:
+            self.explicit.add(key)
+        self.changed.emit()
+
+    def _mode_chosen(self, *_args) -> None:
+        if self.auto():
+            self.explicit.clear()   # "Auto" again: every field goes back to the planner
+        self.changed.emit()
+
+    def auto(self) -> bool:
+        """Whether the planner configures the run (the Configuration field says Auto)."""
+        return self.config_mode.currentData() == "auto"
+
+    def explicit_fields(self) -> set:
+        """The TrainConfig fields the plan must keep: the fields the user set (Auto), every field (Manual)."""
+        if not self.auto():
+            return set(PLANNED)
+        return set(self.explicit)
 
     def set_columns(self, n: int) -> None:
         """Lay the fields out in ``n`` columns of label + field (2 in a wide dock, 1 in a narrow one)."""
@@ -122,7 +172,15 @@ class TrainForm(QWidget):
         )
 
     def set_values(self, **values) -> None:
-        """Set fields by TrainConfig key (tests, the benchmark and 'load settings of a run')."""
+        """Set fields by TrainConfig key (tests, the benchmark and 'load settings of a run'); with Auto
+        configuration the fields set count as the user's (the plan keeps them).  ``config="auto"|"manual"``
+        sets the configuration mode."""
+        mode = values.pop("config", None)
+        if mode is not None:
+            idx = self.config_mode.findData(mode)
+            if idx < 0:
+                raise KeyError(f"config={mode!r}")
+            self.config_mode.setCurrentIndex(idx)
         combos = {"model": self.model, "loss": self.loss, "augment": self.augment}
         for key, value in values.items():
             if key in combos:
@@ -142,6 +200,8 @@ class TrainForm(QWidget):
                 getattr(self, key).setValue(value)
             else:
                 raise KeyError(key)
+            if not self._quiet and key in PLANNED:
+                self.explicit.add(key)
 
     def config(self, project, out: Optional[Path] = None, **overrides):
         """A validated ``TrainConfig`` for ``project`` in a new run folder (``RunFolder.new``) unless ``out`` is
@@ -160,6 +220,8 @@ class TrainForm(QWidget):
         s = QSettings()
         for key, value in self.values().items():
             s.setValue(SETTINGS_PREFIX + key, value if value is not None else 0)
+        s.setValue(SETTINGS_PREFIX + "config", self.config_mode.currentData())
+        s.setValue(SETTINGS_PREFIX + "explicit", ",".join(sorted(self.explicit)))
 
     def load_settings(self) -> None:
         s = QSettings()
@@ -176,4 +238,12 @@ class TrainForm(QWidget):
             except (TypeError, ValueError):
                 continue
             stored[key] = v
-        self.set_values(**stored)
+        self._quiet = True
+        try:
+            self.set_values(**stored)
+            mode = s.value(SETTINGS_PREFIX + "config")
+            if mode in ("auto", "manual"):
+                self.set_values(config=mode)
+            self.explicit = {k for k in str(s.value(SETTINGS_PREFIX + "explicit") or "").split(",") if k in PLANNED}
+        finally:
+            self._quiet = False
