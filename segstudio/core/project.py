@@ -36,6 +36,7 @@ class ImageEntry:
     image_path: Path
     json_path: Path
     stem: str
+    slice: Optional[int] = None   # a DICOM / NIfTI volume's slice (core/medical); None for every other image
 
     @property
     def name(self) -> str:
@@ -122,6 +123,7 @@ class Project:
     def rescan(self) -> None:
         """Re-list the images of the folder (call after files were added or removed outside the app)."""
         from segstudio.core.annotation.io import resolve_image_path
+        from segstudio.core.medical.formats import is_medical_path, medical_entries
 
         files = sorted(p for p in self.folder.iterdir() if p.is_file())
         entries: list[ImageEntry] = []
@@ -130,6 +132,10 @@ class Project:
             if is_image_file(p):
                 entries.append(ImageEntry(p, p.with_suffix(".json"), p.stem))
                 image_stems.add(p.stem)
+            elif is_medical_path(p):  # DICOM / NIfTI: one entry per slice of a volume (core/medical)
+                for entry in medical_entries(p):
+                    entries.append(entry)
+                    image_stems.add(entry.stem)
         # labelme JSON files whose image lives elsewhere or is embedded (imageData) open as well
         for p in files:
             if p.suffix.lower() != ".json" or p.stem in image_stems or p.name == SETTINGS_FILE:
@@ -377,7 +383,9 @@ def open_path(path) -> tuple[Project, Optional[ImageEntry]]:
         return Project(p), None
     if p.name == SETTINGS_FILE:
         return Project(p.parent), None
-    if p.suffix.lower() == ".json" or is_image_file(p):
+    from segstudio.core.medical.formats import is_medical_path
+
+    if p.suffix.lower() == ".json" or is_image_file(p) or is_medical_path(p):
         project = Project(p.parent)
         entry = project.entry_for(p.resolve())
         if entry is None:

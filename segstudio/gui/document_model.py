@@ -45,27 +45,31 @@ class DocumentModel(QObject):
         self.json_cache = JsonCache()     # encoded shapes, so that a save re-encodes only what changed
 
     # ----------------------------------------------------------------- loading / saving
-    def open(self, image_path, json_path) -> None:
+    def open(self, image_path, json_path, *, slice=None) -> None:
         """Open ``image_path``; read ``json_path`` when it exists, else start an empty annotation.
 
-        Raises AnnotationError (bad JSON, or an image whose size differs from the JSON's) or the image
-        loader's error; the previous document stays open then.
+        ``slice``: the slice of a DICOM / NIfTI volume (ImageEntry.slice; a new JSON records it as
+        ``imageSlice``).  Raises AnnotationError (bad JSON, or an image whose size differs from the JSON's)
+        or the image loader's error; the previous document stays open then.
         """
         from segstudio.core.annotation.io import annotation_image, load_annotation, load_image
 
         image_path, json_path = Path(image_path), Path(json_path)
         if json_path.exists():
             ann = load_annotation(json_path, check_image=False)
-            image = load_image(image_path) if image_path.exists() else annotation_image(ann, json_path)
+            slice = ann.extra.get("imageSlice", slice)
+            image = (load_image(image_path, slice=slice) if image_path.exists()
+                     else annotation_image(ann, json_path))
             h, w = int(image.shape[0]), int(image.shape[1])
             if (ann.image_height, ann.image_width) != (h, w):
                 raise AnnotationError(f"image size {w}x{h} differs from imageWidth x imageHeight "
                                       f"{ann.image_width}x{ann.image_height} in the JSON", json_path)
         else:
-            image = load_image(image_path)
+            image = load_image(image_path, slice=slice)
             rel = os.path.relpath(image_path, json_path.parent)
             ann = Annotation(shapes=[], image_path=Path(rel).as_posix(),
-                             image_height=int(image.shape[0]), image_width=int(image.shape[1]))
+                             image_height=int(image.shape[0]), image_width=int(image.shape[1]),
+                             extra={} if slice is None else {"imageSlice": int(slice)})
         self.open_annotation(ann, image, json_path, image_path)
 
     def open_annotation(self, annotation: Annotation, image: np.ndarray | None, json_path=None,

@@ -231,7 +231,7 @@ class MainWindow(ClassesMixin, MenusMixin, QMainWindow):
             self.file_list.set_current(self.current_entry)
             return False
         try:
-            self.document.open(entry.image_path, entry.json_path)
+            self.document.open(entry.image_path, entry.json_path, slice=entry.slice)
         except (SegStudioError, OSError, ValueError) as exc:
             msg = str(exc) if isinstance(exc, SegStudioError) else f"{entry.image_path}: {exc}"
             self.show_error("Cannot open image", msg)

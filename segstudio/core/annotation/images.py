@@ -189,7 +189,12 @@ def header_orientation(im: Image.Image, source) -> int:
 
 def probe_image_size(source, *, exif_orientation_applies: bool = True) -> tuple[int, int]:
     """(height, width) of the image as labelme shows it, without decoding pixels: the header, plus for a PNG
-    file whose header has no EXIF a walk over its chunk headers (an eXIf chunk may follow the pixels)."""
+    file whose header has no EXIF a walk over its chunk headers (an eXIf chunk may follow the pixels).
+    DICOM / NIfTI files: the size of their slices, from the header."""
+    from segstudio.core.medical.formats import is_medical_path, probe_slice_size
+
+    if is_medical_path(source):
+        return probe_slice_size(source)
     with _open(source) as im:
         w, h = im.size
         if not exif_orientation_applies:
@@ -259,14 +264,21 @@ def _load_16bit_color(im: Image.Image, source, exif_orientation_applies: bool) -
     return arr
 
 
-def load_image(path_or_bytes, *, exif_orientation_applies: bool | None = None) -> np.ndarray:
+def load_image(path_or_bytes, *, exif_orientation_applies: bool | None = None,
+               slice: int | None = None) -> np.ndarray:
     """Decode an image file (or encoded bytes) into HxW or HxWx3 (RGB) uint8, or HxW / HxWx3 uint16 for
     16-bit images (16-bit colour PNG and TIFF are decoded by OpenCV: Pillow would keep only the high byte).
 
     EXIF orientation is applied as labelme does: always for files; for bytes only when
     ``exif_orientation_applies=True`` (labelme shows embedded ``imageData`` unrotated).
     Palette, alpha and CMYK images become RGB; 32-bit integer / float images are scaled to uint16.
+    DICOM / NIfTI files (``segstudio.core.medical``): slice ``slice`` of the file (None: its only slice), in
+    uint8 / uint16 / int16 / float32 modality values.
     """
+    from segstudio.core.medical.formats import is_medical_path, read_slice
+
+    if is_medical_path(path_or_bytes):
+        return read_slice(path_or_bytes, slice)
     if exif_orientation_applies is None:
         exif_orientation_applies = not isinstance(path_or_bytes, (bytes, bytearray, memoryview))
     im = _open(path_or_bytes)

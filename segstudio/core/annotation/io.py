@@ -355,8 +355,13 @@ def _shape_dict(s: Shape) -> dict:
     return d
 
 
-def _file_image_bytes(image_file: Path) -> bytes:
-    """labelme's read_image_file: the file's bytes, or an EXIF-oriented re-encoding when rotated."""
+def _file_image_bytes(image_file: Path, slice_index=None) -> bytes:
+    """labelme's read_image_file: the file's bytes, or an EXIF-oriented re-encoding when rotated.
+    A DICOM / NIfTI file: a PNG of the slice's pixels only (de-identified: no header field is embedded)."""
+    from segstudio.core.medical.formats import display_png_bytes, is_medical_path
+
+    if is_medical_path(image_file):
+        return display_png_bytes(image_file, slice_index)
     with _open(image_file) as im:
         orientation = exif_orientation(im, allow_load=True)
         if orientation == 1 and image_file.suffix.lower() in (".jpg", ".jpeg", ".png"):
@@ -404,7 +409,7 @@ def save_annotation(ann: Annotation, path, *, with_image_data: bool = False) -> 
     image_file = resolve_image_path(ann.image_path, path) if ann.image_path else None
     has_file = image_file is not None and image_file.is_file()
     if with_image_data:
-        data = ann.image_data if ann.image_data is not None else (_file_image_bytes(image_file) if has_file else None)
+        data = ann.image_data if ann.image_data is not None else (_file_image_bytes(image_file, ann.extra.get("imageSlice")) if has_file else None)
         if data is None:
             raise AnnotationError(f"cannot embed the image: {image_file} not found", path)
     elif ann.image_data is not None and not has_file:
@@ -417,5 +422,13 @@ def save_annotation(ann: Annotation, path, *, with_image_data: bool = False) -> 
 
 
 def annotation_image(ann: Annotation, json_path) -> np.ndarray:
-    """The annotation's image: decoded ``imageData`` (as stored) or the ``imagePath`` file (EXIF-oriented)."""
+    """The annotation's image: decoded ``imageData`` (as stored) or the ``imagePath`` file (EXIF-oriented).
+    A DICOM / NIfTI ``imagePath`` that exists is read in preference to ``imageData`` (which holds only a
+    display rendering of it), slice ``extra["imageSlice"]`` for a volume."""
+    from segstudio.core.medical.formats import SLICE_KEY, is_medical_path
+
+    if ann.image_path and is_medical_path(ann.image_path):
+        source = resolve_image_path(ann.image_path, json_path if json_path is not None else Path.cwd() / "_")
+        if source.is_file() or ann.image_data is None:
+            return load_image(source, slice=ann.extra.get(SLICE_KEY))
     return load_image(_image_source(ann, json_path))

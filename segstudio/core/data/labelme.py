@@ -230,7 +230,9 @@ def labelme_dataset(folder, label_set=None, *, cache_dir=None, cache: Optional[R
         if jp.stem in names:
             raise DatasetError(f"two annotations named {jp.stem}", folder)
         names.add(jp.stem)
-        image = None if ann.image_data is not None else resolve_image_path(ann.image_path, jp)
+        # embedded images and DICOM / NIfTI volume slices ("imageSlice") are read through annotation_image
+        image = (None if ann.image_data is not None or "imageSlice" in ann.extra
+                 else resolve_image_path(ann.image_path, jp))
         records.append({"name": jp.stem, "json": jp, "image": image,
                         "labels": frozenset(i for i in ids if i > 0)})
     if unknown:

@@ -142,6 +142,12 @@ def export_image(
     The source bytes are copied when their format is in ``formats``, their mode in ``modes`` and no EXIF
     rotation is needed; otherwise the decoded image is written as ``fallback`` (JPEG quality 95).
     """
+    from segstudio.core.medical.formats import is_medical_path
+
+    if ann.image_path and is_medical_path(ann.image_path):  # DICOM / NIfTI: the slice's pixels, re-encoded:
+        dst = Path(str(dst_stem) + EXT_OF_FORMAT[fallback])   # no header field (patient data) is carried
+        save_array(image_array(ann, json_path), dst, fallback)
+        return dst
     data, path = _source(ann, json_path)
     with _image_stage(json_path, path):
         fmt, mode, orientation = _probe(data, path)

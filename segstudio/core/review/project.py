@@ -23,7 +23,7 @@ def entry_image(entry) -> np.ndarray:
     from segstudio.core.annotation.io import annotation_image, load_annotation, load_image
 
     if Path(entry.image_path).is_file() and entry.image_path != entry.json_path:
-        return load_image(entry.image_path)
+        return load_image(entry.image_path, slice=getattr(entry, "slice", None))  # a volume's slice
     return annotation_image(load_annotation(entry.json_path, check_image=False), entry.json_path)
 
 
