@@ -92,7 +92,7 @@ def main(argv=None) -> int:
         shutil.rmtree(work, ignore_errors=True)
     size = du_bytes(args.bundle.parent)
     print(f"bundle: {args.bundle.parent} {size / 1e9:.2f} GB unpacked ({size / 2**30:.2f} GiB), "
-          f"{sum(1 for _ in args.bundle.parent.rglob('*'))} files")
+          f"{sum(1 for f in args.bundle.parent.rglob('*') if f.is_file())} files")
     print(f"machine: {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"platform {'xvfb' if args.xvfb else 'offscreen'}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
           f"load {os.getloadavg()[0]:.1f}")
