@@ -24,6 +24,9 @@ def test_grabcut_box_then_clicks_reach_the_disk(scene):
     mask = inter.add_click(48, 48, positive=False)
     assert not mask[46:51, 46:51].any() and iou(mask, gt) >= 0.9
     assert len(inter.clicks) == 1
+    inter.add_click(100, 100, positive=True)
+    assert len(inter.clicks) == 2
+    assert inter.undo_click()[100, 100] and len(inter.clicks) == 1
 
 
 def test_positive_click_outside_the_box_grows_the_object(scene):
