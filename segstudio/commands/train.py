@@ -5,6 +5,9 @@ per-class IoU and the epoch time.  Writes the run folder (:class:`~segstudio.cor
 else a new ``<runs>/YYYYmmdd-HHMMSS-<model>`` as the app names runs.  Exit status: 0 finished (completed, early
 stop, time budget), 1 failed (e.g. CUDA out of memory), 2 bad input, 130 cancelled with Ctrl-C (the run can be
 continued with --resume).
+
+Under torchrun (``torchrun --nproc-per-node N -m segstudio train ...``) each process trains its share and rank 0
+prints and writes (docs/training.md, "Distributed training"); ``--nproc N`` runs torchrun itself.
 """
 from __future__ import annotations
 
@@ -208,6 +211,7 @@ def run(args) -> int:
 def launch(args) -> int:
     """``--nproc N``: these arguments (the run folder fixed) in N processes under torchrun."""
     from segstudio.core.training import distributed
+    from segstudio.version import self_command
 
     if args.nproc < 1:
         from segstudio.core.errors import ConfigError
@@ -217,7 +221,7 @@ def launch(args) -> int:
     command = ["train", *forwarded_args(args)] + (["--out", cfg.out] if args.out is None else [])
     print(f"starting {args.nproc} training processes (torchrun), run folder {cfg.out}", file=sys.stderr, flush=True)
     try:
-        failures = distributed.launch_torchrun(args.nproc, command)
+        failures = distributed.launch_torchrun(args.nproc, self_command(*command))
     except KeyboardInterrupt:
         failures = {0: (130, 0)}
     if not failures:

@@ -287,7 +287,8 @@ def seed_rank(seed: int, rank: int, augment: Optional[torch.Generator]) -> None:
 
 # ---------------------------------------------------------------------- launching and failures
 def launch_torchrun(nproc: int, command: List[str]) -> dict:
-    """Run ``segstudio COMMAND...`` in ``nproc`` processes on this machine with torchrun
+    """Run ``command`` (a program and its arguments, e.g. ``segstudio.version.self_command("train", ...)``) in
+    ``nproc`` processes on this machine with torchrun
     (``torch.distributed.run --standalone``, in this process); ``{rank: (exit status, pid)}`` of the processes
     that failed, ``{}`` when all succeeded.  A negative status is the signal that killed the process.
     Raises ``KeyboardInterrupt`` when this launcher was interrupted (the processes were stopped)."""
@@ -295,11 +296,9 @@ def launch_torchrun(nproc: int, command: List[str]) -> dict:
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import get_args_parser, run
 
-    from segstudio.version import self_command
-
     os.environ.setdefault("OMP_NUM_THREADS", "1")   # the processes set their torch threads themselves
     args = get_args_parser().parse_args(["--standalone", "--nproc-per-node", str(int(nproc)), "--no-python",
-                                         *self_command(*command)])
+                                         *command])
     try:
         run(args)
     except ChildFailedError as exc:
