@@ -41,6 +41,8 @@ BUILTIN_EXTENSIONS = (
     ("training", "segstudio.gui.training"),
     ("review", "segstudio.gui.review"),
     ("assist", "segstudio.gui.assist_panel"),
+    ("suggest", "segstudio.gui.suggest_panel"),    # active learning: rank images, Next suggested (Ctrl+J)
+    ("medical", "segstudio.gui.medical_slices"),   # DICOM / NIfTI: slice slider, window presets
 )
 
 
