@@ -42,6 +42,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def os_error_text(exc: OSError) -> str:
+    """``<file>: <reason>`` of an OSError, with what to do for a full disk or a permission problem."""
+    import errno
+
+    where = f"{exc.filename}: " if exc.filename else ""
+    advice = {errno.ENOSPC: "free some disk space and run again", errno.EDQUOT: "free some disk space and run again",
+              errno.EACCES: "fix the permissions and run again", errno.EPERM: "fix the permissions and run again",
+              errno.EROFS: "the folder is read-only: choose another"}.get(exc.errno)
+    return f"{where}{exc.strerror or exc}" + (f"; {advice}" if advice else "")
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--version"]:  # at once: building the parser imports every command (and torch)
@@ -66,6 +77,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         rc = args.func(args)
     except SegStudioError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:   # the machine's, not a bug: a full disk, no permission, a read-only folder
+        print(f"error: {os_error_text(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -32,6 +32,19 @@ def tiny_project_ro(tmp_path_factory) -> Path:
     return make_sample_project(tmp_path_factory.mktemp("faults") / "project", n_images=8, seed=3)
 
 
+TINY_TRAIN = ["--img-size", "32", "--batch-size", "2", "--val-fraction", "0.25", "--patience", "0", "--threads", "1",
+              "--device", "cpu", "--set", "model_kwargs={base: 4, depth: 2}", "-q"]
+
+
+@pytest.fixture(scope="session")
+def tiny_weights(tiny_project_ro, tmp_path_factory) -> Path:
+    """best.pt of a 1-epoch tiny U-Net trained on the tiny project by `segstudio train`."""
+    out = tmp_path_factory.mktemp("weights") / "run"
+    r = run_cli("train", "--data", tiny_project_ro, "--out", out, "--epochs", "1", *TINY_TRAIN)
+    assert r.returncode == 0, r.stderr[-2000:]
+    return out / "best.pt"
+
+
 @pytest.fixture(autouse=True)
 def isolated_qsettings(tmp_path):
     """QSettings (if a test touches Qt) go to a temp folder, never to the user's settings."""

@@ -87,7 +87,37 @@ def plan_outputs(images_dir: Path, out_dir: Path) -> List[Path]:
     if clash:
         raise ConfigError(f"writing predictions to {out_dir} would overwrite input image(s) "
                           f"{', '.join(clash[:3])}: choose another --out folder", out_dir)
+    ours = written_before(out_dir)
+    theirs = [f"{p.stem}.png" for p in images if (out_dir / f"{p.stem}.png").exists() and p.stem not in ours]
+    if theirs:
+        raise ConfigError(f"{out_dir} already holds {', '.join(theirs[:3])}{' ...' if len(theirs) > 3 else ''} "
+                          f"({len(theirs)} file(s)) that segstudio predict did not write (ground-truth masks?): "
+                          "refused, nothing was overwritten; choose another --out folder", out_dir)
     return images
+
+
+#: the stems ``predict_images`` wrote into a folder: their masks may be replaced by a later prediction
+MANIFEST = ".segstudio-predictions.json"
+
+
+def written_before(out_dir: Path) -> set:
+    """Stems of the masks segstudio predicted into ``out_dir`` before (its manifest; empty when none)."""
+    import json
+
+    try:
+        data = json.loads((Path(out_dir) / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    return {str(s) for s in data.get("stems", [])} if isinstance(data, dict) else set()
+
+
+def _record_written(out_dir: Path, stems) -> None:
+    import json
+
+    from segstudio.core.annotation.io import atomic_write_text
+
+    known = written_before(out_dir) | set(stems)
+    atomic_write_text(out_dir / MANIFEST, json.dumps({"stems": sorted(known)}) + "\n")
 
 
 def predict_folder(predictor, images_dir, out_dir, *, overlay: bool = False, probs=False,
@@ -152,15 +182,20 @@ def predict_images(predictor, images: Sequence, out_dir, *, overlay: bool = Fals
             report.failures.append((str(path), str(exc)))
         else:
             mask_path = out_dir / f"{stem}.png"
-            write_label_png(mask_path, np.asarray(result.label))
-            report.written.append(mask_path)
-            if overlay:
-                ov = draw_overlay(image, result.label, palette, alpha=alpha, mode=overlay_mode)
-                ov_path = out_dir / "overlays" / f"{stem}.png"
-                atomic_write_bytes(ov_path, _png_bytes(ov))
-                report.written.append(ov_path)
-            if prob_fmt is not None:
-                report.written.extend(write_probs(out_dir, stem, result.probs, prob_fmt))
+            try:
+                _record_written(out_dir, [stem])    # before the mask: a crash in between never orphans it
+                write_label_png(mask_path, np.asarray(result.label))
+                report.written.append(mask_path)
+                if overlay:
+                    ov = draw_overlay(image, result.label, palette, alpha=alpha, mode=overlay_mode)
+                    ov_path = out_dir / "overlays" / f"{stem}.png"
+                    atomic_write_bytes(ov_path, _png_bytes(ov))
+                    report.written.append(ov_path)
+                if prob_fmt is not None:
+                    report.written.extend(write_probs(out_dir, stem, result.probs, prob_fmt))
+            except OSError as exc:   # disk full, no permission: every write is atomic, nothing is left torn
+                raise DatasetError(f"cannot write the prediction of {path.name}: {exc.strerror or exc}; "
+                                   f"{report.n_ok} image(s) were written before", exc.filename or mask_path) from None
             report.n_ok += 1
             report.predicted.append(stem)
         if progress is not None:
