@@ -182,3 +182,32 @@ def test_cli_config_defaults_plans_nothing(tiny_project, tmp_path):
                "--set", "model_kwargs={base: 4, depth: 2}", "--epochs", "1", "--threads", "1", "-q"])
     assert rc == 0 and not (run / "plan.json").exists()
     assert json.loads((run / "config.json").read_text())["patience"] == TrainConfig().patience
+
+
+def test_local_imagenet_weights_give_a_pretrained_encoder_and_absent_ones_a_note(tiny_project, tmp_path,
+                                                                                monkeypatch):
+    import torch
+
+    from segstudio.core.training.plan_measure import find_pretrained
+
+    hub = tmp_path / "hub"
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(hub))
+    kwargs, note = find_pretrained()
+    assert kwargs is None and "training from scratch" in note and "never downloads" in note
+    cfg = TrainConfig(data=str(tiny_project), out=str(tmp_path / "r"), max_minutes=10, device="cpu")
+    plan = plan_run(cfg, set(), fp=make_fp(), measure=linear_cost(0.001))
+    assert plan.config.model == "unet" and sum("from scratch" in n for n in plan.notes) == 1   # said once
+    (hub / "checkpoints").mkdir(parents=True)
+    (hub / "checkpoints" / "resnet18-f37072fd.pth").write_bytes(b"weights")
+    kwargs, note = find_pretrained()
+    assert kwargs["encoder"] == "resnet18" and kwargs["encoder_weights"].endswith("resnet18-f37072fd.pth")
+    plan = plan_run(cfg, set(), fp=make_fp(), measure=linear_cost(0.001))
+    assert plan.config.model == "resnet_unet" and plan.config.model_kwargs["encoder"] == "resnet18"
+    assert plan.config.lr == 1e-3 and "resnet18" in plan.choices["model"]["reason"]
+    own = tmp_path / "my_resnet34.pth"
+    own.write_bytes(b"weights")
+    kwargs, note = find_pretrained(weights_file=str(own))
+    assert kwargs == {"encoder": "resnet34", "encoder_weights": str(own)}
+    # a budget too small for the encoder: the cheapest U-Net, weights or not
+    slow = plan_run(cfg, set(), fp=make_fp(), measure=linear_cost(0.5))
+    assert slow.config.model == "unet"

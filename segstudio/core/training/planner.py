@@ -41,6 +41,8 @@ BASES = (8, 16, 32)
 #: per-step cost relative to base 8 at the same input size (measured ratios, docs/models.md)
 BASE_COST = {8: 1.0, 16: 2.0, 32: 4.6}
 PRETRAINED_COST = 2.2
+#: a fitting pretrained-encoder candidate is preferred like a from-scratch one this many times as costly
+PRETRAINED_PREFERENCE = 4.0
 MAX_SIZE = 512
 MIN_SIZE = 128
 #: fraction of the budget the engine's epochs may use (the rest: caching, validation spread, post-selection)
@@ -282,6 +284,12 @@ def plan_run(cfg: TrainConfig, explicit: Iterable[str] = (), *, fp: Optional[Fin
                 notes=[x for x in notes if x], planning_seconds=float(planning))
 
 
+def capability(c: Candidate) -> float:
+    """How much a candidate is preferred when it fits the budget: its cost (input size x width), and a
+    pretrained encoder (ImageNet features) before any width trained from scratch at the same size."""
+    return c.cost_units * (PRETRAINED_PREFERENCE if c.model_kwargs.get("encoder_weights") else 1.0)
+
+
 def _steps_needed(steps_per_epoch: int) -> int:
     return max(TARGET_STEPS, MIN_EPOCHS * steps_per_epoch)
 
@@ -314,7 +322,7 @@ def _pick(pool: list, measure, n_train: int, n_val: int, budget_s: float, say, c
     per_unit_image = ref_s / (ref.cost_units * ref.batch_size)
     for c in pool:
         c.predicted_step_s = per_unit_image * c.cost_units * c.batch_size
-    order = [c for c in reversed(pool) if fits(c, c.predicted_step_s)]
+    order = sorted((c for c in pool if fits(c, c.predicted_step_s)), key=capability, reverse=True)
     chosen = ref
     for c in order[:3]:   # at most three more measurements
         if cancel is not None and cancel():
@@ -325,7 +333,7 @@ def _pick(pool: list, measure, n_train: int, n_val: int, budget_s: float, say, c
     else:
         # predictions too optimistic: the most capable measured candidate that fits, else the cheapest
         fitting = [c for c in pool if c.step_s is not None and fits(c, c.step_s)]
-        chosen = max(fitting, key=lambda c: c.cost_units) if fitting else ref
+        chosen = max(fitting, key=capability) if fitting else ref
     return chosen, _epoch_seconds(chosen.step_s, chosen.batch_size, n_train, n_val), measurements
 
 
