@@ -122,4 +122,4 @@ wheel: $(VENV)/.build-extra
 	$(PY) -m build --outdir dist .
 
 wheel-test: wheel
-	$(PY) -m pytest -q -p no:cacheprovider --durations=0 -m slow installer/tests/test_wheel.py
+	SEGSTUDIO_REQUIRE_WHEEL=1 $(PY) -m pytest -q -p no:cacheprovider --durations=0 -m slow installer/tests/test_wheel.py
