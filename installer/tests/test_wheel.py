@@ -1,11 +1,13 @@
 """The wheel and sdist of `make wheel` install into a fresh venv (no system site-packages: torch and the rest
 come from the package index) and run; the example plugin installs the same way and is listed.
 
-`make wheel-test`; not collected by `make test` (testpaths = tests/); marked slow (several minutes: pip
+`make wheel-test`; not collected by `make test` (testpaths = tests/); marked slow; skips without dist/*.whl
+unless SEGSTUDIO_REQUIRE_WHEEL=1 (set by `make wheel-test`) (several minutes: pip
 unpacks torch and its CUDA libraries, ~4 GB).
 """
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -24,7 +26,10 @@ DIST = ROOT / "dist"
 def _one(pattern: str) -> Path:
     found = sorted(DIST.glob(pattern))
     if not found:
-        pytest.fail(f"{DIST / pattern}: missing (run `make wheel`)", pytrace=False)
+        msg = f"{DIST / pattern}: missing (run `make wheel`)"
+        if os.environ.get("SEGSTUDIO_REQUIRE_WHEEL") == "1":  # set by `make wheel-test`
+            pytest.fail(msg, pytrace=False)
+        pytest.skip(msg)
     return found[-1]
 
 
