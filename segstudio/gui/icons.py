@@ -30,6 +30,8 @@ ICONS = {
     "intelligent_scissors": "tool-scissors", "model": "tool-model", "model_prompt": "tool-model",
     "assist_box": "tool-grabcut", "assist_click": "tool-click", "snap": "tool-scissors",
     "assist_settings": "settings", "settings": "settings",
+    # suggestions (which image to annotate next)
+    "suggest_rank": "rank", "next_suggested": "next-suggested",
     # File
     "open_folder": "open-folder", "open_file": "open-file", "open_sample": "open-sample", "recent": "recent",
     "save": "save", "embed": "embed", "ask_label": "ask-label", "export": "export", "quit": "quit",

@@ -74,15 +74,38 @@ def test_extension_menus_get_icons_too(qtbot, messages):
     assert apply_icons(w) == []
 
 
-def test_toolbar_text_beside_icons_only_when_there_is_room(make_window, qtbot):
-    w = make_window(size=(1600, 900))
-    assert w.toolbar.toolButtonStyle() == Qt.ToolButtonTextBesideIcon
-    button = w.toolbar.widgetForAction(w.tool_actions["polygon"])
-    assert button.text().startswith("Polygon")
-    w.resize(520, 700)
-    qtbot.waitUntil(lambda: w.toolbar.toolButtonStyle() == Qt.ToolButtonIconOnly)
-    w.resize(1600, 900)
-    qtbot.waitUntil(lambda: w.toolbar.toolButtonStyle() == Qt.ToolButtonTextBesideIcon)
+def test_toolbar_text_beside_icons_only_when_there_is_room(qtbot):
+    """A window whose toolbars fit with their texts shows them; a narrower one shows icons only, and back.
+    (A small window: the offscreen screen is 800 px wide, too narrow for the main window's text toolbar.)"""
+    from PySide6.QtWidgets import QMainWindow
+
+    from segstudio.gui.icons import ToolbarTextFit
+
+    w = QMainWindow()
+    qtbot.addWidget(w)
+    tb = w.addToolBar("Tools")
+    for name in ("undo", "redo", "fit"):
+        tb.addAction(icon(name), f"{name.capitalize()} text")
+    fit = ToolbarTextFit(w, [tb])
+    w.installEventFilter(fit)
+    w.resize(700, 300)
+    w.show()
+    qtbot.waitUntil(lambda: tb.toolButtonStyle() == Qt.ToolButtonTextBesideIcon)
+    assert 0 < fit.full_width <= 700
+    assert tb.widgetForAction(tb.actions()[0]).text() == "Undo text"
+    w.resize(fit.full_width - 40, 300)
+    qtbot.waitUntil(lambda: tb.toolButtonStyle() == Qt.ToolButtonIconOnly)
+    w.resize(700, 300)
+    qtbot.waitUntil(lambda: tb.toolButtonStyle() == Qt.ToolButtonTextBesideIcon)
+
+
+def test_main_window_toolbar_follows_its_width(make_window, qtbot):
+    w = make_window()
+    fit = w._toolbar_text_fit
+    assert w.toolbar in fit.toolbars and fit.full_width > 0
+    expected = Qt.ToolButtonTextBesideIcon if w.width() >= fit.full_width else Qt.ToolButtonIconOnly
+    assert w.toolbar.toolButtonStyle() == expected
+    assert w.toolbar.widgetForAction(w.tool_actions["polygon"]).text().startswith("Polygon")
 
 
 def test_about_dialog_shows_the_versions_and_copies_them(make_window, qtbot):
