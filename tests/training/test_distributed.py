@@ -205,3 +205,13 @@ def test_failure_report_names_the_process_and_the_checkpoint(tmp_path):
     assert "no last.pt was written" in message
     assert failure_report({0: (130, 1), 1: (130, 2)}, 2, tmp_path)[0] == 130
     assert failure_report({0: (2, 1), 1: (2, 2)}, 2, tmp_path) == (2, "")
+
+
+def test_nproc_gives_the_processes_the_same_command_line_without_itself():
+    from segstudio.cli import build_parser
+    from segstudio.commands.train import forwarded_args
+
+    args = build_parser().parse_args(["train", "--data", "d", "--nproc", "2", "--epochs", "3", "--set", "a=1",
+                                      "--set", "b=2", "-q", "--resume", "r", "--config", "x.yaml"])
+    assert forwarded_args(args) == ["--data", "d", "--epochs", "3", "--config", "x.yaml", "--resume", "r",
+                                    "--set", "a=1", "--set", "b=2", "--quiet"]
