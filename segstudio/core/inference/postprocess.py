@@ -184,24 +184,6 @@ def choose_for_run(run_dir, *, quiet: bool = False, out=None, device="auto") -> 
     return spec
 
 
-def with_postprocessing(events, run_dir, device="auto"):
-    """Pass a training event stream through; before its ``Finished`` (not cancelled) choose the post-processing
-    for ``run_dir/best.pt`` on the validation split and say what was chosen in a ``Log`` event (the stream
-    still ends with its ``Finished``).  Used by the GUI's automatic configuration."""
-    from segstudio.core.training.events import Finished, Log
-
-    for ev in events:
-        if isinstance(ev, Finished) and ev.reason != "cancelled" and (Path(run_dir) / "best.pt").is_file():
-            try:
-                spec = select_postprocessing(Path(run_dir) / "best.pt", device=device)
-            except Exception as exc:  # noqa: BLE001 - the run itself succeeded: say why, keep it
-                yield Log(f"post-processing not chosen: {exc}", "warning")
-            else:
-                if spec is not None:
-                    yield Log(describe(spec))
-        yield ev
-
-
 def describe(spec: dict) -> str:
     s = spec["val_miou"]
     largest = (["foreground"] if spec["merged"] else []) + list(spec["keep_largest"])

@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Iterable, Optional
 
 from segstudio.core.training.config import TrainConfig
@@ -84,9 +85,8 @@ class Plan:
                         "fingerprint": self.fingerprint.to_dict() if self.fingerprint else None,
                         "config": plain(self.config.to_dict())})
 
-    def write(self, run_dir) -> "Path":
+    def write(self, run_dir) -> Path:
         import json
-        from pathlib import Path
 
         from segstudio.core.annotation.io import atomic_write_text
 
@@ -443,8 +443,7 @@ def planned_events(cfg: TrainConfig, explicit: Iterable[str], engine, *, cancel=
     Plans first unless ``plan`` is given (a plan made for these settings, e.g. the one shown before Start),
     writes ``RUN/plan.json``, says the plan in a ``Log`` event, then yields ``engine(planned config)``'s events
     with the post-processing chosen on the validation split before its ``Finished``
-    (:func:`~segstudio.core.inference.postprocess.with_postprocessing`).  Runs on the caller's (worker) thread."""
-    from segstudio.core.inference.postprocess import with_postprocessing
+    (:func:`with_postprocessing`).  Runs on the caller's (worker) thread."""
     from segstudio.core.training.events import Finished, Log
 
     stop = cancel if callable(cancel) else (cancel.is_set if cancel is not None else (lambda: False))
@@ -460,3 +459,22 @@ def planned_events(cfg: TrainConfig, explicit: Iterable[str], engine, *, cancel=
     for note in plan.notes:
         yield Log(note, "warning" if "from scratch" in note else "info")
     yield from with_postprocessing(engine(plan.config, cancel=cancel), plan.config.out)
+
+
+def with_postprocessing(events, run_dir, device="auto"):
+    """Pass a training event stream through; before its ``Finished`` (not cancelled) choose the post-processing
+    for ``run_dir/best.pt`` on the validation split and say what was chosen in a ``Log`` event (the stream
+    still ends with its ``Finished``).  Used by the GUI's automatic configuration."""
+    from segstudio.core.inference.postprocess import describe, select_postprocessing
+    from segstudio.core.training.events import Finished, Log
+
+    for ev in events:
+        if isinstance(ev, Finished) and ev.reason != "cancelled" and (Path(run_dir) / "best.pt").is_file():
+            try:
+                spec = select_postprocessing(Path(run_dir) / "best.pt", device=device)
+            except Exception as exc:  # noqa: BLE001 - the run itself succeeded: say why, keep it
+                yield Log(f"post-processing not chosen: {exc}", "warning")
+            else:
+                if spec is not None:
+                    yield Log(describe(spec))
+        yield ev
