@@ -174,16 +174,36 @@ def _menu_actions(window) -> list[QAction]:
 
 
 class ToolbarTextFit(QObject):
-    """Text beside the icons while the window is wide enough for all its toolbars that way, icons only
-    (with tool tips) when it is not."""
+    """Text beside the icons for as many toolbars as the window's width allows, the first toolbar first;
+    the others show icons only (their texts stay as tool tips).  Widths of both styles are measured once per
+    toolbar content (re-measured when its actions change)."""
 
     def __init__(self, window, toolbars):
         super().__init__(window)
         self.window = window
         self.toolbars = list(toolbars)
-        self.full_width = 0
-        for tb in self.toolbars:
+        self._widths: dict[int, tuple[int, int, int]] = {}  # id -> (action count, icon-only, text beside)
+
+    @property
+    def full_width(self) -> int:
+        """Width of all (visible) toolbars with their texts."""
+        return sum(self._measure(tb)[1] for tb in self.toolbars if not tb.isHidden())
+
+    def _measure(self, tb) -> tuple[int, int]:
+        n = len(tb.actions())
+        cached = self._widths.get(id(tb))
+        if cached is None or cached[0] != n:
+            tb.ensurePolished()
+            style = tb.toolButtonStyle()
+            tb.setToolButtonStyle(Qt.ToolButtonIconOnly)
+            icon_only = tb.sizeHint().width()
             tb.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+            text = tb.sizeHint().width()
+            tb.setToolButtonStyle(style)
+            cached = (n, icon_only, text)
+            if tb.isVisible():  # a toolbar not shown yet has no final button sizes: measure again later
+                self._widths[id(tb)] = cached
+        return cached[1], cached[2]
 
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
         if obj is self.window and event.type() == QEvent.Resize:
@@ -191,9 +211,15 @@ class ToolbarTextFit(QObject):
         return False
 
     def update_style(self) -> None:
-        if all(tb.toolButtonStyle() == Qt.ToolButtonTextBesideIcon for tb in self.toolbars):
-            self.full_width = sum(tb.sizeHint().width() for tb in self.toolbars if not tb.isHidden())
-        wanted = Qt.ToolButtonTextBesideIcon if self.window.width() >= self.full_width else Qt.ToolButtonIconOnly
-        for tb in self.toolbars:
+        shown = [tb for tb in self.toolbars if not tb.isHidden()]
+        widths = {id(tb): self._measure(tb) for tb in shown}
+        used = sum(w[0] for w in widths.values())  # everything icon-only
+        available = self.window.width()
+        for tb in shown:
+            icon_only, text = widths[id(tb)]
+            wanted = Qt.ToolButtonIconOnly
+            if used - icon_only + text <= available:
+                used += text - icon_only
+                wanted = Qt.ToolButtonTextBesideIcon
             if tb.toolButtonStyle() != wanted:
                 tb.setToolButtonStyle(wanted)
