@@ -188,9 +188,7 @@ class AssistController(QObject):
                     it.box, it.clicks = inter.box, list(inter.clicks)
             if kind == "box":
                 it.set_box(args)
-            elif it.active:
-                it.add_click(*args)
-            else:
+            else:   # refines the object, or starts one from this click
                 it.add_click(*args)
             return it, mask_to_object_shapes(it.mask, label, mode=mode)
 

@@ -83,7 +83,8 @@ class AssistPanel(QWidget):
         lay.addStretch(1)
         self.method_combo.currentIndexChanged.connect(
             lambda _i: controller.set_method(self.method_combo.currentData()) or self.update_model_label())
-        self.shape_combo.currentIndexChanged.connect(lambda _i: controller.set_shape_mode(self.shape_combo.currentData()))
+        self.shape_combo.currentIndexChanged.connect(
+            lambda _i: controller.set_shape_mode(self.shape_combo.currentData()))
         self.tolerance.valueChanged.connect(self._tolerance_changed)
         self.settings_button.clicked.connect(self.open_settings)
         controller.busyChanged.connect(self._busy)

@@ -1,7 +1,6 @@
 """No tests: a window with the Assist extension on a small project, and helpers to drive its tools."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -80,10 +79,6 @@ def autosaved_label(window, json_path: Path) -> np.ndarray:
 
 def iou(a, b) -> float:
     return float((a & b).sum() / max(1, (a | b).sum()))
-
-
-def shapes_json(path: Path) -> list:
-    return json.loads(path.read_text())["shapes"] if path.exists() else []
 
 
 @pytest.fixture

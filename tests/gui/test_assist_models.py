@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings
 from torch import nn
 
-from assist_support import autosaved_label, click, disk, drag, iou, make_assist_window, settle  # noqa: F401
+from assist_support import autosaved_label, disk, drag, iou, make_assist_window, settle  # noqa: F401
 from segstudio.core.annotation import read_label_mask
 
 STEM = "IMD078"   # a PH2 image; the lesion is darker than the skin

@@ -8,7 +8,7 @@ from PySide6.QtGui import QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from assist_support import autosaved_label, click, disk, drag, iou, make_assist_window, settle, shapes_json  # noqa: F401
+from assist_support import autosaved_label, click, disk, drag, iou, make_assist_window, settle  # noqa: F401
 
 
 @pytest.fixture

@@ -34,7 +34,8 @@ class TinyDecoder(nn.Module):
         grid = torch.arange(s, dtype=torch.float32) + 0.5
         pos = (point_labels >= 1).float()[..., None]                     # 1 x N x 1
         centre = (point_coords * pos).sum(1) / pos.sum(1).clamp(min=1)    # 1 x 2
-        d2 = (grid[None, None, :] - centre[:, 0, None, None]) ** 2 + (grid[None, :, None] - centre[:, 1, None, None]) ** 2
+        d2 = (grid[None, None, :] - centre[:, 0, None, None]) ** 2 \
+            + (grid[None, :, None] - centre[:, 1, None, None]) ** 2
         logits = (s / 8) ** 2 - d2                                        # 1 x S x S
         neg = (point_labels == 0).float()                                 # 1 x N
         nd2 = (grid[None, None, None, :] - point_coords[:, :, 0, None, None]) ** 2 + \

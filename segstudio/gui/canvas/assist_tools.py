@@ -259,7 +259,8 @@ class SnapTool(Tool):
         if event.button() != Qt.LeftButton:
             return
         pos = self.view.clamp_to_image(pos)
-        x, y = min(pos.x(), self.view.document.image_size[0] - 0.5), min(pos.y(), self.view.document.image_size[1] - 0.5)
+        w, h = self.view.document.image_size
+        x, y = min(pos.x(), w - 0.5), min(pos.y(), h - 0.5)
         if len(self.anchors) >= 2 and self._near_first(QPointF(x, y)):
             self.finish()
             return
