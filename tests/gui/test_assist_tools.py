@@ -78,6 +78,13 @@ def test_click_tool_and_mask_results(window, qtbot, disk):
     assert iou(autosaved_label(window, folder / "disk.json"), gt) >= 0.9
     QTest.keyClick(canvas.viewport(), Qt.Key_Return)        # ends the object: the next click starts another
     assert window.assist.interaction is None
+    # a bad box afterwards: a message, the shape kept, the file untouched
+    saved = (folder / "disk.json").read_bytes()
+    shapes = doc.shapes()
+    window.assist.request_box((500, 500, 600, 600))
+    settle(window, qtbot)
+    qtbot.waitUntil(lambda: "outside" in (window.last_error or ""))
+    assert doc.shapes() == shapes and window.autosaver.flush() and (folder / "disk.json").read_bytes() == saved
 
 
 def test_magic_wand_with_wheel_tolerance(window, qtbot, disk):
