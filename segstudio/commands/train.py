@@ -218,6 +218,10 @@ def launch(args) -> int:
 
         raise ConfigError(f"--nproc: must be >= 1 (got {args.nproc})")
     cfg = build_config(args)
+    from segstudio.core.device import resolve_device
+
+    if resolve_device(cfg.device).type == "cuda":
+        distributed.check_gpus(args.nproc)
     command = ["train", *forwarded_args(args)] + (["--out", cfg.out] if args.out is None else [])
     print(f"starting {args.nproc} training processes (torchrun), run folder {cfg.out}", file=sys.stderr, flush=True)
     try:

@@ -215,3 +215,13 @@ def test_nproc_gives_the_processes_the_same_command_line_without_itself():
                                       "--set", "b=2", "-q", "--resume", "r", "--config", "x.yaml"])
     assert forwarded_args(args) == ["--data", "d", "--epochs", "3", "--config", "x.yaml", "--resume", "r",
                                     "--set", "a=1", "--set", "b=2", "--quiet"]
+
+
+def test_more_processes_than_gpus_is_refused(monkeypatch):
+    from segstudio.core.errors import ConfigError
+    from segstudio.core.training.distributed import check_gpus
+
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    check_gpus(1)
+    with pytest.raises(ConfigError, match="2 training processes on this machine need 2 GPUs, it has 1"):
+        check_gpus(2)

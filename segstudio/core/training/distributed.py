@@ -171,6 +171,7 @@ def setup(device: torch.device) -> Dist:
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     cuda = device.type == "cuda"
     if cuda:
+        check_gpus(local_world_size())
         torch.cuda.set_device(local_rank)
     owns = False
     if not dist.is_initialized():
@@ -178,6 +179,17 @@ def setup(device: torch.device) -> Dist:
         owns = True
     return Dist(rank=dist.get_rank(), world_size=dist.get_world_size(), local_rank=local_rank,
                 backend=dist.get_backend(), owns_group=owns)
+
+
+def check_gpus(per_machine: int) -> None:
+    """One GPU per process: ConfigError when this machine has fewer GPUs than processes (NCCL refuses two
+    processes on one GPU)."""
+    gpus = torch.cuda.device_count()
+    if per_machine > gpus:
+        from segstudio.core.errors import ConfigError
+
+        raise ConfigError(f"{per_machine} training processes on this machine need {per_machine} GPUs, it has "
+                          f"{gpus}: start at most {gpus} processes per machine (--nproc / --nproc-per-node)")
 
 
 # ---------------------------------------------------------------------- batch norm
