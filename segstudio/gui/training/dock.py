@@ -14,6 +14,7 @@ from segstudio.core.training import resume_point
 from segstudio.gui.training.controller import TrainingController, format_seconds
 from segstudio.gui.training.curves import CurvesWidget
 from segstudio.gui.training.form import TrainForm
+from segstudio.gui.training.plan_view import PlanView
 from segstudio.gui.training.runs import RunsList
 
 REFRESH_MS = 100  # repaint curves and the progress line at most 10 times a second
@@ -41,6 +42,8 @@ class TrainingDock(QDockWidget):
         lay.setContentsMargins(4, 4, 4, 4)
         self.form = TrainForm()
         lay.addWidget(self.form)
+        self.plan_view = PlanView(torch_threads=torch_threads)   # Auto configuration: the plan before Start
+        lay.addWidget(self.plan_view)
         buttons = QHBoxLayout()
         self.train_button = QPushButton("Train")
         self.train_button.setToolTip("Train a new model on the annotated images of the project")
@@ -80,6 +83,7 @@ class TrainingDock(QDockWidget):
         self.train_button.clicked.connect(self.start_training)
         self.stop_button.clicked.connect(self.stop_training)
         self.resume_button.clicked.connect(self.resume_training)
+        self.form.changed.connect(self._replan)
         self.runs.checkpointChosen.connect(self.checkpointChosen)
         self.runs.resumeRequested.connect(self.resume_training)
         c = self.controller
@@ -114,6 +118,11 @@ class TrainingDock(QDockWidget):
     def _on_project(self, project) -> None:
         self.runs.set_runs_dir(project.runs_dir if project is not None else None)
         self._update_buttons()
+        self._replan()
+
+    def _replan(self) -> None:
+        """Auto configuration: plan for the form's settings (shown under the form before Start)."""
+        self.plan_view.request(self.form, self.project)
 
     @property
     def running(self) -> bool:
@@ -154,7 +163,13 @@ class TrainingDock(QDockWidget):
             self.show_error("Cannot start training", str(exc))
             return False
         self.form.save_settings()
-        return self._start(cfg, f"Training {cfg.model} on {n} annotated images -> {cfg.out}")
+        auto = None
+        if self.form.auto():   # the plan shown (planned in the worker first when it is not ready yet)
+            auto = (self.plan_view.explicit(self.form, overrides), self.plan_view.plan_for(self.form, self.project,
+                                                                                          **overrides))
+            if auto[1] is not None:
+                cfg = auto[1].config.replace(out=cfg.out)
+        return self._start(cfg, f"Training {cfg.model} on {n} annotated images -> {cfg.out}", auto=auto)
 
     def resume_training(self, run_dir=None) -> bool:
         """Continue ``run_dir`` (default: the selected run, else the newest) from its last.pt."""
@@ -174,17 +189,26 @@ class TrainingDock(QDockWidget):
             return False
         return self._start(point.config, f"Resuming {Path(run_dir).name} from {point.checkpoint.name}")
 
-    def _start(self, cfg, message: str) -> bool:
+    def _start(self, cfg, message: str, auto=None) -> bool:
         self.curves.clear()
         self.progress.setValue(0)
         self._last_batch = None
         self._log(message)
         self.status.setText("Starting...")
+        engine = self.controller.engine
+        if auto is not None:   # Auto configuration: plan (unless shown), train, choose the post-processing
+            from segstudio.core.training.planner import planned_events
+
+            explicit, plan = auto
+            self.controller.engine = lambda config, cancel=None: planned_events(config, explicit, engine,
+                                                                                cancel=cancel, plan=plan)
         try:
             self.controller.start(cfg)
         except Exception as exc:  # noqa: BLE001 - import problems of the engine are shown, not raised
             self.show_error("Cannot start training", str(exc))
             return False
+        finally:
+            self.controller.engine = engine
         self.timer.start()
         self._update_buttons()
         return True
@@ -283,6 +307,7 @@ class TrainingDock(QDockWidget):
 
     def shutdown(self, ms: int = 120000) -> None:
         """Stop a running training and wait for its thread (window close)."""
+        self.plan_view.shutdown(ms)
         if self.controller.running:
             self.controller.stop()
             self.controller.wait(ms)
