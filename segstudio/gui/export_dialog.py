@@ -2,7 +2,8 @@
 through core ``segstudio.core.export.convert`` in a worker thread (progress, cancel, summary of failures).
 
 ``install(session, services)`` (a window extension, see gui/extensions.py) adds "File > Export dataset..."
-(also reachable from the Review menu).
+(also reachable from the Review menu).  The progress bar shows only while an export runs, and changing the
+format or the folder clears the previous export's summary, so nothing stale is shown before Export.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from segstudio.core.errors import SegStudioError
 from segstudio.gui.workers import Worker, error_text
 
 FORMAT_TEXT = {
-    "voc": "Pascal VOC (JPEGImages, SegmentationClass PNG, ImageSets)",
+    "voc": "Pascal VOC (JPEGImages, SegmentationClass PNG, as labelme2voc)",
     "coco": "COCO instance segmentation (annotations.json)",
     "yolo": "YOLO segmentation (polygons, data.yaml)",
     "nnunet": "nnU-Net v2 raw dataset (imagesTr, labelsTr, dataset.json)",
@@ -76,7 +77,9 @@ class ExportDialog(QDialog):
         lay.addLayout(form)
         self.progress = QProgressBar()
         self.progress.setFormat("%v/%m")
+        self.progress.setRange(0, 1)
         self.progress.setValue(0)
+        self.progress.hide()   # shown from Export on: no "0/100" before anything ran
         lay.addWidget(self.progress)
         self.summary = QPlainTextEdit(readOnly=True)
         self.summary.setPlaceholderText("The summary of the export appears here")
@@ -95,6 +98,8 @@ class ExportDialog(QDialog):
             self.format.setCurrentIndex(idx)
         self._fill_default_target()
         self.format.currentIndexChanged.connect(lambda _i: self._fill_default_target())
+        self.format.currentIndexChanged.connect(lambda _i: self._forget_last())
+        self.target.textEdited.connect(lambda _t: self._forget_last())
         self.resize(640, 420)
         self._update_buttons()
 
@@ -116,6 +121,13 @@ class ExportDialog(QDialog):
         path = QFileDialog.getExistingDirectory(self, "Export to folder", self.target.text())
         if path:
             self.target.setText(path)
+            self._forget_last()
+
+    def _forget_last(self) -> None:
+        """Another format or folder: the previous export's summary and bar no longer apply."""
+        if self.worker is None:
+            self.summary.clear()
+            self.progress.hide()
 
     def _update_buttons(self) -> None:
         busy = self.worker is not None
@@ -154,6 +166,7 @@ class ExportDialog(QDialog):
         self.report, self.error = None, ""
         self.summary.setPlainText(f"Exporting to {out} ...")
         self.progress.setRange(0, 0)
+        self.progress.show()
         w = Worker(work, name="export", parent=self)
         w.event.connect(self._on_progress)
         w.result.connect(self._on_result)

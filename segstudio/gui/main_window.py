@@ -17,8 +17,10 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QStandardPaths, Qt, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
-    QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QStackedWidget, QVBoxLayout, QWidget,
+    QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QScrollArea, QStackedWidget, QVBoxLayout,
+    QWidget,
 )
 
 from segstudio.core.errors import SegStudioError
@@ -37,7 +39,7 @@ from segstudio.gui.panels.image_adjust import ImageAdjustPanel
 from segstudio.gui.panels.shape_list import ShapeListPanel
 from segstudio.gui.panels.tool_palette import TOOL_HINTS
 from segstudio.gui.panels.welcome import WelcomePage
-from segstudio.gui.settings import Settings
+from segstudio.gui.settings import Settings, is_sample_project
 from segstudio.gui.window_classes import ClassesMixin
 from segstudio.gui.window_menus import MenusMixin
 
@@ -94,7 +96,7 @@ class MainWindow(ClassesMixin, MenusMixin, QMainWindow):
         self._build_actions()
         self._connect()
         self.setAcceptDrops(True)
-        self.resize(1400, 900)
+        self.resize(1400, 900)   # fit_to_screen() shrinks it to the screen's available area
         self.canvas.label_requested = self._ask_label if self.settings.ask_label else None
         self.canvas.relabel_requested = self.relabel    # Ctrl+E / right-click on the canvas (window_classes)
         self._update_recent()
@@ -112,6 +114,7 @@ class MainWindow(ClassesMixin, MenusMixin, QMainWindow):
             self.restoreGeometry(geometry)
         if state is not None:
             self.restoreState(state)
+        self.fit_to_screen()
         self._update_hint()
         if self.extension_errors:
             self.show_message("Some extensions failed: " + "; ".join(self.extension_errors), error=True)
@@ -133,8 +136,60 @@ class MainWindow(ClassesMixin, MenusMixin, QMainWindow):
         return self.session.entry
 
     def _arrange_docks(self) -> None:
-        arrange_extension_docks(self, self.docks["flags"], list(self.services.extension_docks.values()))
+        """Right-side extension docks become tabs beside Image flags; the bottom ones (Training, Review) are
+        tabs below the canvas, hidden until the toolbar's Training / Review buttons (or View) show them."""
+        ext = list(self.services.extension_docks.values())
+        arrange_extension_docks(self, self.docks["flags"], ext)
+        for dock in ext:   # tabbed when shown (show_panel): a tab bar of hidden docks would stay on screen
+            if self.dockWidgetArea(dock) == Qt.BottomDockWidgetArea:
+                body = dock.widget()
+                if body is not None and not isinstance(body, QScrollArea):   # never forces the window's size
+                    scroll = QScrollArea()
+                    scroll.setWidgetResizable(True)
+                    scroll.setFrameShape(QScrollArea.NoFrame)
+                    scroll.setWidget(body)
+                    dock.setWidget(scroll)
+                dock.hide()
         self.resizeDocks([self.docks["files"], self.docks["classes"]], [260, 340], Qt.Horizontal)
+        self._build_panel_actions()
+        self._quit_last()
+
+    def show_panel(self, key: str) -> bool:
+        """Show the dock ``key`` (e.g. "training", "review") on top of its tab group; a bottom dock gets the height
+        its content asks for, 55-62 % of the window's (at 1366x768 the curves read without scrolling)."""
+        dock = self.docks.get(key)
+        if dock is None:
+            return False
+        bottom = self.dockWidgetArea(dock) == Qt.BottomDockWidgetArea and not dock.isFloating()
+        shown = [d for d in self.docks.values() if d is not dock and d.isVisible() and not d.isFloating()
+                 and self.dockWidgetArea(d) == Qt.BottomDockWidgetArea]
+        if bottom and shown and dock not in self.tabifiedDockWidgets(shown[0]):
+            self.tabifyDockWidget(shown[0], dock)   # Training and Review share the room below the canvas
+        dock.show()
+        dock.raise_()
+        if bottom:   # what its content asks for, between 55 % and 62 % of the window (the canvas keeps the rest)
+            body = dock.widget().widget() if isinstance(dock.widget(), QScrollArea) else dock.widget()
+            want = body.sizeHint().height() + 40 if body is not None else 0
+            h = self.height()
+            self.resizeDocks([dock], [int(min(max(want, 0.55 * h, 300), 0.62 * h))], Qt.Vertical)
+        return True
+
+    def fit_to_screen(self) -> None:
+        """Never larger than the screen's available area (a restored or default size is shrunk, and the window
+        moved inside it)."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return
+        avail = screen.availableGeometry()
+        extra = self.frameGeometry().size() - self.geometry().size()   # the title bar and borders, once shown
+        w = min(self.width(), avail.width() - max(extra.width(), 0))
+        h = min(self.height(), avail.height() - max(extra.height(), 30))
+        if (w, h) != (self.width(), self.height()):
+            self.resize(w, h)
+        x = min(max(self.x(), avail.x()), avail.right() - w)
+        y = min(max(self.y(), avail.y()), avail.bottom() - h)
+        if (x, y) != (self.x(), self.y()):
+            self.move(x, y)
 
     def _build_status_bar(self) -> None:
         self.save_label = QLabel("")
@@ -167,6 +222,7 @@ class MainWindow(ClassesMixin, MenusMixin, QMainWindow):
         self.canvas.zoomChanged.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
         self.canvas.toolChanged.connect(self._on_tool_changed)
         self.canvas.brushSizeChanged.connect(self._on_brush_size)
+        self.canvas.message.connect(self.show_message)   # e.g. what the eraser could not cut, and why
         self.brush_box.sizeChanged.connect(lambda v: setattr(self.canvas, "brush_size", v))
         self.brush_box.editingDone.connect(self.canvas.setFocus)
         self.welcome.openFolderRequested.connect(self.ask_open_folder)
@@ -214,6 +270,8 @@ class MainWindow(ClassesMixin, MenusMixin, QMainWindow):
         self.flags_panel.set_project_flags(self._project_flags())
         if project is not None:
             self.settings.add_recent_project(project.folder)
+            if is_sample_project(project.folder):
+                self.settings.keep_one_sample(project.folder)
             self._update_recent()
             self.setWindowTitle(f"{project.name} — segstudio")
         self._set_welcome(project is None)
@@ -387,6 +445,10 @@ class MainWindow(ClassesMixin, MenusMixin, QMainWindow):
                 event.acceptProposedAction()
                 self.open_path(url.toLocalFile())
                 return
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        self.fit_to_screen()   # the frame's size is known now
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
         if not self.autosaver.flush() and not self._confirm_discard():

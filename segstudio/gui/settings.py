@@ -4,6 +4,7 @@ Tests isolate QSettings (tests/gui/conftest.py), so nothing here touches the use
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
@@ -13,6 +14,15 @@ MAX_RECENT = 10
 MAX_AUTOSAVE_DELAY_MS = 1500
 ORGANIZATION = "segstudio"
 APPLICATION = "segstudio"
+
+
+def is_sample_project(folder) -> bool:
+    """A project written by ``segstudio sample`` / Open sample project (its segstudio.json says "sample")."""
+    try:
+        data = json.loads((Path(folder) / "segstudio.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("name") == "sample"
 
 
 def _bool(value, default: bool) -> bool:
@@ -44,6 +54,13 @@ class Settings:
         self._s.setValue("recent/projects", items)
         self._s.setValue("recent/last", path)
         return items
+
+    def keep_one_sample(self, path) -> None:
+        """``path`` is a sample project: every other sample project (``make run``'s, an older app folder's)
+        leaves the recent list, so it never shows two "sample_project" entries."""
+        for other in self.recent_projects():
+            if other != str(Path(path)) and is_sample_project(other):
+                self.remove_recent_project(other)
 
     def remove_recent_project(self, path) -> None:
         items = [p for p in self.recent_projects() if p != str(path)]

@@ -24,7 +24,7 @@ from __future__ import annotations
 from PySide6.QtGui import QColor
 
 from segstudio.core.errors import SegStudioError
-from segstudio.gui.dialogs.label_dialog import LabelDialog
+from segstudio.gui.dialogs.label_dialog import LabelDialog, canvas_rect
 
 
 class ClassesMixin:
@@ -110,10 +110,12 @@ class ClassesMixin:
         self.raise_()
         self.canvas.setFocus()
 
-    def _label_from_dialog(self, default: str, title: str | None = None) -> str | None:
-        """The label typed or picked (a new one is added to the project's classes), None when cancelled."""
+    def _label_from_dialog(self, default: str, title: str | None = None, points=None) -> str | None:
+        """The label typed or picked (a new one is added to the project's classes), None when cancelled.
+        ``points``: the shape being labelled (image pixels); the dialog opens beside it, not over it."""
         names = self.project.label_set.names[1:] if self.project else []
         dialog = LabelDialog(names, self) if title is None else LabelDialog(names, self, title=title)
+        dialog.avoid(canvas_rect(self.canvas, points))
         try:
             label = dialog.ask(default)
             if label and self.project is not None and label not in self.project.label_set.names:
@@ -126,7 +128,7 @@ class ClassesMixin:
 
     def _ask_label(self, default: str) -> str | None:
         """The label of a new shape (the canvas's label_requested); it becomes the drawing class."""
-        label = self._label_from_dialog(default)
+        label = self._label_from_dialog(default, points=self.canvas.labelling_points)
         if label:
             self.choose_class(label)
         return label
@@ -137,7 +139,8 @@ class ClassesMixin:
         if not indices or self.document.annotation is None:
             return
         current = self.document.shapes()[indices[0]].label
-        label = self._label_from_dialog(current, title="Change label")
+        points = [p for i in indices for p in self.document.shapes()[i].points]
+        label = self._label_from_dialog(current, title="Change label", points=points)
         if label:
             self.document.set_label(indices, label)
 

@@ -3,11 +3,14 @@
 
 Every menu action is a QAction kept in ``actions_by_name`` (extensions add theirs through
 ``WindowServices.add_menu_action(..., name=...)``); Help > Keyboard shortcuts lists them all, with their current
-keys, followed by the canvas keys.
+keys, followed by the canvas keys; Help > First steps is the short walk through open, annotate, train,
+review and export.  The "Panels" toolbar (and View) show the Training and Review docks below the canvas.
 """
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QToolBar, QToolButton
 
 from segstudio.gui.canvas.view import BRUSH_MAX, BRUSH_MIN
 from segstudio.gui.dialogs.help_dialog import HelpDialog, menu_actions
@@ -34,6 +37,7 @@ class MenusMixin:
         self._build_annotate_navigate_menus()
         self._build_toolbar()
         m = self.help_menu = self.menuBar().addMenu("&Help")
+        self.actions_by_name["first_steps"] = self._action(m, "&First steps", lambda: self.show_help("first_steps"))
         self.actions_by_name["help"] = self._action(m, "&Keyboard shortcuts", self.show_help,
                                                     QKeySequence.HelpContents)
         self._update_enabled()
@@ -136,7 +140,41 @@ class MenusMixin:
         """(menu title, action) for every action of every menu, extension menus included."""
         return menu_actions(self.menuBar())
 
-    def show_help(self) -> HelpDialog:
-        dialog = HelpDialog(self.help_actions(), CANVAS_KEYS, self)
+    def _build_panel_actions(self) -> None:
+        """Toolbar "Panels" and View entries that show the Training and Review docks (when installed)."""
+        panels = [(key, text) for key, text in (("training", "Training"), ("review", "Review")) if key in self.docks]
+        if not panels:
+            return
+        tb = self.panels_toolbar = QToolBar("Panels", self)
+        self.insertToolBar(self.toolbar, tb)   # first: never pushed into a toolbar's overflow menu
+        tb.setObjectName("toolbar_panels")
+        tb.setMovable(False)
+        self.view_menu.addSeparator()
+        self.panel_buttons = {}
+        for key, text in panels:
+            act = self._action(self.view_menu, f"Show {text} panel", lambda _=False, k=key: self.show_panel(k),
+                               tip=f"Show the {text} panel below the image")
+            act.setIconText(text)
+            act.setToolTip(f"{text} panel (below the image)")
+            self.actions_by_name[f"show_{key}"] = act
+            button = QToolButton()   # its own button: keeps its text when the toolbars shrink to icons
+            button.setDefaultAction(act)
+            button.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+            button.setAutoRaise(True)
+            tb.addWidget(button)
+            self.panel_buttons[key] = button
+
+    def _quit_last(self) -> None:
+        """Extensions append to File (Export dataset...): Quit goes back to the end, after a separator."""
+        quit_action = self.actions_by_name["quit"]
+        actions = self.file_menu.actions()
+        if actions and actions[-1] is not quit_action:
+            self.file_menu.removeAction(quit_action)
+            self.file_menu.addSeparator()
+            self.file_menu.addAction(quit_action)
+
+    def show_help(self, page: str = "shortcuts") -> HelpDialog:
+        page = page if page in HelpDialog.PAGES else "shortcuts"   # a menu's triggered(bool) is no page
+        dialog = HelpDialog(self.help_actions(), CANVAS_KEYS, self, page=page)
         dialog.show()
         return dialog

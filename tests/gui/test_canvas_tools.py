@@ -74,15 +74,19 @@ def test_brush_size_keys(empty_canvas):
     assert c.brush_size == 1
 
 
-def test_eraser_leaves_polygons(empty_canvas, tmp_path):
+def test_eraser_cuts_polygons_as_masks(empty_canvas, tmp_path):
     from test_canvas_support import add_poly
 
     c, doc = empty_canvas, empty_canvas.document
     add_poly(doc, "lesion", 20, 20, 120, 120)
     before = doc.undo_stack.count()
     c.set_tool("eraser")
-    drag(c, (30, 70), (110, 70))
-    assert doc.undo_stack.count() == before        # nothing to erase: no command
+    drag(c, (160, 70), (220, 70))                  # beside the polygon: nothing to erase, no command
+    assert doc.undo_stack.count() == before and doc.shapes()[0].shape_type == "polygon"
+    drag(c, (30, 70), (110, 70))                   # across it: cut, as a mask shape, one undo step
+    assert doc.undo_stack.count() == before + 1
+    assert doc.shapes()[0].shape_type == "mask"
+    doc.undo_stack.undo()
     assert doc.shapes()[0].shape_type == "polygon"
 
 

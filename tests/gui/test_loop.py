@@ -60,6 +60,7 @@ def test_train_predict_review_accept_undo(qtbot, sample_project):
     assert win.open_image(entry)
     assert review.entry == entry and review.accept_button.isEnabled()
     before = [s.copy() for s in win.document.shapes()]
+    review.ask_accept.remembered = "add"   # "Add" for the session (the question itself: test_review_accept.py)
     n = review.accept_prediction()
     assert n > 0 and len(win.document.shapes()) == len(before) + n
     labels = {s.label for s in win.document.shapes()[len(before):]}

@@ -15,6 +15,7 @@ from segstudio.core.project import Project  # noqa: E402
 from segstudio.gui.document_model import DocumentModel  # noqa: E402
 from segstudio.gui.review import ReviewDock  # noqa: E402
 from segstudio.core.review import ground_truth  # noqa: E402
+from segstudio.core.review.subsets import run_split  # noqa: E402
 
 TIMEOUT = 120_000
 
@@ -46,6 +47,9 @@ def test_predict_all_fills_overlay_metrics_and_sorted_list(qtbot, review, tiny_c
     assert not dock.predict_all_button.isEnabled()          # no model chosen yet
     dock.set_checkpoint(tiny_checkpoint)
     assert dock.predict_all_button.isEnabled()
+    # a new model is offered at once: the bar says so and Predict all is the highlighted button
+    assert not dock.offer.isHidden() and "Predict all" in dock.offer.text() and "24 of 24" in dock.offer.text()
+    assert dock.predict_all_button.isDefault()
     with qtbot.waitSignal(dock.evaluated, timeout=TIMEOUT) as blocker:
         assert dock.predict(all_images=True)
         assert dock.cancel_button.isEnabled()
@@ -54,6 +58,7 @@ def test_predict_all_fills_overlay_metrics_and_sorted_list(qtbot, review, tiny_c
     assert sorted(x.stem for x in p.predictions_dir.glob("*.png")) == [e.stem for e in p.images]
     assert p.status(p.images[5]) == "predicted"
     assert len(ev.per_image) == 23 and ev.overall.iou
+    assert dock.offer.isHidden() and not dock.predict_all_button.isDefault()   # every image predicted by it
     qtbot.waitUntil(lambda: dock.worker is None, timeout=30_000)
     # overlay shows the prediction on the current image
     assert dock.view.pred is not None and dock.view.gt is not None
@@ -70,8 +75,14 @@ def test_predict_all_fills_overlay_metrics_and_sorted_list(qtbot, review, tiny_c
         assert v is not None and 0.0 <= v <= 1.0
         assert dock.metrics.value(name, "Dice") is not None
     assert dock.metrics.table.rowCount() == 2 and dock.metrics.iou_bars is not None
+    # the default scope: the validation images of the model's run (its split.json), count in the choice
+    _train, val = run_split(tiny_checkpoint)
+    assert dock.metrics.current_scope() == "validation"
+    assert f"Validation images ({len(val)})" in dock.metrics.scope.currentText()
+    assert "validation images:" in dock.metrics.summary.text()
+    dock.metrics.set_scope("all")
     assert "23 images" in dock.metrics.summary.text()
-    dock.metrics.scope.setCurrentText("Current image")
+    dock.metrics.set_scope("image")
     assert p.images[0].stem in dock.metrics.summary.text()
     assert dock.metrics.value("lesion", "Recall") is not None
     # images sorted by IoU, worst first (not-annotated ones, without a score, last)
@@ -125,6 +136,7 @@ def test_accept_prediction_is_one_undoable_edit(qtbot, review):
     dock.refresh_current()
     assert dock.accept_button.isEnabled()
     count = dock.document.undo_stack.count()
+    dock.ask_accept.remembered = "add"   # "Add" for the session (the question itself: test_review_accept.py)
     n = dock.accept_prediction()
     assert n == 2
     shapes = dock.document.shapes()

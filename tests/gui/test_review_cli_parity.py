@@ -74,7 +74,7 @@ def test_dock_and_cli_report_identical_numbers(qtbot, sample_project, tmp_path, 
         names = list(project.label_set.names)
         assert cli["classes"] == names and len(ev.per_image) == cli["n_images"]
         # whole set, as the metrics table shows it (foreground rows), and the means in the summary
-        dock.metrics.scope.setCurrentText("Whole set")
+        dock.metrics.set_scope("all")
         for name in names[1:]:
             for column, key in COLUMNS:
                 assert same(dock.metrics.value(name, column), cli["per_class"][name][key]), (name, column)
@@ -98,7 +98,7 @@ def test_dock_and_cli_report_identical_numbers(qtbot, sample_project, tmp_path, 
         entry = project.images[3]                                          # kind 3: an invented cyst
         row = next(r for r in cli["per_image"] if r["image"] == entry.stem)
         dock.set_entry(entry)
-        dock.metrics.scope.setCurrentText("Current image")
+        dock.metrics.set_scope("image")
         for name in names[1:]:
             assert same(dock.metrics.value(name, "IoU"), row["ious"][name])
             assert same(dock.metrics.value(name, "Dice"), row["dices"][name])

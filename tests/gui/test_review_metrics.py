@@ -65,7 +65,7 @@ def test_hd95_column_shows_a_5px_shift(qtbot, review):
     assert dock.metrics.table.item(row, col).text() == "5.000"
     assert dock.metrics.value("cyst", HD95) is not None and np.isnan(dock.metrics.value("cyst", HD95))
     dock.set_entry(entry)
-    dock.metrics.scope.setCurrentText("Current image")
+    dock.metrics.set_scope("image")
     assert dock.metrics.value("lesion", HD95) == pytest.approx(5.0)
 
 
@@ -87,6 +87,6 @@ def test_summary_says_how_many_images_the_hd95_mean_covers(qtbot, review):
     assert "mean over 1 image(s)" in tip and "1 image(s) have" in tip and "missed" in tip
     # the current image with the empty prediction: undefined, said so
     dock.set_entry(missed)
-    dock.metrics.scope.setCurrentText("Current image")
+    dock.metrics.set_scope("image")
     assert "HD95 over 0/1 images" in dock.metrics.summary.text()
     assert "undefined" in dock.metrics.table.item(0, 5).toolTip()

@@ -25,7 +25,7 @@ def test_summary_names_the_model_and_warns_when_it_is_not_the_chosen_one(qtbot, 
         with qtbot.waitSignal(dock.evaluated, timeout=TIMEOUT):
             assert dock.predict(all_images=False)
         qtbot.waitUntil(lambda: dock.worker is None, timeout=30_000)
-        dock.metrics.scope.setCurrentText("Whole set")
+        dock.metrics.set_scope("all")
         dock.show_metrics()
         run = tiny_checkpoint.parent.name
         assert f"Predicted with {run}/best.pt" in dock.metrics.summary.text()

@@ -268,7 +268,9 @@ def test_recent_project_reopens_in_a_new_window(window, sample_project, qtbot):
     w2 = MainWindow(extensions=False)
     qtbot.addWidget(w2)
     assert w2.welcome.recent.count() == 1
-    w2.welcome.openRecentRequested.emit(w2.welcome.recent.item(0).text())
+    item = w2.welcome.recent.item(0)
+    assert item.text().startswith(sample_project.name) and item.toolTip() == str(sample_project.resolve())
+    w2.welcome.recent.itemActivated.emit(item)
     assert w2.project is not None and len(w2.project.images) == 24
 
 
@@ -344,13 +346,15 @@ def test_draw_a_rectangle_with_the_mouse_label_dialog_and_autosave(window, sampl
     assert window.file_list._items["img_003"].text(1) == "annotated"
 
 
-def test_real_extensions_install_as_tabs_beside_flags(qtbot, messages):
+def test_real_extensions_install_below_the_canvas_and_beside_flags(qtbot, messages):
     w = MainWindow()
     qtbot.addWidget(w)
     assert w.extension_errors == []
-    for key in ("training", "review"):
-        assert w.docks[key] in w.tabifiedDockWidgets(w.docks["flags"])
+    for key in ("training", "review"):   # below the canvas, hidden until the toolbar's buttons show them
+        assert w.dockWidgetArea(w.docks[key]) == Qt.BottomDockWidgetArea and w.docks[key].isHidden()
+        assert w.panel_buttons[key].defaultAction() is w.actions_by_name[f"show_{key}"]
         assert w.docks[key].session is w.session          # the docks share the window's session
+    assert w.docks["assist"] in w.tabifiedDockWidgets(w.docks["flags"])   # right-side extensions: tabs
     hint = w.minimumSizeHint()
     assert hint.width() <= 1280 and hint.height() <= 800  # fits a small laptop screen
 

@@ -28,7 +28,11 @@ def test_curves_png_draws_every_series(tmp_path):
     draw_curves(_rows(5), tmp_path / "c.png")
     img = np.asarray(Image.open(tmp_path / "c.png").convert("RGB"))
     assert img.shape == (400, 960, 3)
-    for color in ((31, 119, 180), (255, 127, 14), (44, 160, 44)):  # train/mIoU, val/background, lesion
+    # the app's colours: train and val loss, mIoU as the live curves; lesion in its class colour (VOC id 1)
+    for color in ((20, 60, 200), (220, 100, 0), (0, 0, 0), (128, 0, 0)):
         assert (img == color).all(-1).sum() > 20, color
+    custom = tmp_path / "custom.png"
+    draw_curves(_rows(5), custom, colors={"lesion": (18, 192, 164)})
+    assert (np.asarray(Image.open(custom).convert("RGB")) == (18, 192, 164)).all(-1).sum() > 20
     draw_curves([], tmp_path / "empty.png")  # no epochs yet: still a valid image
     assert Image.open(tmp_path / "empty.png").size == (960, 400)

@@ -6,8 +6,8 @@ keeps the others as they are (same objects), which is what the undo commands and
 
 Brush storage (see docs/canvas.md): a brush stroke becomes a labelme ``mask`` shape of the current class,
 merged with the mask shapes of that class it touches (overlap or 8-neighbourhood contact).  The eraser
-removes pixels from the ``mask`` shapes under it and leaves vector shapes (polygons, rectangles, ...)
-untouched.  Strokes are rasterized like core's line rasterization (PIL, width = brush size) with round caps
+removes pixels from the ``mask`` shapes under it (:func:`erase_stroke`); the canvas first turns the polygons,
+rectangles and circles it touches into mask shapes (``core/annotation/erase.py``), so they are cut too.  Strokes are rasterized like core's line rasterization (PIL, width = brush size) with round caps
 and joins (a disc of diameter = brush size at every stroke point).
 """
 from __future__ import annotations

@@ -1,7 +1,10 @@
 """Run-folder reports: ``metrics.csv`` (one row per epoch) and ``curves.png`` drawn with Pillow.
 
 matplotlib is not a dependency (ADR 0001), so the curves are a small hand-drawn chart: left panel train and
-val loss, right panel val mIoU and per-class IoU, both against the epoch.
+val loss, right panel val mIoU and per-class IoU (foreground classes), both against the epoch.  The colours are
+the app's: train/val loss and mIoU as the Training dock's live curves, and each class in its class colour
+(:func:`class_colors`: the project's custom colour from segstudio.json, else the VOC palette colour of its id,
+as the canvas draws it).
 """
 from __future__ import annotations
 
@@ -54,6 +57,31 @@ def _fmt(v):
 
 _PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
             (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
+#: the Training dock's live-curve colours (gui/training/curves.py)
+TRAIN_COLOR, VAL_COLOR, MIOU_COLOR = (20, 60, 200), (220, 100, 0), (0, 0, 0)
+
+
+def class_colors(class_names: Sequence[str], data=None) -> dict:
+    """Class name -> (r, g, b) as the app shows it: a colour picked in the project (``data``/segstudio.json
+    ``"colors"``), else the VOC palette colour of the class id (= its index in ``class_names``)."""
+    import json
+
+    from segstudio.core.annotation.labels import voc_palette
+    from segstudio.core.session import parse_color
+
+    palette = voc_palette(max(len(class_names), 1))
+    out = {str(n): tuple(int(v) for v in palette[i]) for i, n in enumerate(class_names)}
+    custom = {}
+    if data is not None:
+        try:
+            custom = json.loads((Path(data) / "segstudio.json").read_text(encoding="utf-8")).get("colors") or {}
+        except (OSError, ValueError, AttributeError):
+            custom = {}
+    for name, text in (custom.items() if isinstance(custom, dict) else ()):
+        rgb = parse_color(text)
+        if rgb is not None and name in out:
+            out[name] = rgb
+    return out
 
 
 def _nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
@@ -72,13 +100,14 @@ def _nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     return ticks
 
 
-def _panel(draw: ImageDraw.ImageDraw, box, title: str, series: list[tuple[str, list, list]], font,
+def _panel(draw: ImageDraw.ImageDraw, box, title: str, series: list[tuple], font,
            y_range=None, legend: str = "top") -> None:
+    """``series``: (name, xs, ys) or (name, xs, ys, (r, g, b))."""
     x0, y0, x1, y1 = box
     left, right, top, bottom = x0 + 52, x1 - 10, y0 + 24, y1 - 34
     draw.text((x0 + 52, y0 + 4), title, fill=(0, 0, 0), font=font)
-    xs = [x for _, sx, _ in series for x in sx]
-    ys = [y for _, _, sy in series for y in sy if isinstance(y, (int, float)) and math.isfinite(y)]
+    xs = [x for s in series for x in s[1]]
+    ys = [y for s in series for y in s[2] if isinstance(y, (int, float)) and math.isfinite(y)]
     draw.rectangle([left, top, right, bottom], outline=(80, 80, 80))
     if not xs or not ys:
         draw.text((left + 8, top + 8), "no data yet", fill=(120, 120, 120), font=font)
@@ -108,8 +137,8 @@ def _panel(draw: ImageDraw.ImageDraw, box, title: str, series: list[tuple[str, l
         draw.line([xx, bottom, xx, bottom + 4], fill=(80, 80, 80))
         draw.text((xx - 6, bottom + 6), f"{int(round(t))}", fill=(60, 60, 60), font=font)
     draw.text(((left + right) // 2 - 14, bottom + 18), "epoch", fill=(60, 60, 60), font=font)
-    for i, (name, sx, sy) in enumerate(series):
-        color = _PALETTE[i % len(_PALETTE)]
+    for i, (name, sx, sy, *rest) in enumerate(series):
+        color = tuple(rest[0]) if rest else _PALETTE[i % len(_PALETTE)]
         pts = [px(x, y) for x, y in zip(sx, sy) if isinstance(y, (int, float)) and math.isfinite(y)]
         if len(pts) > 1:
             draw.line(pts, fill=color, width=2)
@@ -120,19 +149,22 @@ def _panel(draw: ImageDraw.ImageDraw, box, title: str, series: list[tuple[str, l
         draw.text((right - 90, ly), name[:14], fill=(0, 0, 0), font=font)
 
 
-def draw_curves(rows: Sequence[dict], path, size=(960, 400)) -> Path:
-    """Write a PNG with the loss curves (left) and val IoU curves (right)."""
+def draw_curves(rows: Sequence[dict], path, size=(960, 400), colors=None) -> Path:
+    """Write a PNG with the loss curves (left) and val IoU curves (right); ``colors``: class name ->
+    (r, g, b) (default :func:`class_colors` of the rows' classes, i.e. the VOC palette by class id)."""
     img = Image.new("RGB", size, (255, 255, 255))
     draw = ImageDraw.Draw(img)
     font = ImageFont.load_default()
     epochs = [r["epoch"] for r in rows]
     w, h = size
     _panel(draw, (0, 0, w // 2, h), "loss",
-           [("train", epochs, [r.get("train_loss") for r in rows]),
-            ("val", epochs, [r.get("val_loss") for r in rows])], font)
-    iou_cols = [k for k in (rows[0] if rows else {}) if k.startswith("iou_")]
-    series = [("val mIoU", epochs, [r.get("miou") for r in rows])]
-    series += [(k[4:], epochs, [r.get(k) for r in rows]) for k in iou_cols]
+           [("train", epochs, [r.get("train_loss") for r in rows], TRAIN_COLOR),
+            ("val", epochs, [r.get("val_loss") for r in rows], VAL_COLOR)], font)
+    iou_cols = [k for k in (rows[0] if rows else {}) if k.startswith("iou_")]   # in class-id order
+    colors = colors or class_colors([k[4:] for k in iou_cols])
+    series = [("val mIoU", epochs, [r.get("miou") for r in rows], MIOU_COLOR)]
+    series += [(k[4:], epochs, [r.get(k) for r in rows], colors.get(k[4:], _PALETTE[i % len(_PALETTE)]))
+               for i, k in enumerate(iou_cols) if k != "iou__background_"]
     _panel(draw, (w // 2, 0, w, h), "validation IoU", series, font, y_range=(0.0, 1.0), legend="bottom")
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)

@@ -134,12 +134,23 @@ class RunFolder:
         save_split(self.split_json, train_names, val_names, seed=seed, **how)
         self.write_status(RUNNING)
 
-    def write_history(self, rows) -> None:
-        """metrics.csv and curves.png from the per-epoch rows of :func:`report.history_row`."""
+    def write_history(self, rows, colors=None) -> None:
+        """metrics.csv and curves.png from the per-epoch rows of :func:`report.history_row` (``colors``: class
+        name -> (r, g, b); default :func:`report.class_colors` of the run's data folder: its custom colours, else
+        the VOC palette by class id, as the app draws the classes)."""
         from segstudio.core.training.report import draw_curves, write_metrics_csv
 
         write_metrics_csv(rows, self.metrics_csv)
-        draw_curves(rows, self.curves_png)
+        if colors is None:   # the classes in the colours the app shows them in (custom ones of the project)
+            from segstudio.core.training.report import class_colors
+
+            names = [k[4:] for k in (rows[0] if rows else {}) if k.startswith("iou_")]
+            try:
+                data = self.read_config_dict().get("data")
+            except ConfigError:
+                data = None
+            colors = class_colors(names, data)
+        draw_curves(rows, self.curves_png, colors=colors)
 
     def write_status(self, state: str, **details) -> None:
         """``status.json``: ``{"state": ..., **details}`` (atomic)."""

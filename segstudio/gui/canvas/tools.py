@@ -126,7 +126,7 @@ class DrawTool(Tool):
             return
         if self.shape_type in ("rectangle", "circle", "line") and pts[0] == pts[1]:
             return  # zero-size shape: nothing to keep
-        label = self.view.ask_label()
+        label = self.view.ask_label(pts)   # pts: where the shape is (the label dialog keeps clear of it)
         if label is None:
             return
         self.view.document.add_shapes([Shape(label=label, points=pts, shape_type=self.shape_type)])
@@ -172,7 +172,8 @@ class DrawTool(Tool):
 
 
 class BrushTool(Tool):
-    """Brush (paints the current class as a mask shape) or eraser (removes mask pixels); one undo per stroke."""
+    """Brush (paints the current class as a mask shape) or eraser (removes mask pixels and cuts the polygons,
+rectangles and circles it touches, turned into mask shapes); one undo per stroke."""
 
     def __init__(self, view: "CanvasView", erase: bool):
         super().__init__(view)
@@ -217,9 +218,17 @@ class BrushTool(Tool):
         stroke = ops.stroke_region(points, self.view.brush_size, w, h)
         if stroke is None:
             return
-        if self.erase:
+        if self.erase:   # polygons, rectangles, circles it touches are cut (as masks); lines/points say why not
+            from segstudio.core.annotation.erase import cut_stroke
+
             visible = [lbl for lbl in {s.label for s in doc.shapes()} if self.view.is_label_visible(lbl)]
-            doc.set_shapes(ops.erase_stroke(doc.shapes(), stroke, visible), "Erase")
+            new, cut, refused = cut_stroke(doc.shapes(), stroke, w, h, visible)
+            doc.set_shapes(new, f"Erase (cut {cut} shape(s) into masks)" if cut else "Erase")
+            if cut:
+                self.view.message.emit(f"Eraser: {cut} shape(s) became mask shapes to be cut (Ctrl+Z undoes)")
+            if refused:
+                self.view.message.emit(f"The eraser cannot cut a {' or '.join(refused)} (it has no area): "
+                                       "select it and press Delete, or move its points")
         else:
             label = self.view.current_label
             if not label or not self.view.is_label_visible(label):

@@ -43,6 +43,7 @@ class CanvasView(QGraphicsView):
     cursorMoved = Signal(float, float)
     zoomChanged = Signal(float)
     brushSizeChanged = Signal(int)
+    message = Signal(str)   # a line for the status bar (e.g. what the eraser cannot cut, and why)
 
     def __init__(self, document: DocumentModel, parent=None):
         super().__init__(parent)
@@ -51,6 +52,7 @@ class CanvasView(QGraphicsView):
         self.label_requested: Callable[[str], str | None] | None = None
         # changing the label of existing shapes (Ctrl+E, right-click menu): called with the selected indices
         self.relabel_requested: Callable[[list[int]], None] | None = None
+        self.labelling_points = None   # the points of the shape whose label is being asked (see ask_label)
         self._brush_size = 20
         self._colors: dict[str, QColor] = {}
         self._auto_colors: dict[str, QColor] = {}
@@ -212,10 +214,16 @@ class CanvasView(QGraphicsView):
         w, h = self.document.image_size
         return QPointF(min(max(pos.x(), 0.0), float(w)), min(max(pos.y(), 0.0), float(h)))
 
-    def ask_label(self) -> str | None:
-        """The label for a new shape: label_requested(current_label) when set (None = cancelled)."""
+    def ask_label(self, points=None) -> str | None:
+        """The label for a new shape: label_requested(current_label) when set (None = cancelled).
+        ``points``: the new shape's points, kept in ``labelling_points`` while asking (the label dialog opens
+        beside them, not over them)."""
         if self.label_requested is not None:
-            return self.label_requested(self.current_label)
+            self.labelling_points = points
+            try:
+                return self.label_requested(self.current_label)
+            finally:
+                self.labelling_points = None
         return self.current_label or None
 
     def shape_items_in(self, rect: QRectF, mode=Qt.IntersectsItemShape) -> list:

@@ -2,10 +2,14 @@
 
 Typing filters nothing away: the completer proposes known classes (case-insensitive, substring), the list
 below shows them all; Enter accepts, Escape cancels (the new shape is then discarded by the canvas).
+
+:meth:`LabelDialog.avoid` places the dialog beside the shape being labelled (right of it, else left, below,
+above, within the screen), never over it.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, QPointF, QRect, Qt
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QCompleter, QDialog, QDialogButtonBox, QLabel, QLineEdit, QListWidget, QVBoxLayout,
 )
@@ -60,6 +64,27 @@ class LabelDialog(QDialog):
             self.list.setCurrentItem(matches[0])
             self.list.blockSignals(False)
 
+    def avoid(self, rect: QRect | None, gap: int = 12) -> None:
+        """Move the dialog next to ``rect`` (global coordinates) without covering it, inside the screen."""
+        if rect is None or rect.isNull():
+            return
+        screen = QGuiApplication.screenAt(rect.center()) or QGuiApplication.primaryScreen()
+        area = screen.availableGeometry() if screen is not None else rect.adjusted(-2000, -2000, 2000, 2000)
+        size = self.frameGeometry().size() if self.isVisible() else self.sizeHint()
+        w, h = size.width(), size.height()
+        cy = min(max(rect.center().y() - h // 2, area.top()), area.bottom() - h)
+        cx = min(max(rect.center().x() - w // 2, area.left()), area.right() - w)
+        candidates = [QPoint(rect.right() + gap, cy), QPoint(rect.left() - gap - w, cy),
+                      QPoint(cx, rect.bottom() + gap), QPoint(cx, rect.top() - gap - h)]
+        for p in candidates:
+            if area.contains(QRect(p, size)):
+                self.move(p)
+                return
+        # no side has room: the corner of the screen farthest from the shape
+        corners = [area.topLeft(), QPoint(area.right() - w, area.top()), QPoint(area.left(), area.bottom() - h),
+                   QPoint(area.right() - w, area.bottom() - h)]
+        self.move(max(corners, key=lambda p: (QRect(p, size).center() - rect.center()).manhattanLength()))
+
     def label(self) -> str:
         return self.edit.text().strip()
 
@@ -72,3 +97,13 @@ class LabelDialog(QDialog):
         if self.exec() == QDialog.Accepted and self.label():
             return self.label()
         return None
+
+
+def canvas_rect(canvas, points) -> QRect | None:
+    """The global screen rectangle of image ``points`` ([[x, y], ...]) shown in ``canvas`` (a QGraphicsView)."""
+    if not points:
+        return None
+    view = canvas.viewport()
+    screen_pts = [view.mapToGlobal(canvas.mapFromScene(QPointF(float(x), float(y)))) for x, y in points]
+    xs, ys = [p.x() for p in screen_pts], [p.y() for p in screen_pts]
+    return QRect(QPoint(min(xs), min(ys)), QPoint(max(xs), max(ys)))

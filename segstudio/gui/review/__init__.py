@@ -6,6 +6,8 @@ The dock works standalone too (``ReviewDock(project, document)`` makes its own s
 """
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
+
 from segstudio.gui.review.dock import ReviewDock
 
 __all__ = ["ReviewDock", "install"]
@@ -14,7 +16,7 @@ __all__ = ["ReviewDock", "install"]
 def install(session, services) -> ReviewDock:
     """Window extension: the review dock and a Review menu (see gui/extensions.py)."""
     dock = ReviewDock(session=session, parent=services.window)
-    services.add_dock("review", dock)   # see training.install: column or wide layout
+    services.add_dock("review", dock, Qt.BottomDockWidgetArea)   # as training.install: below, wide layout
     services.on_quit(dock.shutdown)     # a prediction still running when the app quits is cancelled and waited for
     dock.imageActivated.connect(services.open_image)
     dock.predictionsChanged.connect(services.refresh_statuses)

@@ -1,37 +1,32 @@
 """The review dock: pick a checkpoint, predict the current image or all images (worker, progress, cancel),
-look at the overlays, read the metrics, sort images by IoU, mark them reviewed, accept a prediction."""
+look at the overlays, read the metrics, sort images by IoU, mark them reviewed, accept a prediction.
+
+The model belongs to the project: the checkpoint chosen for a project is remembered for it (QSettings
+``review/checkpoints``, folder -> checkpoint) and another project starts with its own, or none.  A new model
+(a finished run, or one picked) that has not predicted the project yet is offered at once: a bar above the
+overlay says so and "Predict all" is highlighted.  Metrics default to the validation images of the model's run
+(its split.json), with all images and its training images as explicit choices.
+"""
 from __future__ import annotations
 
-import math
+import json
 from pathlib import Path
 from typing import Optional
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QDockWidget, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
-                               QMessageBox, QProgressBar, QPushButton, QSplitter, QTableWidget,
-                               QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QDockWidget, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QMessageBox,
+                               QProgressBar, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from segstudio.core.errors import SegStudioError
 from segstudio.core.session import Session
 from segstudio.core import review
+from segstudio.core.review.accept import DEFAULT_TOLERANCE, MIN_IOU
+from segstudio.core.review.subsets import ALL, run_split, scope_names, subset
+from segstudio.gui.review.accept import AcceptAsk, accept_into
+from segstudio.gui.review.images_table import ImagesTable
 from segstudio.gui.review.metrics_panel import MetricsPanel
 from segstudio.gui.review.view import OverlayView
 from segstudio.gui.workers import Worker, error_text
-
-
-class NumItem(QTableWidgetItem):
-    """A table cell sorted by its number (nan last)."""
-
-    def __init__(self, value: float):
-        super().__init__("-" if math.isnan(value) else f"{value:.3f}")
-        self.value = value
-        self.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-
-    def __lt__(self, other):  # noqa: D105
-        a, b = self.value, getattr(other, "value", math.nan)
-        if math.isnan(a):
-            return False
-        return True if math.isnan(b) else a < b
 
 
 class ReviewDock(QDockWidget):
@@ -49,8 +44,10 @@ class ReviewDock(QDockWidget):
         self.worker: Optional[Worker] = None
         self.error_box: Optional[QMessageBox] = None
         self.last_report = None              # PredictReport of the last prediction
+        self.split: Optional[tuple[list[str], list[str]]] = None   # (train, val) names of the model's run
+        self.ask_accept = AcceptAsk(self)    # Replace / Add / Cancel, remembered for the session if asked
 
-        # a bottom dock: overlay view (with its controls) | metrics and the images list
+        # overlay view with its controls | metrics and the images list (side by side when the dock is wide)
         body = QWidget()
         lay = QVBoxLayout(body)
         lay.setContentsMargins(4, 4, 4, 4)
@@ -66,41 +63,44 @@ class ReviewDock(QDockWidget):
         self.predict_all_button = QPushButton("Predict all")
         self.predict_all_button.setToolTip("Predict every image of the project")
         self.cancel_button = QPushButton("Cancel")
-        lay.addWidget(self.checkpoint_label)
+        self.offer = QLabel("")   # "a new model: Predict all" (a finished run, a model just chosen)
+        self.offer.setWordWrap(True)
+        self.offer.setStyleSheet("background: #e3f1ff; color: #123; padding: 4px;")
+        self.offer.hide()
+        lay.addWidget(self.offer)
+        row.addWidget(self.checkpoint_label, 1)   # one row: the model and what to do with it
         for b in (self.choose_button, self.predict_button, self.predict_all_button, self.cancel_button):
             row.addWidget(b)
         lay.addLayout(row)
         self.progress = QProgressBar()
-        self.progress.setFormat("%v/%m")
-        lay.addWidget(self.progress)
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("")
 
         self.view = OverlayView()
         lay.addWidget(self.view, 1)
         tabs = QTabWidget()
         self.metrics = MetricsPanel()
         tabs.addTab(self.metrics, "Metrics")
-        images = QWidget()
-        il = QVBoxLayout(images)
-        il.setContentsMargins(0, 0, 0, 0)
-        self.images_table = QTableWidget(0, 3)
-        self.images_table.setHorizontalHeaderLabels(["Image", "Status", "mIoU"])
-        self.images_table.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        self.images_table.setSelectionBehavior(QAbstractItemView.SelectRows)
-        self.images_table.setSortingEnabled(True)
-        self.images_table.verticalHeader().setVisible(False)
-        self.images_table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
-        il.addWidget(self.images_table)
-        tabs.addTab(images, "Images by IoU")
+        self.images_table = ImagesTable()
+        tabs.addTab(self.images_table, "Images by IoU")
         self.tabs = tabs
         actions = QHBoxLayout()
         self.accept_button = QPushButton("Accept prediction")
         self.accept_button.setToolTip("Turn the predicted mask of this image into editable polygons "
-                                      "(one undoable step)")
+                                      "(one undoable step; asks first when the image has shapes of that class)")
+        self.tolerance = QDoubleSpinBox(minimum=0.0, maximum=20.0, singleStep=0.5, decimals=1,
+                                        value=DEFAULT_TOLERANCE)
+        self.tolerance.setSuffix(" px")
+        self.tolerance.setToolTip("Simplification of accepted polygons (Douglas-Peucker, pixels; as "
+                                  f"--tolerance of the CLI): every class keeps IoU >= {MIN_IOU} with the mask")
         self.reviewed_button = QPushButton("Mark reviewed")
         self.reviewed_button.setCheckable(True)
-        for b in (self.accept_button, self.reviewed_button):
-            actions.addWidget(b)
-        actions.addStretch(1)
+        actions.addWidget(self.accept_button)
+        actions.addWidget(QLabel("Simplify"))
+        actions.addWidget(self.tolerance)
+        actions.addWidget(self.reviewed_button)
+        actions.addWidget(self.progress, 1)       # the bottom row: the picture keeps the room
         lay.addLayout(actions)
         split = QSplitter(Qt.Horizontal)
         split.addWidget(body)
@@ -117,7 +117,7 @@ class ReviewDock(QDockWidget):
         self.accept_button.clicked.connect(self.accept_prediction)
         self.reviewed_button.clicked.connect(self.set_reviewed)
         self.metrics.scopeChanged.connect(lambda _s: self.show_metrics())
-        self.images_table.itemDoubleClicked.connect(self._activate_row)
+        self.images_table.stemActivated.connect(self._activate_stem)
         self._doc_timer = QTimer(self, singleShot=True, interval=200)
         self._doc_timer.timeout.connect(self.refresh_current)
         if self.document is not None:
@@ -127,11 +127,7 @@ class ReviewDock(QDockWidget):
         events.image.connect(self._on_image)
         events.checkpoint.connect(self._on_checkpoint)
         events.classes.connect(lambda _colors: self.refresh_current())   # a recoloured class: same colour here
-        stored = QSettings().value("review/checkpoint")
-        if self.session.checkpoint is not None:
-            self._on_checkpoint(self.session.checkpoint)
-        elif stored and Path(str(stored)).is_file():
-            self.set_checkpoint(Path(str(stored)))
+        self._on_checkpoint(self.session.checkpoint)
         self._on_project(self.session.project)
 
     # ------------------------------------------------------------------ state
@@ -155,9 +151,16 @@ class ReviewDock(QDockWidget):
         self.session.set_project(project)
 
     def _on_project(self, project) -> None:
+        """Another project: its own model (the one chosen for it before, or none), metrics and lists."""
         self.evaluation = None
+        ckpt = self.session.checkpoint
+        if project is None:
+            self.set_checkpoint(None)
+        elif ckpt is None or not (_inside(ckpt, project.runs_dir) or stored_checkpoint(project) == ckpt):
+            self.set_checkpoint(stored_checkpoint(project))
         self.refresh_images_table()
         self.refresh_current()
+        self._update_offer()
         if project is not None and project.predictions_dir.is_dir():
             self.evaluate()
 
@@ -171,12 +174,35 @@ class ReviewDock(QDockWidget):
         self.session.set_checkpoint(path)
 
     def _on_checkpoint(self, _path) -> None:
-        self.checkpoint_label.setText(f"Model: {self.checkpoint.parent.name}/{self.checkpoint.name}"
-                                      if self.checkpoint else "No model chosen")
-        self.checkpoint_label.setToolTip(str(self.checkpoint or ""))
-        if self.checkpoint:
-            QSettings().setValue("review/checkpoint", str(self.checkpoint))
+        ckpt = self.checkpoint
+        self.checkpoint_label.setText(f"Model: {ckpt.parent.name}/{ckpt.name}" if ckpt else "No model chosen")
+        self.checkpoint_label.setToolTip(str(ckpt or ""))
+        if ckpt is not None and self.project is not None:
+            store_checkpoint(self.project, ckpt)
+        self.split = run_split(ckpt)
+        n_all = len(self.project.images) if self.project is not None else 0
+        self.metrics.set_counts({"validation": len(self.split[1]) if self.split else None, "all": n_all,
+                                 "training": len(self.split[0]) if self.split else None})
+        if self.split is not None:
+            self.metrics.set_scope("validation")   # a new model: scored where it did not train
+        self._update_offer()
         self._update_buttons()
+        self.show_metrics()
+
+    def _update_offer(self) -> None:
+        """Offer "Predict all" while images of the project were not predicted by the chosen model."""
+        p, ckpt = self.project, self.checkpoint
+        missing = 0
+        if p is not None and ckpt is not None:
+            sources = p.prediction_sources()
+            missing = sum(1 for e in p.images if sources.get(e.stem) != str(ckpt)
+                          or not review.prediction_path(p, e).is_file())
+        if missing:
+            self.offer.setText(f"Model {ckpt.parent.name}/{ckpt.name} is ready: <b>Predict all</b> to review it "
+                               f"({missing} of {len(p.images)} images not predicted by it yet).")
+        self.offer.setVisible(bool(missing))
+        self.predict_all_button.setDefault(bool(missing))
+        self.predict_all_button.setStyleSheet("font-weight: bold;" if missing else "")
 
     def choose_checkpoint(self) -> None:
         start = str(self.project.runs_dir) if self.project is not None else ""
@@ -247,47 +273,39 @@ class ReviewDock(QDockWidget):
 
     def show_metrics(self) -> None:
         names = list(self.project.label_set.names) if self.project is not None else []
-        if self.metrics.current_scope() == "Current image":
+        scope = self.metrics.current_scope()
+        if scope == "image":
             m = getattr(self, "current_metrics", None)
             title = self.entry.stem if self.entry is not None else ""
             self.metrics.show_metrics(m, names, title + ":" if m else "")
+            return
+        ev = self.evaluation
+        stems = scope_names(scope, self.split, [e.stem for e in self.project.images] if self.project else [])
+        if ev is not None and stems is not None and scope != ALL:
+            ev = subset(ev, stems)
+        m = ev.overall if ev is not None and ev.per_image else None
+        words = {"validation": "validation images", "training": "training images (the model saw them)",
+                 "all": "images (training images included)" if self.split else "images"}[scope]
+        self.metrics.show_metrics(m, names, f"{len(ev.per_image)} {words}:" if m else
+                                  f"No metrics for the {words.split(' (')[0]}: predict them (Predict all)")
+        source = review.sources_summary(self.evaluation.sources, self.checkpoint) if m else ""
+        if source:
+            self.metrics.summary.setText(self.metrics.summary.text() + "\n" + source)
+        if ev is not None and ev.problems:
+            self.metrics.summary.setText(self.metrics.summary.text() + f"  ({len(ev.problems)} skipped:"
+                                         " see the tooltip)")
+            self.metrics.summary.setToolTip("\n".join(ev.problems.values()))
         else:
-            ev = self.evaluation
-            m = ev.overall if ev is not None and ev.per_image else None
-            self.metrics.show_metrics(m, names, f"{len(ev.per_image)} images:" if m else "")
-            source = review.sources_summary(ev.sources, self.checkpoint) if m else ""
-            if source:
-                self.metrics.summary.setText(self.metrics.summary.text() + "\n" + source)
-            if ev is not None and ev.problems:
-                self.metrics.summary.setText(self.metrics.summary.text() + f"  ({len(ev.problems)} skipped:"
-                                             " see the tooltip)")
-                self.metrics.summary.setToolTip("\n".join(ev.problems.values()))
-            else:
-                self.metrics.summary.setToolTip("")
+            self.metrics.summary.setToolTip("")
 
-    # ------------------------------------------------------------------ images table
     def refresh_images_table(self) -> None:
-        t = self.images_table
-        t.setSortingEnabled(False)
-        entries = list(self.project.images) if self.project is not None else []
-        t.setRowCount(len(entries))
-        for r, e in enumerate(entries):
-            name = QTableWidgetItem(e.name)
-            name.setData(Qt.UserRole, e.stem)
-            t.setItem(r, 0, name)
-            t.setItem(r, 1, QTableWidgetItem(self.project.status(e)))
-            miou = self.evaluation.miou(e.stem) if self.evaluation is not None else math.nan
-            t.setItem(r, 2, NumItem(miou))
-        t.setSortingEnabled(True)
-        t.sortItems(2, Qt.AscendingOrder)   # worst first
+        self.images_table.fill(self.project, self.evaluation)
 
     def sorted_stems(self) -> list[str]:
-        t = self.images_table
-        return [t.item(r, 0).data(Qt.UserRole) for r in range(t.rowCount())]
+        return self.images_table.stems()
 
-    def _activate_row(self, item) -> None:
-        stem = self.images_table.item(item.row(), 0).data(Qt.UserRole)
-        entry = next((e for e in self.project.images if e.stem == stem), None)
+    def _activate_stem(self, stem: str) -> None:
+        entry = next((e for e in self.project.images if e.stem == stem), None) if self.project else None
         if entry is not None:
             self.imageActivated.emit(entry)
 
@@ -297,6 +315,7 @@ class ReviewDock(QDockWidget):
             return False
         self.progress.setRange(0, 0)
         self.progress.setFormat(label + " %v/%m")
+        self._label = label
         w = Worker(fn, name=label, parent=self)
         w.event.connect(self._on_progress)
         w.result.connect(on_result)
@@ -318,6 +337,9 @@ class ReviewDock(QDockWidget):
         self.worker = None   # the worker waits for its thread and deletes itself (gui/workers.py)
         if self.progress.maximum() == 0:
             self.progress.setRange(0, 1)
+        if w is not None and w.outcome == "ok":
+            self.progress.setValue(self.progress.maximum())
+            self.progress.setFormat(f"{getattr(self, '_label', '')} done: %v/%m")
         self._update_buttons()
         self.workDone.emit(w.outcome if w is not None else "ok")
 
@@ -343,6 +365,7 @@ class ReviewDock(QDockWidget):
     def _on_predicted(self, report) -> None:
         self.last_report = report
         self.predictionsChanged.emit()
+        self._update_offer()
         if report.failures:
             self.show_error("Some images could not be predicted",
                             "\n".join(f"{p}: {r}" for p, r in report.failures[:20]))
@@ -372,24 +395,11 @@ class ReviewDock(QDockWidget):
 
     # ------------------------------------------------------------------ edits
     def accept_prediction(self) -> int:
-        """Add the predicted mask of the open image as polygons (one undo step); returns the shape count."""
+        """The predicted mask of the open image becomes polygons (one undo step; Replace / Add / Cancel when the
+        image has shapes of a predicted class); returns the number of shapes added."""
         if not self._document_on_entry():
             return 0
-        from segstudio.core.annotation.mask_to_shapes import mask_to_shapes
-
-        try:
-            label = review.read_prediction(self.project, self.entry)
-            if label is None:
-                return 0
-            shapes = mask_to_shapes(label, self.project.label_set, mode="polygon")
-        except SegStudioError as exc:
-            self.show_error("Cannot accept the prediction", str(exc))
-            return 0
-        if not shapes:
-            self.show_error("Nothing to accept", "the prediction of this image is all background")
-            return 0
-        self.document.add_shapes(shapes)
-        return len(shapes)
+        return accept_into(self, float(self.tolerance.value()))
 
     def set_reviewed(self, reviewed: Optional[bool] = None) -> None:
         if self.project is None or self.entry is None:
@@ -414,6 +424,7 @@ class ReviewDock(QDockWidget):
         o = Qt.Horizontal if self.width() > 1.4 * self.height() else Qt.Vertical
         if self.splitter.orientation() != o:
             self.splitter.setOrientation(o)
+        self.view.set_controls_beside(o == Qt.Horizontal and self.height() < 520)   # short: picture keeps height
 
     def show_error(self, title: str, message: str) -> None:
         if self.error_box is not None:
@@ -425,3 +436,31 @@ class ReviewDock(QDockWidget):
         if self.worker is not None:
             self.worker.cancel()
             self.worker.wait(30000)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        Path(path).resolve().relative_to(Path(folder).resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def _stored() -> dict:
+    try:
+        data = json.loads(str(QSettings().value("review/checkpoints", "{}")))
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def stored_checkpoint(project) -> Optional[Path]:
+    """The checkpoint last chosen for ``project`` (QSettings ``review/checkpoints``), if it still exists."""
+    path = _stored().get(str(Path(project.folder).resolve()))
+    return Path(path) if path and Path(path).is_file() else None
+
+
+def store_checkpoint(project, checkpoint) -> None:
+    data = _stored()
+    data[str(Path(project.folder).resolve())] = str(checkpoint)
+    QSettings().setValue("review/checkpoints", json.dumps(data))

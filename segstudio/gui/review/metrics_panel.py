@@ -13,7 +13,9 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeade
 
 COLUMNS = (("IoU", "iou"), ("Dice", "dice"), ("Precision", "precision"), ("Recall", "recall"), ("PA", "pa"),
            ("HD95 (px)", "hd95"))
-SCOPES = ("Whole set", "Current image")
+#: (key, text) of the scopes; the set scopes' texts get their image counts (``set_counts``)
+SCOPES = (("validation", "Validation images"), ("all", "All images"), ("training", "Training images"),
+          ("image", "Current image"))
 
 
 def fmt(v) -> str:
@@ -40,7 +42,10 @@ def hd95_tooltip(scores, c: int, name: str) -> str:
 
 
 class MetricsPanel(QWidget):
-    scopeChanged = Signal(str)
+    """``scope``: validation images of the model's run (the default), all images, its training images, or the
+    current image; a set scope the model's run does not record (no split.json) is greyed out."""
+
+    scopeChanged = Signal(str)   # the scope's key
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -48,7 +53,10 @@ class MetricsPanel(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         top = QHBoxLayout()
         self.scope = QComboBox()
-        self.scope.addItems(SCOPES)
+        for key, text in SCOPES:
+            self.scope.addItem(text, key)
+        self.scope.setToolTip("Validation images: the images the model's run held out (its split.json); the "
+                              "images a model trained on flatter it")
         self.summary = QLabel("No metrics yet: predict images that have annotations")
         self.summary.setWordWrap(True)
         top.addWidget(QLabel("Metrics for"))
@@ -60,22 +68,43 @@ class MetricsPanel(QWidget):
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.setMinimumHeight(90)
-        lay.addWidget(self.table)
+        self.table.setMinimumHeight(60)
+        lay.addWidget(self.table, 1)
         self.chart = pg.PlotWidget()
         self.chart.setBackground("w")
         self.chart.setYRange(0, 1)
-        self.chart.setMinimumHeight(120)
-        self.chart.addLegend(offset=(-5, 5))
+        self.chart.setMinimumHeight(80)
         self.chart.showGrid(y=True, alpha=0.3)
-        lay.addWidget(self.chart)
+        self.chart.getAxis("left").enableAutoSIPrefix(False)
+        self.chart.setMouseEnabled(x=False, y=False)
+        self.legend = QLabel('<span style="color:#0072bd">&#9632;</span> IoU &nbsp; '
+                             '<span style="color:#edb120">&#9632;</span> Dice')   # beside the chart, never over a bar
+        lay.addWidget(self.legend)
+        lay.addWidget(self.chart, 1)
         self.iou_bars: Optional[pg.BarGraphItem] = None
         self.dice_bars: Optional[pg.BarGraphItem] = None
-        self.scope.currentTextChanged.connect(self.scopeChanged)
+        self.scope.currentIndexChanged.connect(lambda _i: self.scopeChanged.emit(self.current_scope()))
         self.metrics = None                 # the Scores shown
 
     def current_scope(self) -> str:
-        return self.scope.currentText()
+        """The scope's key: "validation", "all", "training" or "image"."""
+        return self.scope.currentData()
+
+    def set_scope(self, key: str) -> None:
+        self.scope.setCurrentIndex(self.scope.findData(key))
+
+    def set_counts(self, counts: dict) -> None:
+        """Show each set scope's image count (``{key: n}``; None: the model's run records no split, greyed
+        out).  A greyed-out current scope moves to "all"."""
+        model = self.scope.model()
+        for i, (key, text) in enumerate(SCOPES):
+            if key == "image":
+                continue
+            n = counts.get(key)
+            self.scope.setItemText(i, text if n is None else f"{text} ({n})")
+            model.item(i).setEnabled(n is not None)
+        if counts.get(self.current_scope(), 0) is None:
+            self.set_scope("all")
 
     def show_metrics(self, metrics, class_names: list[str], title: str = "") -> None:
         """Fill the table and the bar chart (``metrics``: a core.review.Scores of an image or a set, or None)."""
@@ -89,6 +118,9 @@ class MetricsPanel(QWidget):
         rows = [i for i in range(len(class_names)) if i > 0 or len(class_names) == 1]
         self.table.setRowCount(len(rows))
         self.table.setVerticalHeaderLabels([class_names[i] for i in rows])
+        shown = min(len(rows), 4)   # up to 4 class rows are never cut by a short panel (more scroll)
+        self.table.setMinimumHeight(self.table.horizontalHeader().height() + 4 +
+                                    sum(self.table.rowHeight(r) for r in range(shown)))
         for r, c in enumerate(rows):
             for j, (_, key) in enumerate(COLUMNS):
                 values = getattr(metrics, key)

@@ -6,8 +6,8 @@ from typing import Optional
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel, QSlider, QSplitter,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QBoxLayout, QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel, QSlider,
+                               QSplitter, QVBoxLayout, QWidget)
 
 from segstudio.core.review.compose import OverlayOptions, compose
 from segstudio.gui.review.image_pane import ImagePane
@@ -32,18 +32,19 @@ class OverlayView(QWidget):
         self.errors.setToolTip("Colour the prediction against the annotation: true positive green, false "
                                "positive red, false negative blue")
         self.side_by_side = QCheckBox("Side by side")
-        grid = QGridLayout()   # 3 x 2 controls: fits a narrow dock too
-        opacity = QHBoxLayout()
+        self.controls = QWidget()   # above the picture, or beside it in a short wide dock (set_controls_beside)
+        self.grid = QGridLayout(self.controls)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.opacity_row = QWidget()
+        opacity = QHBoxLayout(self.opacity_row)
+        opacity.setContentsMargins(0, 0, 0, 0)
         opacity.addWidget(QLabel("Opacity"))
         opacity.addWidget(self.opacity)
-        grid.addLayout(opacity, 0, 0)
-        grid.addWidget(self.mode, 0, 1)
-        grid.addWidget(self.show_pred, 1, 0)
-        grid.addWidget(self.show_gt, 1, 1)
-        grid.addWidget(self.errors, 2, 0)
-        grid.addWidget(self.side_by_side, 2, 1)
-        grid.setColumnStretch(2, 1)
-        lay.addLayout(grid)
+        self._beside = None
+        self.set_controls_beside(False)
+        self.body = QBoxLayout(QBoxLayout.TopToBottom)
+        self.body.addWidget(self.controls)
+        lay.addLayout(self.body, 1)
         self.split = QSplitter(Qt.Horizontal)
         self.left = ImagePane("annotation / overlay")
         self.right = ImagePane("prediction")
@@ -51,7 +52,7 @@ class OverlayView(QWidget):
         self.split.addWidget(self.left)
         self.split.addWidget(self.right)
         self.right.hide()
-        lay.addWidget(self.split, 1)
+        self.body.addWidget(self.split, 1)
         self.caption = QLabel("")
         lay.addWidget(self.caption)
         for sig in (self.opacity.valueChanged, self.mode.currentIndexChanged, self.show_pred.toggled,
@@ -72,6 +73,22 @@ class OverlayView(QWidget):
     def set_data(self, image, pred, gt, palette) -> None:
         self.image, self.pred, self.gt, self.palette = image, pred, gt, palette
         self.redraw()
+
+    def set_controls_beside(self, beside: bool) -> None:
+        """Controls in a column left of the picture (a short, wide dock: the picture keeps the height) or in two
+        rows above it."""
+        if beside == self._beside:
+            return
+        self._beside = beside
+        widgets = (self.opacity_row, self.mode, self.side_by_side, self.show_pred, self.show_gt, self.errors)
+        for w in widgets:
+            self.grid.removeWidget(w)
+        for i, w in enumerate(widgets):
+            self.grid.addWidget(w, *((i, 0) if beside else divmod(i, 3)))
+        self.grid.setRowStretch(len(widgets), 1 if beside else 0)
+        self.grid.setColumnStretch(3, 0 if beside else 1)
+        if hasattr(self, "body"):
+            self.body.setDirection(QBoxLayout.LeftToRight if beside else QBoxLayout.TopToBottom)
 
     def _update_enabled(self) -> None:
         """Grey out Prediction/Annotation in the modes that ignore them: side by side always shows both; the

@@ -6,7 +6,7 @@ session).
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QMessageBox
 
 from segstudio.gui.training.dock import TrainingDock
@@ -56,14 +56,15 @@ class CloseGuard(QObject):
 def install(session, services) -> TrainingDock:
     """Window extension: the training dock (right side), a Training menu and the close guard."""
     dock = TrainingDock(session=session, parent=services.window)
-    # the window tabs extension docks beside its own on the right; the dock lays itself out in a column
-    # there and side by side when the user drags it to the bottom or floated wide
-    services.add_dock("training", dock)
+    # below the canvas, tabbed with Review and hidden until the toolbar's Training button shows it: wide, so
+    # settings | curves | runs sit side by side (in a narrow column, dragged to the right, they stack)
+    services.add_dock("training", dock, Qt.BottomDockWidgetArea)
     menu = services.add_menu("&Training")
     menu.addAction(dock.toggleViewAction())
     services.add_menu_action(menu, "Train", dock.start_training)
     services.add_menu_action(menu, "Stop", dock.stop_training)
     services.add_menu_action(menu, "Resume last run", dock.resume_training)
+    dock.reviewRequested.connect(lambda: (act := services.action("show_review")) is not None and act.trigger())
     dock.close_guard = CloseGuard(services.window, dock)
     services.on_quit(dock.shutdown)   # quitting another way (guard bypassed, session end): stop cleanly
     return dock

@@ -1,4 +1,10 @@
-"""The training dock: settings form, Train / Stop / Resume, progress with ETA, live curves and the runs list."""
+"""The training dock: settings form, Train / Stop / Resume, progress with ETA, live curves and the runs list.
+
+What it shows belongs to the open project: opening another project clears the curves, the progress, the log
+and the runs list (a run still training for the previous project goes on, out of sight, and its end is only
+logged).  A run that finishes with a checkpoint becomes the project's model (the session's checkpoint, which
+the Review dock follows and offers to "Predict all"); "Review the model" shows the Review dock.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,7 +16,7 @@ from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QMessageBox, QP
 
 from segstudio.core.errors import SegStudioError
 from segstudio.core.session import Session
-from segstudio.core.training import resume_point
+from segstudio.core.training import RunFolder, resume_point
 from segstudio.gui.training.controller import TrainingController, format_seconds
 from segstudio.gui.training.curves import CurvesWidget
 from segstudio.gui.training.form import TrainForm
@@ -24,6 +30,7 @@ class TrainingDock(QDockWidget):
     """Train models on the project's annotated images in the background."""
 
     checkpointChosen = Signal(object)  # a run's checkpoint picked for prediction (Path)
+    reviewRequested = Signal()         # "Review the model" after a run: show the Review dock
 
     def __init__(self, project=None, document=None, parent=None, *, torch_threads: Optional[int] = None,
                  session: Optional[Session] = None):
@@ -35,6 +42,8 @@ class TrainingDock(QDockWidget):
         self.error_box: Optional[QMessageBox] = None
         self._status_dirty = False
         self._last_batch = None
+        self._run_folder = None   # the project folder of the run being trained (its events show only there)
+        self._shown_folder = None  # the project folder whose state the dock shows
 
         # a bottom dock: settings | curves | runs and log, side by side
         left = QWidget()
@@ -51,7 +60,10 @@ class TrainingDock(QDockWidget):
         self.stop_button.setToolTip("Stop after the current batch (last.pt is kept: Resume continues)")
         self.resume_button = QPushButton("Resume")
         self.resume_button.setToolTip("Continue the selected run (or the latest one) from its last.pt")
-        for b in (self.train_button, self.stop_button, self.resume_button):
+        self.review_button = QPushButton("Review the model")
+        self.review_button.setToolTip("Show the Review panel: predict the images with the model this run made")
+        self.review_button.hide()
+        for b in (self.train_button, self.stop_button, self.resume_button, self.review_button):
             buttons.addWidget(b)
         lay.addLayout(buttons)
         self.progress = QProgressBar()
@@ -86,6 +98,7 @@ class TrainingDock(QDockWidget):
         self.form.changed.connect(self._replan)
         self.runs.checkpointChosen.connect(self.checkpointChosen)
         self.runs.resumeRequested.connect(self.resume_training)
+        self.review_button.clicked.connect(self.reviewRequested)
         c = self.controller
         c.started.connect(self._on_started)
         c.batchEnded.connect(self._on_batch)
@@ -95,13 +108,16 @@ class TrainingDock(QDockWidget):
         c.finished.connect(self._on_finished)
         c.failed.connect(self._on_failed)
         c.runningChanged.connect(self._update_buttons)
-        c.runningChanged.connect(lambda running: self.runs.set_active(c.run_dir if running else None))
+        c.runningChanged.connect(lambda running: self.runs.set_active(c.run_dir if running and self._shows_run()
+                                                                      else None))
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self._refresh)
         self.checkpointChosen.connect(self.session.set_checkpoint)
         self.session.events.project.connect(self._on_project)
+        self.session.events.classes.connect(self.curves.set_class_colors)
         self._on_project(self.session.project)
+        self.curves.set_class_colors(self.session.class_colors())
 
     # ------------------------------------------------------------------ project
     @property
@@ -116,13 +132,29 @@ class TrainingDock(QDockWidget):
         self.session.set_project(project)
 
     def _on_project(self, project) -> None:
+        folder = project.folder if project is not None else None
+        if folder != self._shown_folder:   # another project: none of the previous one's run is shown
+            self._shown_folder = folder
+            self.curves.clear()
+            self.log.clear()
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
+            self.progress.setFormat("%p%")
+            self.status.setText("Idle")
+            self.review_button.hide()
+            self._last_batch = None
         self.runs.set_runs_dir(project.runs_dir if project is not None else None)
+        self.runs.set_active(self.controller.run_dir if self.controller.running and self._shows_run() else None)
         self._update_buttons()
         self._replan()
 
     def _replan(self) -> None:
         """Auto configuration: plan for the form's settings (shown under the form before Start)."""
         self.plan_view.request(self.form, self.project)
+
+    def _shows_run(self) -> bool:
+        """Whether the controller's run (events of it) belongs to the project shown."""
+        return self._run_folder is None or self._run_folder == self._shown_folder
 
     @property
     def running(self) -> bool:
@@ -135,6 +167,7 @@ class TrainingDock(QDockWidget):
         self.resume_button.setEnabled(has_project and not running and bool(self.runs.runs))
         self.stop_button.setEnabled(running and not self._stopping())
         self.form.setEnabled(not running)
+        self.runs.set_busy(running)
 
     def _stopping(self) -> bool:
         w = self.controller.worker
@@ -187,12 +220,19 @@ class TrainingDock(QDockWidget):
         except SegStudioError as exc:
             self.show_error("Cannot resume", str(exc))
             return False
-        return self._start(point.config, f"Resuming {Path(run_dir).name} from {point.checkpoint.name}")
+        return self._start(point.config, f"Resuming {Path(run_dir).name} from {point.checkpoint.name}",
+                           history=_history(run_dir))
 
-    def _start(self, cfg, message: str, auto=None) -> bool:
+    def _start(self, cfg, message: str, history=(), auto=None) -> bool:
         self.curves.clear()
+        self.curves.load_history(history)   # a resumed run keeps its earlier epochs on the plots
+        self.curves.set_live(True)
+        self.progress.setRange(0, 1)
         self.progress.setValue(0)
+        self.progress.setFormat("%p%")
+        self.review_button.hide()
         self._last_batch = None
+        self._run_folder = self.project.folder if self.project is not None else None
         self._log(message)
         self.status.setText("Starting...")
         engine = self.controller.engine
@@ -205,6 +245,7 @@ class TrainingDock(QDockWidget):
         try:
             self.controller.start(cfg)
         except Exception as exc:  # noqa: BLE001 - import problems of the engine are shown, not raised
+            self.curves.set_live(False)
             self.show_error("Cannot start training", str(exc))
             return False
         finally:
@@ -222,6 +263,8 @@ class TrainingDock(QDockWidget):
 
     # ------------------------------------------------------------------ events
     def _on_started(self, ev) -> None:
+        if not self._shows_run():
+            return
         self._log(f"{ev.n_train} training / {ev.n_val} validation images on {ev.device}")
         self.status.setText(f"Preparing: {ev.n_train} training / {ev.n_val} validation images on {ev.device}...")
         self.progress.setRange(0, max(1, ev.config.epochs))
@@ -229,17 +272,23 @@ class TrainingDock(QDockWidget):
         self.runs.select_run(self.controller.run_dir)
 
     def _on_log(self, ev) -> None:
+        if not self._shows_run():
+            return
         self._log(ev.message)
         if self._last_batch is None and self.controller.running:
             # before the first batch the engine decodes and caches the images: say so instead of "Starting"
             self.status.setText(f"Preparing: {ev.message}...")
 
     def _on_batch(self, ev) -> None:
+        if not self._shows_run():
+            return
         self.curves.add_batch(ev.epoch, ev.batch, ev.n_batches, ev.loss)
         self._last_batch = ev
         self._status_dirty = True
 
     def _on_epoch(self, ev) -> None:
+        if not self._shows_run():
+            return
         self.curves.add_epoch(ev.epoch, ev.train_loss, ev.val_loss, ev.metrics)
         m = ev.metrics.get("miou")
         self._log(f"epoch {ev.epoch}: train loss {ev.train_loss:.4f}, val loss {ev.val_loss:.4f}"
@@ -248,15 +297,35 @@ class TrainingDock(QDockWidget):
         self.runs.refresh()   # epochs done and best mIoU of the running run
 
     def _on_finished(self, ev) -> None:
+        self.curves.set_live(False)
+        if not self._shows_run():   # the run of a project no longer shown: a line in its log is enough
+            self.timer.stop()
+            return
         self._refresh()
         self.timer.stop()
-        self.progress.setValue(self.progress.maximum() if ev.reason == "completed" else self.progress.value())
-        self.status.setText(f"Finished ({ev.reason.replace('_', ' ')}): best val mIoU {ev.best_miou:.3f}")
+        epochs = self.controller.config.epochs if self.controller.config else ev.epochs_done
+        self.progress.setRange(0, 1000)
+        if ev.reason == "completed" or ev.epochs_done >= epochs:
+            self.progress.setValue(1000)
+            self.progress.setFormat(f"done: {ev.epochs_done}/{epochs} epochs  100%")
+        else:
+            self.progress.setValue(int(1000 * ev.epochs_done / max(epochs, 1)))
+            how = {"early_stop": "stopped early", "time_budget": "time budget reached",
+                   "cancelled": "stopped"}.get(ev.reason, ev.reason)
+            self.progress.setFormat(f"{how} at epoch {ev.epochs_done}/{epochs}")
+        text = f"Finished ({ev.reason.replace('_', ' ')}): best val mIoU {ev.best_miou:.3f}"
+        ckpt = RunFolder(ev.run_dir).checkpoint()
+        if ckpt is not None:   # the run's model becomes the project's model
+            self.checkpointChosen.emit(ckpt)
+            text += f" · {ckpt.parent.name}/{ckpt.name} is now the model for prediction"
+            self.review_button.show()
+        self.status.setText(text)
         self._log(f"finished: {ev.reason}, best val mIoU {ev.best_miou:.3f} -> {ev.run_dir}")
         self.runs.refresh()
         self.runs.select_run(ev.run_dir)
 
     def _on_failed(self, message: str) -> None:
+        self.curves.set_live(False)
         self.timer.stop()
         self._refresh()
         self.status.setText("Failed: " + message.splitlines()[0] if message else "Failed")
@@ -289,6 +358,9 @@ class TrainingDock(QDockWidget):
         o = Qt.Horizontal if self.width() > 1.4 * self.height() else Qt.Vertical
         if self.splitter.orientation() != o:
             self.splitter.setOrientation(o)
+            if o == Qt.Horizontal:   # the curves get the largest share
+                w = max(self.width(), 600)
+                self.splitter.setSizes([int(w * 0.36), int(w * 0.40), int(w * 0.24)])
             self.curves.set_orientation(o)
             self.form.set_columns(2 if o == Qt.Horizontal else 1)
 
@@ -311,3 +383,13 @@ class TrainingDock(QDockWidget):
         if self.controller.running:
             self.controller.stop()
             self.controller.wait(ms)
+
+
+def _history(run_dir) -> list:
+    """The earlier epochs of a run (metrics.csv), [] when they cannot be read."""
+    from segstudio.core.errors import SegStudioError as _Err
+
+    try:
+        return RunFolder(run_dir).history()
+    except _Err:
+        return []

@@ -2,8 +2,9 @@
 status, loss, batch size, augmentation, image size, folder name; the full config in each row's tooltip).
 
 The rows are :func:`segstudio.core.training.list_runs` summaries (config, metrics.csv, status.json; no
-checkpoint is unpickled to fill the list).  Buttons open the run folder in the file manager, pick the run's
-checkpoint for prediction and resume it.
+checkpoint is unpickled to fill the list).  The buttons sit above the table (visible however short the dock):
+pick the run's checkpoint for prediction, open the run folder in the file manager, resume it (not while a
+run trains), refresh.
 """
 from __future__ import annotations
 
@@ -47,8 +48,18 @@ class RunsList(QWidget):
         self.runs_dir: Optional[Path] = None
         self.active: Optional[Path] = None   # the run being trained now
         self.runs: list[RunSummary] = []
+        self.busy = False                    # a run is training (in this window): no Resume
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
+        row = QGridLayout()   # 2 x 2 above the table: fits a narrow dock and never scrolls away
+        self.open_button = QPushButton("Open folder")
+        self.use_button = QPushButton("Use for prediction")
+        self.use_button.setToolTip("Predict with this run's best.pt (else last.pt): the Review panel follows")
+        self.resume_button = QPushButton("Resume")
+        self.refresh_button = QPushButton("Refresh")
+        for i, b in enumerate((self.use_button, self.open_button, self.resume_button, self.refresh_button)):
+            row.addWidget(b, i // 2, i % 2)
+        lay.addLayout(row)
         self.table = QTableWidget(0, len(self.COLUMNS))
         self.table.setHorizontalHeaderLabels(self.COLUMNS)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
@@ -58,14 +69,6 @@ class RunsList(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
         lay.addWidget(self.table)
-        row = QGridLayout()   # 2 x 2: fits a narrow dock
-        self.open_button = QPushButton("Open folder")
-        self.use_button = QPushButton("Use for prediction")
-        self.resume_button = QPushButton("Resume")
-        self.refresh_button = QPushButton("Refresh")
-        for i, b in enumerate((self.use_button, self.open_button, self.resume_button, self.refresh_button)):
-            row.addWidget(b, i // 2, i % 2)
-        lay.addLayout(row)
         self.open_button.clicked.connect(self.open_selected)
         self.use_button.clicked.connect(self.use_selected)
         self.resume_button.clicked.connect(self._resume_selected)
@@ -82,6 +85,11 @@ class RunsList(QWidget):
         """Mark the run being trained (its status reads "training"); None when training ends."""
         self.active = Path(run_dir) if run_dir is not None else None
         self.refresh()
+
+    def set_busy(self, busy: bool) -> None:
+        """A run is training: Resume is disabled (one run at a time)."""
+        self.busy = bool(busy)
+        self._update_buttons()
 
     def refresh(self) -> None:
         selected = self.selected_run()
@@ -139,7 +147,9 @@ class RunsList(QWidget):
         run = self.selected_run()
         self.open_button.setEnabled(run is not None)
         self.use_button.setEnabled(run is not None and run.checkpoint is not None)
-        self.resume_button.setEnabled(run is not None and run.resumable)
+        self.resume_button.setEnabled(run is not None and run.resumable and not self.busy)
+        self.resume_button.setToolTip("Wait until the training run has ended" if self.busy else
+                                      "Continue the selected run from its last.pt")
 
     def open_selected(self) -> bool:
         run = self.selected_run()
@@ -152,5 +162,5 @@ class RunsList(QWidget):
 
     def _resume_selected(self) -> None:
         run = self.selected_run()
-        if run is not None:
+        if run is not None and not self.busy:
             self.resumeRequested.emit(run.path)
