@@ -10,7 +10,8 @@ job.json: {"kind": "coco" | "yolo" | "nnunet", ...}; result.json gets what the r
   result: pycocotools' area and toBbox of every annotation, and COCOeval (segm) of the ground truth scored
   against itself (its own annToRLE masks as detections, score 1).
 * yolo: {"root": dir, "out": dir, "dataset_items": N}.  check_det_dataset reads data.yaml;
-  verify_image_label (Ultralytics' label verification) runs on every image/label pair; its segments are
+  verify_image_label (Ultralytics' label verification) runs on every image/label pair of its train and val
+  folders; its segments are
   denormalized as Ultralytics does (float32 times the image size: returned in the result) and filled by its
   polygon2mask at full resolution, composed per image as class index + 1 (later wins) into out/<stem>.png.  Then
   build_yolo_dataset (mode "val", imgsz 640, mask_ratio 1, no overlap) builds the first N items; their masks,
@@ -79,7 +80,9 @@ def run_yolo(job):
     root, out = Path(job["root"]), Path(job["out"])
     data = check_det_dataset(str(root / "data.yaml"), autodownload=False)
     nc = len(data["names"])
-    images = sorted(p for p in Path(data["train"]).iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"))
+    folders = dict.fromkeys(str(data[k]) for k in ("train", "val"))  # a split export has two
+    images = sorted((p for f in folders for p in Path(f).iterdir()
+                     if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")), key=lambda p: p.name)
     files = {}
     for im, lb in zip(images, img2label_paths([str(p) for p in images])):
         r = verify_image_label((str(im), lb, "", False, nc, 0, 0, False))
@@ -109,7 +112,7 @@ def run_yolo(job):
                       "resized_shape": list(item["resized_shape"]),
                       "ratio_pad": [list(map(float, item["ratio_pad"][0])), list(map(float, item["ratio_pad"][1]))],
                       "n_masks": int(masks.shape[0]), "img_shape": list(item["img"].shape)})
-    return {"files": files, "nc": nc, "names": {int(k): v for k, v in data["names"].items()},
+    return {"files": files, "nc": nc, "folders": list(folders), "names": {int(k): v for k, v in data["names"].items()},
             "dataset_len": len(ds), "dataset_labels": sum(len(lb["cls"]) for lb in ds.labels), "items": items}
 
 

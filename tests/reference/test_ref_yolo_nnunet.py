@@ -111,3 +111,28 @@ def test_multi_part_instance_bridges(export_of, dataset_source, run_reference):
 def test_nnunet_verify_dataset_integrity(dataset, export_of, run_reference):
     """nnunetv2's verify_dataset_integrity on our export (BUSI: 3 classes; the labelme example has ignore)."""
     assert run_reference({"kind": "nnunet", "root": str(export_of(dataset, "nnunet"))})["ok"] is True
+
+
+def test_ultralytics_verifies_every_shape_type_in_a_split_export(edge_source, tmp_path, run_reference):
+    """Rectangles, circles, lines, points, masks and a multi-part instance, split into train and val: every
+    file verified, classes as ours; polygon, rectangle and circle vertices read back to their integer parts
+    (image b is 567 x 301: 123 / 567 = 0.216931 would have read back as 122.99988)."""
+    from segstudio.core.export import convert
+
+    out = tmp_path / "yolo"
+    assert convert(edge_source, edge_source / "labels.txt", out, "yolo", options={"val_fraction": 0.5}).ok
+    res = run_reference({"kind": "yolo", "root": str(out), "out": True, "dataset_items": 1})
+    assert [f.rsplit("/", 2)[-2:] for f in res["folders"]] == [["images", "train"], ["images", "val"]]
+    ls = LabelSet.from_file(edge_source / "labels.txt")
+    assert sorted(res["files"]) == ["a", "b"] and res["names"] == {"0": "cat", "1": "dog"}
+    for stem, rec in res["files"].items():
+        assert (rec["corrupt"], rec["found"], rec["msg"]) == (0, 1, ""), (stem, rec)
+        ann = load_annotation(edge_source / f"{stem}.json")
+        h, w = ann.image_height, ann.image_width
+        insts = [i for i in group_instances(ann, ls.label_name_to_value) if i.class_id > 0]
+        assert rec["classes"] == [i.class_id - 1 for i in insts]
+        for inst, seg in zip(insts, rec["segments"]):
+            if len(inst.shapes) == 1 and inst.shapes[0].shape_type in ("polygon", "rectangle", "circle"):
+                original = np.asarray(shape_polygons(inst.shapes[0], (h, w))[0]).reshape(-1, 2)
+                np.testing.assert_array_equal(np.floor(seg), np.floor(original), err_msg=f"{stem} {inst.label}")
+    assert res["items"] and res["items"][0]["n_masks"] >= 1

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
+from scipy.spatial import cKDTree
 
 from segstudio.core.annotation import Annotation, Shape, shape_to_mask
 
@@ -104,45 +105,110 @@ def merge_polygons(polys: list[list[float]]) -> list[float]:
     arrays = [np.asarray(p, float).reshape(-1, 2) for p in polys if len(p) >= 6]
     if len(arrays) <= 1:
         return list(polys[0]) if len(polys) == 1 else (arrays[0].ravel().tolist() if arrays else [])
-    children = _bridge_tree(arrays)
+    return np.concatenate(_walk(arrays, _bridge_tree(arrays))).ravel().tolist()
+
+
+def _bridge_tree(arrays: list[np.ndarray]) -> list[list[tuple[int, int, int]]]:
+    """Minimum spanning tree of the parts (edge weight: distance of their closest vertices), rooted at part
+    0: for each part, [(its vertex, child part, the child's vertex)].  Kruskal over candidate bridges: the
+    closest vertex pair of every two parts (k-d trees) for a few parts; for many, the Delaunay edges between
+    parts, which include every such closest pair (no vertex lies in the circle over a closest pair)."""
+    tree = _tree_from(len(arrays), _delaunay_bridges(arrays)) if len(arrays) > 24 else None
+    return tree if tree is not None else _tree_from(len(arrays), _pair_bridges(arrays))
+
+
+def _pair_bridges(arrays: list[np.ndarray]) -> list[tuple]:
+    """(distance, part a, vertex in a, part b, vertex in b): the closest vertices of every two parts."""
+    trees = [cKDTree(a) for a in arrays]
+    edges = []
+    for i in range(len(arrays)):
+        for j in range(i + 1, len(arrays)):
+            dist, idx = trees[i].query(arrays[j])
+            k = int(np.argmin(dist))
+            edges.append((float(dist[k]), i, int(idx[k]), j, k))
+    return edges
+
+
+def _delaunay_bridges(arrays: list[np.ndarray]) -> list[tuple] | None:
+    """The Delaunay edges joining two parts, as in ``_pair_bridges``; None for degenerate points."""
+    from scipy.spatial import Delaunay, QhullError
+
+    sizes = [len(a) for a in arrays]
+    pts = np.concatenate(arrays)
+    part = np.repeat(np.arange(len(arrays)), sizes)
+    first = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    try:
+        simplices = Delaunay(pts, qhull_options="QJ").simplices  # joggled: degenerate grids stay fast
+    except (QhullError, ValueError):
+        return None
+    e = np.concatenate([simplices[:, [0, 1]], simplices[:, [1, 2]], simplices[:, [2, 0]]])
+    e = e[part[e[:, 0]] != part[e[:, 1]]]
+    a, b = e[:, 0], e[:, 1]
+    d = np.hypot(*(pts[a] - pts[b]).T)
+    return list(zip(d.tolist(), part[a].tolist(), (a - first[part[a]]).tolist(), part[b].tolist(),
+                    (b - first[part[b]]).tolist()))
+
+
+def _tree_from(n: int, edges: list[tuple] | None) -> list[list[tuple[int, int, int]]] | None:
+    """Kruskal's tree over ``edges``, oriented from part 0; None when the edges leave a part unconnected."""
+    if edges is None:
+        return None
+    root = list(range(n))
+
+    def find(p: int) -> int:
+        while root[p] != p:
+            root[p] = root[root[p]]
+            p = root[p]
+        return p
+
+    links: list[list[tuple[int, int, int]]] = [[] for _ in range(n)]
+    for _d, a, va, b, vb in sorted(edges):
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            root[ra] = rb
+            links[a].append((va, b, vb))
+            links[b].append((vb, a, va))
+    children: list[list[tuple[int, int, int]]] = [[] for _ in range(n)]
+    order, seen = [0], {0}
+    for part in order:
+        for vi, other, vj in links[part]:
+            if other not in seen:
+                seen.add(other)
+                order.append(other)
+                children[part].append((vi, other, vj))
+    return children if len(seen) == n else None
+
+
+def _walk(arrays: list[np.ndarray], children) -> list[np.ndarray]:
+    """Vertices of the joined path: go round part 0 from its first vertex back to it; at a vertex where a
+    child part hangs, cross to it, go round it, cross back (iterative: no recursion limit)."""
+    at: list[dict[int, list]] = [{} for _ in arrays]
+    for part, links in enumerate(children):
+        for vi, child, vj in links:
+            at[part].setdefault(vi, []).append((child, vj))
     out: list[np.ndarray] = []
-    _walk(0, 0, arrays, children, out)
-    return np.concatenate(out).ravel().tolist()
-
-
-def _closest_pair(a: np.ndarray, b: np.ndarray) -> tuple[float, int, int]:
-    d = ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)
-    i, j = np.unravel_index(int(np.argmin(d)), d.shape)
-    return float(d[i, j]), int(i), int(j)
-
-
-def _bridge_tree(arrays: list[np.ndarray]) -> dict[int, list[tuple[int, int, int]]]:
-    """Prim's minimum spanning tree of the parts rooted at part 0: {part: [(vertex, child, child_vertex)]}."""
-    n = len(arrays)
-    pairs = {(i, j): _closest_pair(arrays[i], arrays[j]) for i in range(n) for j in range(n) if i != j}
-    in_tree, children = {0}, {i: [] for i in range(n)}
-    while len(in_tree) < n:
-        (i, j), (_d, vi, vj) = min(((k, v) for k, v in pairs.items() if k[0] in in_tree and k[1] not in in_tree),
-                                   key=lambda kv: kv[1][0])
-        children[i].append((vi, j, vj))
-        in_tree.add(j)
-    return children
-
-
-def _walk(part: int, entry: int, arrays, children, out: list) -> None:
-    """Go round ``part`` from vertex ``entry`` back to it, detouring into each child at its bridge vertex."""
-    ring = arrays[part]
-    n = len(ring)
-    at: dict[int, list] = {}
-    for vi, child, vj in children[part]:
-        at.setdefault(vi, []).append((child, vj))
-    for step in range(n + 1):
-        k = (entry + step) % n
-        out.append(ring[k : k + 1])
-        if step < n:
-            for child, vj in at.get(k, ()):
-                _walk(child, vj, arrays, children, out)
-                out.append(ring[k : k + 1])  # back over the bridge
+    stack = [[0, 0, 0, None]]  # part, entry vertex, step round the ring, children still to visit here
+    while stack:
+        frame = stack[-1]
+        part, entry, step, queue = frame
+        ring = arrays[part]
+        k = (entry + step) % len(ring)
+        if queue is None:
+            out.append(ring[k : k + 1])
+            if step == len(ring):  # closed: back over the bridge to the parent's vertex
+                stack.pop()
+                if stack:
+                    p_part, p_entry, p_step, _q = stack[-1]
+                    p_ring = arrays[p_part]
+                    out.append(p_ring[(p_entry + p_step) % len(p_ring)][None])
+                continue
+            queue = frame[3] = list(at[part].get(k, ()))
+        if queue:
+            child, vj = queue.pop(0)
+            stack.append([child, vj, 0, None])
+        else:
+            frame[2], frame[3] = step + 1, None
+    return out
 
 
 def bbox_of(mask: np.ndarray) -> list[float]:
