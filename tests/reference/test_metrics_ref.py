@@ -35,7 +35,8 @@ def medpy_hd95(tmp_path_factory):
         _missing(f"reference venv not found at {REF_PYTHON} (run `make readers-ref`)")
     r = subprocess.run([str(REF_PYTHON), "-c", "import medpy.metric.binary"], capture_output=True, text=True)
     if r.returncode != 0:
-        _missing(f"medpy missing from the reference venv (run `make readers-ref`): {r.stderr.strip()[-300:]}")
+        _missing("medpy missing from the reference venv (a .venv-ref built before medpy joined it: run "
+                 f"`rm {REF_PYTHON.parents[1]}/.installed && make readers-ref`): {r.stderr.strip()[-300:]}")
 
     def run(pairs):
         scratch = tmp_path_factory.mktemp("medpy")
