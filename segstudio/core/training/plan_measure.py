@@ -38,9 +38,7 @@ def measure_step(cand: Candidate, in_channels: int, num_classes: int, loss: str,
     from segstudio.core.models import build_model
 
     g = torch.Generator().manual_seed(0)
-    kwargs = dict(cand.model_kwargs)
-    if "encoder_weights" in kwargs:
-        kwargs["encoder_weights"] = None   # the cost does not depend on the weights
+    kwargs = _without_weights(cand.model, cand.model_kwargs)   # the cost does not depend on the weights
     model = build_model(cand.model, in_channels=in_channels, num_classes=num_classes, **kwargs).to(device)
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
@@ -65,6 +63,25 @@ def measure_step(cand: Candidate, in_channels: int, num_classes: int, loss: str,
         if i >= warmup:
             times.append(time.perf_counter() - t0)
     return float(sorted(times)[len(times) // 2])
+
+
+def _without_weights(name: str, kwargs: dict) -> dict:
+    """``kwargs`` with ``encoder_weights=None`` for models that take it: measuring never loads (or warns about
+    missing) pretrained weights; the run itself does, once."""
+    import inspect
+
+    from segstudio.core.models import MODELS
+
+    out = dict(kwargs)
+    accepts = "encoder_weights" in out or str(name).startswith("smp:")
+    if not accepts and name in MODELS:
+        try:
+            accepts = "encoder_weights" in inspect.signature(MODELS.get(name)).parameters
+        except (TypeError, ValueError):  # pragma: no cover - a factory without a signature
+            accepts = False
+    if accepts:
+        out["encoder_weights"] = None
+    return out
 
 
 def find_pretrained(model_hint: Optional[str] = None, weights_file: Optional[str] = None) -> tuple[Optional[dict], str]:
