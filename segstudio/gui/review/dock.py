@@ -110,6 +110,11 @@ class ReviewDock(QDockWidget):
         self.splitter = split
         self.setWidget(split)
 
+        self._connect()
+        self._on_checkpoint(self.session.checkpoint)
+        self._on_project(self.session.project)
+
+    def _connect(self) -> None:
         self.choose_button.clicked.connect(self.choose_checkpoint)
         self.predict_button.clicked.connect(lambda: self.predict(all_images=False))
         self.predict_all_button.clicked.connect(lambda: self.predict(all_images=True))
@@ -127,8 +132,6 @@ class ReviewDock(QDockWidget):
         events.image.connect(self._on_image)
         events.checkpoint.connect(self._on_checkpoint)
         events.classes.connect(lambda _colors: self.refresh_current())   # a recoloured class: same colour here
-        self._on_checkpoint(self.session.checkpoint)
-        self._on_project(self.session.project)
 
     # ------------------------------------------------------------------ state
     @property

@@ -92,6 +92,13 @@ class TrainingDock(QDockWidget):
         self.splitter = split
         self.setWidget(split)
 
+        self.timer = QTimer(self)
+        self.timer.setInterval(REFRESH_MS)
+        self._connect()
+        self._on_project(self.session.project)
+        self.curves.set_class_colors(self.session.class_colors())
+
+    def _connect(self) -> None:
         self.train_button.clicked.connect(self.start_training)
         self.stop_button.clicked.connect(self.stop_training)
         self.resume_button.clicked.connect(self.resume_training)
@@ -110,14 +117,10 @@ class TrainingDock(QDockWidget):
         c.runningChanged.connect(self._update_buttons)
         c.runningChanged.connect(lambda running: self.runs.set_active(c.run_dir if running and self._shows_run()
                                                                       else None))
-        self.timer = QTimer(self)
-        self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self._refresh)
         self.checkpointChosen.connect(self.session.set_checkpoint)
         self.session.events.project.connect(self._on_project)
         self.session.events.classes.connect(self.curves.set_class_colors)
-        self._on_project(self.session.project)
-        self.curves.set_class_colors(self.session.class_colors())
 
     # ------------------------------------------------------------------ project
     @property
