@@ -16,7 +16,8 @@ job.json: {"kind": "coco" | "yolo" | "nnunet", ...}; result.json gets what the r
   polygon2mask at full resolution, composed per image as class index + 1 (later wins) into out/<stem>.png.  Then
   build_yolo_dataset (mode "val", imgsz 640, mask_ratio 1, no overlap) builds the first N items; their masks,
   composed the same way, go to out/ds_<stem>.png with the letterbox geometry in the result.
-* nnunet: {"root": dir}.  verify_dataset_integrity(root, 2); result: {"ok": true} or the error.
+* nnunet: {"roots": [dir, ...]}.  verify_dataset_integrity(root, 2) on each; result: {"results": {root: "ok"
+  or the error}}.
 """
 import json
 import os
@@ -123,8 +124,14 @@ def run_yolo(job):
 def run_nnunet(job):
     from nnunetv2.experiment_planning.verify_dataset_integrity import verify_dataset_integrity
 
-    verify_dataset_integrity(job["root"], 2)
-    return {"ok": True}
+    results = {}
+    for root in job["roots"]:  # one interpreter for all: importing nnunetv2 is the slow part
+        try:
+            verify_dataset_integrity(root, 2)
+            results[root] = "ok"
+        except Exception as e:  # the test names the dataset that failed
+            results[root] = f"{type(e).__name__}: {e}"
+    return {"results": results}
 
 
 def main() -> int:

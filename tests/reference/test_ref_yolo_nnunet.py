@@ -106,11 +106,22 @@ def test_multi_part_instance_bridges(export_of, dataset_source, run_reference):
     assert extra == {("2011_000006", "sofa"): (271, 101), ("2011_000003", "person"): (15, 15)}
 
 
+NNUNET_DATASETS = ["ph2", "busi", "labelme_example"]
+
+
+@pytest.fixture(scope="module")
+def nnunet_verdicts(export_of, run_reference) -> dict:
+    """verify_dataset_integrity on the three exports, in one reference process."""
+    roots = {d: str(export_of(d, "nnunet")) for d in NNUNET_DATASETS}
+    results = run_reference({"kind": "nnunet", "roots": list(roots.values())})["results"]
+    return {d: results[root] for d, root in roots.items()}
+
+
 @pytest.mark.shared_data
-@pytest.mark.parametrize("dataset", ["ph2", "busi", "labelme_example"])
-def test_nnunet_verify_dataset_integrity(dataset, export_of, run_reference):
+@pytest.mark.parametrize("dataset", NNUNET_DATASETS)
+def test_nnunet_verify_dataset_integrity(dataset, nnunet_verdicts):
     """nnunetv2's verify_dataset_integrity on our export (BUSI: 3 classes; the labelme example has ignore)."""
-    assert run_reference({"kind": "nnunet", "root": str(export_of(dataset, "nnunet"))})["ok"] is True
+    assert nnunet_verdicts[dataset] == "ok"
 
 
 def test_ultralytics_verifies_every_shape_type_in_a_split_export(edge_source, tmp_path, run_reference):
