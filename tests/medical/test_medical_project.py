@@ -126,3 +126,52 @@ def test_nifti_label_volume_is_aligned_with_the_source_affine(medical_folder, tm
     assert data[3, J - 1 - 4, 12] == 1 and data[10, J - 1 - 12, 12] == 1
     assert data[11, J - 1 - 4, 12] == 0 and data[3, J - 1 - 13, 12] == 0
     assert (out / "classes.txt").read_text() == "_background_\nlesion\n"
+
+
+class _Threshold(__import__("torch").nn.Module):
+    """label = channel 0 > 0.5 (pointwise): the prediction shows the slice's own pixels."""
+
+    def __init__(self, in_channels=3, num_classes=2):
+        import torch
+
+        super().__init__()
+        self.conv = torch.nn.Conv2d(in_channels, num_classes, 1)
+        with torch.no_grad():
+            self.conv.weight.zero_()
+            self.conv.bias.zero_()
+            self.conv.weight[1, 0, 0, 0] = 10.0
+            self.conv.bias[1] = -5.0
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+def test_prediction_reads_each_slice(medical_folder, tmp_path):
+    """The Review dock's prediction (core/review predict_entries) predicts every slice from its own pixels."""
+    import torch
+
+    from segstudio.core.inference import Predictor
+    from segstudio.core.models import MODELS
+    from segstudio.core.review.project import predict_entries, read_prediction
+
+    ckpt = tmp_path / "best.pt"
+    torch.save({"format": "segstudio-checkpoint", "format_version": 1,
+                "model": {"name": "test_medical_threshold", "in_channels": 3, "num_classes": 2, "kwargs": {}},
+                "state_dict": _Threshold().state_dict(),
+                "class_names": ["_background_", "lesion"], "img_size": 64, "resize_mode": "letterbox",
+                "epoch": 1, "metrics": {}, "config": {}}, ckpt)
+    MODELS.entries["test_medical_threshold"] = _Threshold
+    try:
+        project = Project(medical_folder)
+        entries = [project.entry_for(s) for s in ("head_z005", "head_z012", "ct")]
+        report = predict_entries(ckpt, project, entries, device="cpu")
+        assert report.n_ok == 3, report.failures
+        predictor = Predictor.from_checkpoint(ckpt, device="cpu")
+        for entry, image in zip(entries, (read_slice(medical_folder / "head.nii", 5),
+                                          read_slice(medical_folder / "head.nii", 12),
+                                          read_slice(medical_folder / "ct.dcm"))):
+            assert np.array_equal(read_prediction(project, entry), predictor.predict(image).label)
+    finally:
+        MODELS.entries.pop("test_medical_threshold", None)
+    # the two slices really differ, so a mix-up of slices would be seen
+    assert not np.array_equal(read_prediction(project, entries[0]), read_prediction(project, entries[1]))

@@ -107,7 +107,9 @@ def predict_entries(checkpoint, project, entries, *, device: str = "auto",
                               checkpoint)
     entries = list(entries)
     # what each entry is read from (and named by in a failure): its image file, else its JSON (unique)
-    sources = [Path(e.image_path) if Path(e.image_path).is_file() else Path(e.json_path) for e in entries]
+    # (a volume's slices share one image file: they are named by their JSON paths, which are unique)
+    sources = [Path(e.image_path) if Path(e.image_path).is_file() and getattr(e, "slice", None) is None
+               else Path(e.json_path) for e in entries]
     by_source = dict(zip(sources, entries))
     report = PredictReport()
     try:
