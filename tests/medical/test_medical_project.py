@@ -175,3 +175,33 @@ def test_prediction_reads_each_slice(medical_folder, tmp_path):
         MODELS.entries.pop("test_medical_threshold", None)
     # the two slices really differ, so a mix-up of slices would be seen
     assert not np.array_equal(read_prediction(project, entries[0]), read_prediction(project, entries[1]))
+
+
+def test_predict_cli_predicts_every_slice_of_a_folder(medical_folder, tmp_path, capsys):
+    """`segstudio predict` on a folder with DICOM / NIfTI files: one mask per slice, named like its JSON."""
+    import torch
+
+    from segstudio.cli import main
+    from segstudio.core.annotation.masks import read_label_mask
+    from segstudio.core.inference import Predictor
+    from segstudio.core.models import MODELS
+
+    ckpt = tmp_path / "best.pt"
+    torch.save({"format": "segstudio-checkpoint", "format_version": 1,
+                "model": {"name": "test_medical_threshold", "in_channels": 3, "num_classes": 2, "kwargs": {}},
+                "state_dict": _Threshold().state_dict(), "class_names": ["_background_", "lesion"],
+                "img_size": 64, "resize_mode": "letterbox", "epoch": 1, "metrics": {}, "config": {}}, ckpt)
+    MODELS.entries["test_medical_threshold"] = _Threshold
+    try:
+        out = tmp_path / "pred"
+        assert main(["predict", "--weights", str(ckpt), "--images", str(medical_folder), "--out", str(out),
+                     "--quiet"]) == 0
+        stems = sorted(p.stem for p in out.glob("*.png"))
+        assert stems == sorted(["ct"] + [f"head_z{k:03d}" for k in range(25)] + [f"dose_f{k:03d}" for k in range(15)])
+        predictor = Predictor.from_checkpoint(ckpt, device="cpu")
+        for stem, image in (("head_z007", read_slice(medical_folder / "head.nii", 7)),
+                            ("dose_f009", read_slice(medical_folder / "dose.dcm", 9)),
+                            ("ct", read_slice(medical_folder / "ct.dcm"))):
+            assert np.array_equal(read_label_mask(out / f"{stem}.png", 2), predictor.predict(image).label)
+    finally:
+        MODELS.entries.pop("test_medical_threshold", None)

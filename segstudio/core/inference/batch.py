@@ -69,12 +69,14 @@ def write_probs(out_dir: Path, stem: str, probs: np.ndarray, fmt: str = "npy") -
 
 
 def plan_outputs(images_dir: Path, out_dir: Path) -> List[Path]:
-    """The images to predict; refuses layouts where an output would overwrite an input image."""
+    """The images to predict; refuses layouts where an output would overwrite an input image.
+    A DICOM / NIfTI volume counts as one image per slice, each named by its slice JSON path (``scan_z012``)."""
     images = list_images(images_dir)
     if not images_dir.is_dir():
         raise DatasetError("image folder not found", images_dir)
+    images += [e.image_path if e.slice is None else e.json_path for e in medical_slices(images_dir)]
     if not images:
-        raise DatasetError("no images found (png, jpg, bmp, tif, webp, gif)", images_dir)
+        raise DatasetError("no images found (png, jpg, bmp, tif, webp, gif, dcm, nii, nii.gz)", images_dir)
     stems = {}
     for p in images:
         stems.setdefault(p.stem, []).append(p.name)
@@ -128,8 +130,25 @@ def predict_folder(predictor, images_dir, out_dir, *, overlay: bool = False, pro
     the options are :func:`predict_images`'."""
     images_dir, out_dir = Path(images_dir), Path(out_dir)
     images = plan_outputs(images_dir, out_dir)
+    slices = {e.json_path: e for e in medical_slices(images_dir) if e.slice is not None}
+    load = None
+    if slices:  # a volume's slice: read from the volume (its JSON path only names the output)
+        from segstudio.core.annotation.io import load_image
+
+        def load(path):
+            entry = slices.get(Path(path))
+            return load_image(path) if entry is None else load_image(entry.image_path, slice=entry.slice)
     return predict_images(predictor, images, out_dir, overlay=overlay, probs=probs, overlay_mode=overlay_mode,
-                          alpha=alpha, progress=progress, cancel=cancel)
+                          alpha=alpha, progress=progress, cancel=cancel, load=load)
+
+
+def medical_slices(images_dir: Path) -> list:
+    """Project entries of the DICOM / NIfTI files directly in ``images_dir`` (core/medical), sorted."""
+    from segstudio.core.medical.formats import is_medical_path, medical_entries
+
+    files = sorted(p for p in images_dir.iterdir() if p.is_file() and is_medical_path(p)
+                   and not p.name.startswith(".")) if images_dir.is_dir() else []
+    return [e for p in files for e in medical_entries(p)]
 
 
 def predict_images(predictor, images: Sequence, out_dir, *, overlay: bool = False, probs=False,
