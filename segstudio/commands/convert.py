@@ -18,7 +18,7 @@ def register(sub) -> None:
                    help="labels.txt (default: SRC/labels.txt, else the labels found in the JSON files)")
     p.add_argument("--out", type=Path, required=True, help="output folder (new or empty)")
     p.add_argument("--format", "-f", dest="fmt", required=True,
-                   help="voc, coco, yolo, nnunet, masks (or a plugin's format)")
+                   help="voc, coco, yolo, nnunet, masks, nifti (label volumes of NIfTI images) or a plugin's format")
     p.add_argument("--workers", "-j", type=int, default=1, help="worker processes (default 1)")
     p.add_argument("--image-root", type=Path, default=None,
                    help="images (imagePath, symlinks followed) must lie inside this folder, else the file is "

@@ -322,7 +322,7 @@ class MainWindow(ClassesMixin, MenusMixin, QMainWindow):
 
     def ask_open_file(self) -> None:
         start = str(self.project.folder) if self.project else str(Path.home())
-        patterns = " ".join(f"*{e}" for e in IMAGE_EXTENSIONS)
+        patterns = " ".join(f"*{e}" for e in IMAGE_EXTENSIONS) + " *.dcm *.dicom *.nii *.nii.gz"  # core/medical
         path, _ = QFileDialog.getOpenFileName(
             self, "Open an image or a labelme JSON", start, f"Images and JSON ({patterns} *.json)"
         )
