@@ -7,20 +7,7 @@ import pytest
 pydicom = pytest.importorskip("pydicom")
 nibabel = pytest.importorskip("nibabel")
 
-
-def dicom_file(name: str) -> Path:
-    from pydicom.data import get_testdata_file
-
-    path = get_testdata_file(name, download=False)
-    if path is None:
-        pytest.skip(f"{name} is not bundled with this pydicom")
-    return Path(path)
-
-
-def nifti_file(name: str) -> Path:
-    from nibabel.testing import data_path
-
-    return Path(data_path) / name
+from medical_files import dicom_file, nifti_file  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

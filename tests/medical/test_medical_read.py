@@ -5,7 +5,7 @@ import shutil
 import numpy as np
 import pydicom
 import pytest
-from conftest import dicom_file, nifti_file
+from medical_files import dicom_file, nifti_file
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
