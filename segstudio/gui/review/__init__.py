@@ -1,5 +1,6 @@
 """Review in the app: the window extension ``install(session, services)`` adds the review dock (overlays,
-metrics, model-assisted labelling) and a Review menu; the dock follows the session's current image and its
+metrics, model-assisted labelling) and a Review menu, and puts the overlay on the main canvas as a layer (canvas_overlay.py, key V); the dock
+follows the session's current image and its
 chosen checkpoint (set by the training dock's "Use for prediction" or by "Choose model...").
 
 The dock works standalone too (``ReviewDock(project, document)`` makes its own session; then ``set_entry``).
@@ -8,9 +9,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
+from segstudio.gui.review.canvas_overlay import CanvasOverlay
 from segstudio.gui.review.dock import ReviewDock
 
-__all__ = ["ReviewDock", "install"]
+__all__ = ["CanvasOverlay", "ReviewDock", "install"]
 
 
 def install(session, services) -> ReviewDock:
@@ -18,10 +20,17 @@ def install(session, services) -> ReviewDock:
     dock = ReviewDock(session=session, parent=services.window)
     services.add_dock("review", dock, Qt.BottomDockWidgetArea)   # as training.install: below, wide layout
     services.on_quit(dock.shutdown)     # a prediction still running when the app quits is cancelled and waited for
+    # the overlay as a layer of the main canvas (V), in the View and Review menus and on the dock's button
+    overlay = CanvasOverlay(dock, services.window.canvas, parent=dock)
+    dock.canvas_overlay = overlay
+    services.on_quit(overlay.shutdown)
+    services.add_menu("&View").addAction(overlay.action)
+    services.window.actions_by_name["review_overlay"] = overlay.action
     dock.imageActivated.connect(services.open_image)
     dock.predictionsChanged.connect(services.refresh_statuses)
     menu = services.add_menu("&Review")
     menu.addAction(dock.toggleViewAction())
+    menu.addAction(overlay.action)
     for text, slot, key in (("Predict current image", lambda: dock.predict(all_images=False), "Ctrl+P"),
                             ("Predict all images", lambda: dock.predict(all_images=True), None),
                             ("Accept prediction", dock.accept_prediction, "Ctrl+Shift+A"),

@@ -44,6 +44,7 @@ class ReviewDock(QDockWidget):
         self.worker: Optional[Worker] = None
         self.error_box: Optional[QMessageBox] = None
         self.last_report = None              # PredictReport of the last prediction
+        self.canvas_overlay = None           # the layer on the main canvas (set by install: canvas_overlay.py)
         self.split: Optional[tuple[list[str], list[str]]] = None   # (train, val) names of the model's run
         self.ask_accept = AcceptAsk(self)    # Replace / Add / Cancel, remembered for the session if asked
 
@@ -77,7 +78,7 @@ class ReviewDock(QDockWidget):
         self.progress.setValue(0)
         self.progress.setFormat("")
 
-        self.view = OverlayView()
+        self.view = OverlayView(pane=False)   # the canvas shows the overlay (canvas_overlay.py); a pane if asked
         lay.addWidget(self.view, 1)
         tabs = QTabWidget()
         self.metrics = MetricsPanel()

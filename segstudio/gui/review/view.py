@@ -1,5 +1,8 @@
 """The overlay view: image + prediction / ground truth, opacity, filled or contour, error colouring, and a
-side-by-side mode (ground truth left, prediction right, zoomed and panned together)."""
+split mode (ground truth left, prediction right, zoomed and panned together).
+
+The same options drive the review layer on the main canvas (canvas_overlay.py); the picture pane of its own is
+shown "Side by side" with the canvas only when asked (``pane``; hidden, nothing is composed for it)."""
 from __future__ import annotations
 
 from typing import Optional
@@ -7,7 +10,7 @@ from typing import Optional
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QBoxLayout, QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel, QSlider,
-                               QSplitter, QVBoxLayout, QWidget)
+                               QSplitter, QToolButton, QVBoxLayout, QWidget)
 
 from segstudio.core.review.compose import OverlayOptions, compose
 from segstudio.gui.review.image_pane import ImagePane
@@ -15,8 +18,9 @@ from segstudio.gui.review.image_pane import ImagePane
 
 class OverlayView(QWidget):
     optionsChanged = Signal()
+    dataChanged = Signal()      # set_data: another image, prediction or annotation
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, *, pane: bool = True):
         super().__init__(parent)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -31,7 +35,14 @@ class OverlayView(QWidget):
         self.errors = QCheckBox("Errors (FP red / FN blue)")
         self.errors.setToolTip("Colour the prediction against the annotation: true positive green, false "
                                "positive red, false negative blue")
-        self.side_by_side = QCheckBox("Side by side")
+        self.side_by_side = QCheckBox("Annotation | prediction")
+        self.side_by_side.setToolTip("Split the pane: the annotation left, the prediction right (zoomed and "
+                                     "panned together)")
+        self.pane_box = QCheckBox("Side by side", checked=pane)
+        self.pane_box.setToolTip("Show the overlay in a picture of its own here, beside the canvas")
+        self.canvas_button = QToolButton()   # the canvas layer's toggle (V), set by CanvasOverlay
+        self.canvas_button.setToolButtonStyle(Qt.ToolButtonTextOnly)
+        self.canvas_button.hide()            # shown once a canvas layer is attached
         self.controls = QWidget()   # above the picture, or beside it in a short wide dock (set_controls_beside)
         self.grid = QGridLayout(self.controls)
         self.grid.setContentsMargins(0, 0, 0, 0)
@@ -53,11 +64,14 @@ class OverlayView(QWidget):
         self.split.addWidget(self.right)
         self.right.hide()
         self.body.addWidget(self.split, 1)
+        self.split.setVisible(pane)
+        self.side_by_side.setEnabled(pane)
         self.caption = QLabel("")
         lay.addWidget(self.caption)
         for sig in (self.opacity.valueChanged, self.mode.currentIndexChanged, self.show_pred.toggled,
                     self.show_gt.toggled, self.errors.toggled, self.side_by_side.toggled):
             sig.connect(self._options_changed)
+        self.pane_box.toggled.connect(self._pane_toggled)
         self._update_enabled()
         self.image: Optional[np.ndarray] = None
         self.pred: Optional[np.ndarray] = None
@@ -73,6 +87,19 @@ class OverlayView(QWidget):
     def set_data(self, image, pred, gt, palette) -> None:
         self.image, self.pred, self.gt, self.palette = image, pred, gt, palette
         self.redraw()
+        self.dataChanged.emit()
+
+    @property
+    def pane_shown(self) -> bool:
+        return self.pane_box.isChecked()
+
+    def _pane_toggled(self, on: bool) -> None:
+        self.split.setVisible(on)
+        self.side_by_side.setEnabled(on)
+        self._update_enabled()
+        self.redraw()
+        if on:
+            QTimer.singleShot(0, self.left.fit)
 
     def set_controls_beside(self, beside: bool) -> None:
         """Controls in a column left of the picture (a short, wide dock: the picture keeps the height) or in two
@@ -80,7 +107,8 @@ class OverlayView(QWidget):
         if beside == self._beside:
             return
         self._beside = beside
-        widgets = (self.opacity_row, self.mode, self.side_by_side, self.show_pred, self.show_gt, self.errors)
+        widgets = (self.opacity_row, self.mode, self.canvas_button, self.show_pred, self.show_gt, self.errors,
+                   self.pane_box, self.side_by_side)
         for w in widgets:
             self.grid.removeWidget(w)
         for i, w in enumerate(widgets):
@@ -94,7 +122,7 @@ class OverlayView(QWidget):
         """Grey out Prediction/Annotation in the modes that ignore them: side by side always shows both; the
         error colouring replaces both overlays (without an annotation or a prediction to compare, it shows
         whichever exists)."""
-        side, errors = self.side_by_side.isChecked(), self.errors.isChecked()
+        side, errors = self.side_by_side.isChecked() and self.pane_box.isChecked(), self.errors.isChecked()
         ignored = " (ignored side by side)" if side else " (ignored while Errors is on)" if errors else ""
         self.show_pred.setEnabled(not ignored)
         self.show_pred.setToolTip("Show the prediction" + ignored)
@@ -119,6 +147,24 @@ class OverlayView(QWidget):
             pred = None
         if gt is not None and gt.shape != self.image.shape[:2]:
             gt = None
+        if self.pane_shown:
+            self._draw_pane(pred, gt, opts)
+        else:       # the canvas layer shows it: nothing to compose here
+            self.pictures = []
+            self.left.set_image(None)
+            self.right.set_image(None)
+        parts = []
+        if pred is None:
+            parts.append("not predicted")
+        if gt is None:
+            parts.append("no annotation")
+        if opts.side_by_side and self.pane_shown:
+            parts.insert(0, "left: annotation, right: prediction")
+        if opts.errors and pred is not None and gt is not None:
+            parts.append("green: correct, red: false positive, blue: false negative")
+        self.caption.setText(" · ".join(parts))
+
+    def _draw_pane(self, pred, gt, opts: OverlayOptions) -> None:
         self.pictures = compose(self.image, pred, gt, self.palette, opts)
         two = len(self.pictures) > 1
         if two and self.right.isHidden():
@@ -130,13 +176,3 @@ class OverlayView(QWidget):
             QTimer.singleShot(0, self.left.fit)
         self.left.set_image(self.pictures[0])
         self.right.set_image(self.pictures[1] if two else None)
-        parts = []
-        if pred is None:
-            parts.append("not predicted")
-        if gt is None:
-            parts.append("no annotation")
-        if opts.side_by_side:
-            parts.insert(0, "left: annotation, right: prediction")
-        if opts.errors and pred is not None and gt is not None:
-            parts.append("green: correct, red: false positive, blue: false negative")
-        self.caption.setText(" · ".join(parts))

@@ -1,0 +1,107 @@
+"""A picture layer of the canvas between the image and the shapes (the review overlay: prediction, annotation,
+FP/FN colours), and the worker that composes it.
+
+:class:`PictureLayer` is a pixmap item at the image's origin with one pixmap pixel per image pixel, so it lines
+up with the image at every zoom (the view's transform scales both).  It takes no mouse buttons: clicks reach
+the shapes and the tools as without it.  Z: above the image (-1), below the overview tiles (-0.5) and the shapes.
+
+:class:`LayerComposer` runs a compose function on a thread of its own (a 4096² overlay takes longer than a
+frame) and hands back a QImage; only the newest request counts, older results are dropped.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Callable, Optional
+
+import numpy as np
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import QGraphicsPixmapItem
+
+Z_LAYER = -0.75
+
+
+def bgra_qimage(array: np.ndarray) -> QImage:
+    """An HxWx4 BGRA uint8 array whose alpha is 0 or 255 as a premultiplied ARGB32 QImage (an independent copy;
+    the canvas's native format, so making a pixmap of it converts nothing)."""
+    a = np.ascontiguousarray(array, dtype=np.uint8)
+    h, w = a.shape[:2]
+    return QImage(a.data, w, h, 4 * w, QImage.Format_ARGB32_Premultiplied).copy()
+
+
+class PictureLayer(QGraphicsPixmapItem):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setZValue(Z_LAYER)
+        self.setTransformationMode(Qt.FastTransformation)   # image pixels stay crisp squares, as the image
+        self.setShapeMode(QGraphicsPixmapItem.BoundingRectShape)
+        self.setAcceptedMouseButtons(Qt.NoButton)
+        self.setAcceptHoverEvents(False)
+
+    def set_image(self, image: Optional[QImage]) -> None:
+        self.setPixmap(QPixmap() if image is None or image.isNull() else QPixmap.fromImage(image))
+
+    def clear(self) -> None:
+        self.setPixmap(QPixmap())
+
+
+class LayerComposer(QObject):
+    """``request(fn)`` runs ``fn() -> HxWx4 BGRA array | None`` on a worker thread; ``ready(QImage | None)`` is
+    emitted on the GUI thread for the newest request only.  ``failed(str)`` says why one could not be drawn."""
+
+    ready = Signal(object)
+    failed = Signal(str)
+    _done = Signal(int, object, str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._generation = 0
+        self._lock = threading.Lock()
+        self._pending: Optional[tuple[int, Callable]] = None
+        self._thread: Optional[threading.Thread] = None
+        self._done.connect(self._deliver, Qt.QueuedConnection)
+
+    @property
+    def busy(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def request(self, fn: Callable[[], Optional[np.ndarray]]) -> None:
+        with self._lock:
+            self._generation += 1
+            self._pending = (self._generation, fn)
+            if self._thread is not None and self._thread.is_alive():
+                return            # the running thread takes the newest request when it is done
+            self._thread = threading.Thread(target=self._loop, name="review-layer", daemon=True)
+            self._thread.start()
+
+    def cancel(self) -> None:
+        """Forget the pending and running requests (their results are dropped)."""
+        with self._lock:
+            self._generation += 1
+            self._pending = None
+
+    def wait(self, timeout: float = 30.0) -> None:
+        t = self._thread
+        if t is not None:
+            t.join(timeout)
+
+    def _loop(self) -> None:
+        while True:
+            with self._lock:
+                job, self._pending = self._pending, None
+                if job is None:
+                    return
+            gen, fn = job
+            try:
+                array = fn()
+                image = None if array is None else bgra_qimage(array)
+                self._done.emit(gen, image, "")
+            except Exception as exc:   # noqa: BLE001 - a bad prediction file must not kill the thread silently
+                self._done.emit(gen, None, f"{type(exc).__name__}: {exc}")
+
+    def _deliver(self, gen: int, image, error: str) -> None:
+        if gen != self._generation:
+            return
+        if error:
+            self.failed.emit(error)
+        self.ready.emit(image)
