@@ -62,6 +62,8 @@ def test_predict_all_fills_overlay_metrics_and_sorted_list(qtbot, review, tiny_c
     qtbot.waitUntil(lambda: dock.worker is None, timeout=30_000)
     # overlay shows the prediction on the current image
     assert dock.view.pred is not None and dock.view.gt is not None
+    assert dock.view.pictures == []                   # the dock's own pane is off by default ...
+    dock.view.pane_box.click()                        # ... "Side by side" shows it
     base = dock.view.pictures[0].copy()
     dock.view.opacity.setValue(100)
     assert not np.array_equal(base, dock.view.pictures[0])

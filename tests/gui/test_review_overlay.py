@@ -29,6 +29,7 @@ def view(qtbot, masks):
     dock = ReviewDock()
     qtbot.addWidget(dock)
     img, pred, gt = masks
+    dock.view.pane_box.click()       # "Side by side": the dock's own pane (off by default: the canvas shows it)
     dock.view.set_data(img, pred, gt, PAL)
     return dock.view
 
