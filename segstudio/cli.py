@@ -1,8 +1,8 @@
 """``segstudio`` entry point.
 
 No arguments opens the GUI; subcommands run headless.  Each subcommand lives in its own module under
-``segstudio.commands`` exposing ``register(subparsers)``; listing it in :data:`COMMAND_MODULES` is all it takes,
-so adding a command never touches another command's file.
+``segstudio.commands`` exposing ``register(subparsers)``; a line in :data:`COMMANDS` (name, module, help) is all it
+takes, so adding a command never touches another command's file.  Only the chosen command's module is imported.
 """
 from __future__ import annotations
 
@@ -13,32 +13,58 @@ from typing import Optional, Sequence
 
 from segstudio.core.errors import SegStudioError
 
-#: module names under segstudio.commands, in the order ``--help`` lists them
-COMMAND_MODULES = (
-    "gui",
-    "sample",
-    "convert",
-    "import_data",
-    "models",
-    "train",
-    "predict",
-    "evaluate",
-    "suggest",
-    "demo",
-    "plugins",
-    "doctor",
-)
+#: command name -> (module under segstudio.commands, the one-line help ``segstudio --help`` shows).  In the order
+#: ``--help`` lists them.  Only the chosen command's module is imported (``main``): several import torch at
+#: module level or in ``register`` (2+ s), which the GUI must not wait for before its first frame.  A module may
+#: register several commands (import_data: import-masks, import-voc); tests/test_cli_help.py checks that this
+#: table matches what the modules register.
+COMMANDS = {
+    "gui": ("gui", "open the annotation app (default command)"),
+    "sample": ("sample", "write a generated sample project (labelme JSON + images)"),
+    "convert": ("convert", "export a labelme folder as a VOC, COCO, YOLO-seg, nnU-Net or mask dataset"),
+    "import-masks": ("import_data", "make a labelme project from images/ + masks/ + classes.txt"),
+    "import-voc": ("import_data", "make a labelme project from a Pascal VOC folder (JPEGImages + SegmentationClass)"),
+    "models": ("models", "list models and their parameter counts"),
+    "train": ("train", "train a segmentation model into a run folder"),
+    "predict": ("predict", "predict class masks for a folder of images"),
+    "evaluate": ("evaluate", "score predicted masks against ground-truth masks"),
+    "suggest": ("suggest", "rank the unannotated images by the model's uncertainty (annotate the first ones next)"),
+    "demo": ("demo", "train on the generated sample project and write a report (headless)"),
+    "plugins": ("plugins", "list models, losses, exporters and window extensions, including plugins'"),
+    "doctor": ("doctor", "check the installation (versions, devices, Qt, disk, plugins)"),
+}
+
+#: module names under segstudio.commands, in the order ``--help`` lists their commands
+COMMAND_MODULES = tuple(dict.fromkeys(module for module, _ in COMMANDS.values()))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def chosen_command(argv: Sequence[str]) -> Optional[str]:
+    """The subcommand ``argv`` runs (its first word that is not an option), None when there is none."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
+#: ``build_parser``'s default: every command module registers in full (tests, tools that inspect the parser)
+ALL = "*"
+
+
+def build_parser(command: Optional[str] = ALL) -> argparse.ArgumentParser:
+    """The ``segstudio`` parser.  With a ``command`` name, only that command's module is imported and registered
+    in full; every other command (all of them for None or an unknown name) gets a light parser with its help line
+    from :data:`COMMANDS`: enough for ``segstudio --help`` and for argparse to reject an unknown name."""
     parser = argparse.ArgumentParser(
         prog="segstudio",
         description="Annotate images, train U-Net-family segmentation models and review predictions.",
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        importlib.import_module(f"segstudio.commands.{name}").register(sub)
+    full = set(COMMAND_MODULES) if command == ALL else {COMMANDS[command][0]} if command in COMMANDS else set()
+    registered: set = set()
+    for name, (module, help_text) in COMMANDS.items():
+        if module not in full:
+            sub.add_parser(name, help=help_text, add_help=False)
+        elif module not in registered:  # registers all of the module's commands, in its own order
+            importlib.import_module(f"segstudio.commands.{module}").register(sub)
+            registered.add(module)
     return parser
 
 
@@ -64,15 +90,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         from segstudio.commands.doctor import qt_probe
 
         return qt_probe()
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = build_parser(chosen_command(argv)).parse_args(argv)
     if args.version:
         from segstudio.version import version_line
 
         print(version_line())
         return 0
     if args.command is None:  # no subcommand: the GUI
-        args = parser.parse_args(["gui"])
+        args = build_parser("gui").parse_args(["gui"])
     try:
         rc = args.func(args)
     except SegStudioError as exc:

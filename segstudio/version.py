@@ -88,7 +88,7 @@ def qt_versions() -> dict:
 def library_versions() -> dict:
     """name -> version of the libraries a bug report needs (None when not installed)."""
     names = ("numpy", "torchvision", "segmentation-models-pytorch", "opencv-python-headless", "pyqtgraph",
-             "superqt", "pillow", "scipy")
+             "pillow", "scipy")
     out = {n: _dist_version(n) for n in names}
     if is_frozen():  # the bundle has no dist-info for every package: ask the modules
         for name, module in (("numpy", "numpy"), ("torchvision", "torchvision"), ("scipy", "scipy"),

@@ -9,27 +9,34 @@ See docs/data.md.  Public API::
     build_transforms(preset="light", img_size=256, **overrides) -> callable(image, mask)
     to_float_chw, letterbox, unletterbox, LetterboxMeta   (segstudio.core.data.transforms)
 """
-from segstudio.core.data.augment import PRESETS, Augment, AugmentConfig, build_transforms
-from segstudio.core.data.datasets import (
-    KINDS,
-    MaskFolderDataset,
-    SegDataset,
-    VocDataset,
-    detect_kind,
-    masks_dataset,
-    open_dataset,
-    voc_dataset,
-)
-from segstudio.core.data.labelme import LabelmeDataset, RasterCache, labelme_dataset
-from segstudio.core.data.splits import indices_of, load_split, save_split, split_indices
-from segstudio.core.data.transforms import (
-    LetterboxMeta,
-    fit_to_size,
-    letterbox,
-    resize_to,
-    to_float_chw,
-    unletterbox,
-)
+import importlib
+
+#: name -> the module it comes from, imported on first use (PEP 562): datasets and augmentation import torch and
+#: torchvision (seconds), which ``segstudio.core.data.augment_config`` (the GUI's training form) must not pay
+_EXPORTS = {
+    **dict.fromkeys(("PRESETS", "AugmentConfig"), "segstudio.core.data.augment_config"),
+    **dict.fromkeys(("Augment", "build_transforms"), "segstudio.core.data.augment"),
+    **dict.fromkeys(("KINDS", "MaskFolderDataset", "SegDataset", "VocDataset", "detect_kind", "masks_dataset",
+                     "open_dataset", "voc_dataset"), "segstudio.core.data.datasets"),
+    **dict.fromkeys(("LabelmeDataset", "RasterCache", "labelme_dataset"), "segstudio.core.data.labelme"),
+    **dict.fromkeys(("indices_of", "load_split", "save_split", "split_indices"), "segstudio.core.data.splits"),
+    **dict.fromkeys(("LetterboxMeta", "fit_to_size", "letterbox", "resize_to", "to_float_chw", "unletterbox"),
+                    "segstudio.core.data.transforms"),
+}
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_EXPORTS))
+
 
 __all__ = [
     "KINDS", "PRESETS", "Augment", "AugmentConfig", "LabelmeDataset", "LetterboxMeta", "MaskFolderDataset",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torchvision import models as tvm
 
 from segstudio.core.errors import ConfigError
 from segstudio.core.models.base import SegModel, channels_list
@@ -17,7 +16,17 @@ from segstudio.core.models.blocks import CBAM, DoubleConv, upsample_to
 from segstudio.core.models.registry import MODELS
 from segstudio.core.models.weights import load_encoder_weights
 
-RESNETS = {"resnet18": tvm.resnet18, "resnet34": tvm.resnet34, "resnet50": tvm.resnet50}
+#: the ResNet encoders (torchvision builder names).  torchvision is imported only when a model is built: at module
+#: load it costs ~2 s (it pulls in torch._dynamo), which the GUI's start-up must not pay (issue 10)
+RESNETS = ("resnet18", "resnet34", "resnet50")
+
+
+def _tvm():
+    from torchvision import models
+
+    return models
+
+
 ATTENTIONS = ("none", "dual")
 
 
@@ -39,6 +48,7 @@ class VGG16UNet(SegModel):
         super().__init__(in_channels, num_classes, normalize="imagenet", pad_mode=pad_mode)
         # only the conv layers: building torchvision's vgg16() would also initialise its 120 M-parameter
         # classifier (seconds of CPU); init as torchvision's VGG does
+        tvm = _tvm()
         features = tvm.vgg.make_layers(tvm.vgg.cfgs["D"], batch_norm=False)[:30]
         features[0] = _replace_first_conv(features[0], in_channels)
         for m in features.modules():
@@ -86,7 +96,7 @@ class ResNetUNet(SegModel):
         dch = channels_list(decoder_channels, "decoder_channels")
         if len(dch) != 5:
             raise ConfigError(f"decoder_channels needs 5 values, got {list(decoder_channels)}")
-        net = RESNETS[encoder](weights=None)
+        net = getattr(_tvm(), encoder)(weights=None)
         net.conv1 = _replace_first_conv(net.conv1, in_channels)
         net.fc = nn.Identity()
         self.encoder = net

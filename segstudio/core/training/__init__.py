@@ -4,12 +4,33 @@
 ``load_checkpoint(path)`` (from :mod:`segstudio.core.checkpoint`) reads checkpoints safely.
 See docs/training.md.
 """
-from segstudio.core.checkpoint import load_checkpoint, save_checkpoint
-from segstudio.core.training.config import TrainConfig
-from segstudio.core.training.engine import resolve_device, train
-from segstudio.core.training.events import (BatchEnd, CheckpointSaved, EpochEnd, Event, Failed, Finished, Log,
-                                            Started)
-from segstudio.core.training.run_folder import ResumePoint, RunFolder, RunSummary, list_runs, resume_point
+import importlib
+
+#: name -> module it comes from.  Imported on first use (PEP 562): the checkpoint and engine modules import
+#: torch (~2 s), which the GUI must not pay before its first frame just to list runs (issue 10)
+_EXPORTS = {
+    "load_checkpoint": "segstudio.core.checkpoint", "save_checkpoint": "segstudio.core.checkpoint",
+    "TrainConfig": "segstudio.core.training.config",
+    "resolve_device": "segstudio.core.training.engine", "train": "segstudio.core.training.engine",
+    **{n: "segstudio.core.training.events" for n in ("BatchEnd", "CheckpointSaved", "EpochEnd", "Event", "Failed",
+                                                     "Finished", "Log", "Started")},
+    **{n: "segstudio.core.training.run_folder" for n in ("ResumePoint", "RunFolder", "RunSummary", "list_runs",
+                                                         "resume_point")},
+}
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_EXPORTS))
+
 
 __all__ = ["TrainConfig", "train", "load_checkpoint", "save_checkpoint", "resolve_device", "Started", "BatchEnd",
            "EpochEnd", "CheckpointSaved", "Finished", "Failed", "Log", "Event", "RunFolder", "RunSummary",

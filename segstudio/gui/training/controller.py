@@ -13,7 +13,6 @@ from typing import Optional
 
 from PySide6.QtCore import QObject, Signal
 
-from segstudio.core.training import train
 from segstudio.gui.workers import Worker, error_text
 
 
@@ -89,7 +88,7 @@ class TrainingController(QObject):
         self.images_per_s: float = 0.0
         self.eta: Optional[Eta] = None
         self.clock = time.monotonic   # the ETA's clock (tests replace it)
-        self.engine = train           # the core engine; tests replace it with a scripted event stream
+        self.engine = None            # None: the core engine (imported at start: torch); tests set a scripted one
 
     @property
     def running(self) -> bool:
@@ -100,6 +99,8 @@ class TrainingController(QObject):
         if self.running:
             raise RuntimeError("a training run is already in progress")
         engine = self.engine
+        if engine is None:
+            from segstudio.core.training import train as engine
         self.config = config
         self.run_dir = Path(config.out)
         self.last_finished = None

@@ -33,7 +33,7 @@ def loss_names() -> list[str]:
 
 
 def augment_presets() -> list[str]:
-    from segstudio.core.data.augment import PRESETS
+    from segstudio.core.data.augment_config import PRESETS
 
     return list(PRESETS)
 
