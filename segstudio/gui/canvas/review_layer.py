@@ -6,7 +6,7 @@ up with the image at every zoom (the view's transform scales both).  It takes no
 the shapes and the tools as without it.  Z: above the image (-1), below the overview tiles (-0.5) and the shapes.
 
 :class:`LayerComposer` runs a compose function on a thread of its own (a 4096² overlay takes longer than a
-frame) and hands back a QImage; only the newest request counts, older results are dropped.
+frame) and hands back its pixels; only the newest request counts, older results are dropped.
 """
 from __future__ import annotations
 
@@ -21,12 +21,14 @@ from PySide6.QtWidgets import QGraphicsPixmapItem
 Z_LAYER = -0.75
 
 
-def bgra_qimage(array: np.ndarray) -> QImage:
-    """An HxWx4 BGRA uint8 array whose alpha is 0 or 255 as a premultiplied ARGB32 QImage (an independent copy;
-    the canvas's native format, so making a pixmap of it converts nothing)."""
+def bgra_qimage(array: np.ndarray, *, copy: bool = True) -> QImage:
+    """An HxWx4 BGRA uint8 array whose alpha is 0 or 255 as a premultiplied ARGB32 QImage (the canvas's native
+    format, so making a pixmap of it converts nothing).  ``copy=False``: the QImage uses the array's memory,
+    which the caller keeps alive as long as the image or a pixmap made of it (no 64 MB copy at 4096²)."""
     a = np.ascontiguousarray(array, dtype=np.uint8)
     h, w = a.shape[:2]
-    return QImage(a.data, w, h, 4 * w, QImage.Format_ARGB32_Premultiplied).copy()
+    image = QImage(a.data, w, h, 4 * w, QImage.Format_ARGB32_Premultiplied)
+    return image.copy() if copy else image
 
 
 class PictureLayer(QGraphicsPixmapItem):
@@ -37,16 +39,28 @@ class PictureLayer(QGraphicsPixmapItem):
         self.setShapeMode(QGraphicsPixmapItem.BoundingRectShape)
         self.setAcceptedMouseButtons(Qt.NoButton)
         self.setAcceptHoverEvents(False)
+        self._buffer: Optional[np.ndarray] = None   # the pixels the pixmap may share (set_array)
 
     def set_image(self, image: Optional[QImage]) -> None:
         self.setPixmap(QPixmap() if image is None or image.isNull() else QPixmap.fromImage(image))
+        self._buffer = None
+
+    def set_array(self, array: Optional[np.ndarray]) -> None:
+        """Show an HxWx4 BGRA array (alpha 0 or 255) without copying it: the layer keeps it for its pixmap."""
+        if array is None:
+            self.clear()
+            return
+        array = np.ascontiguousarray(array, dtype=np.uint8)
+        self.setPixmap(QPixmap.fromImage(bgra_qimage(array, copy=False)))
+        self._buffer = array
 
     def clear(self) -> None:
         self.setPixmap(QPixmap())
+        self._buffer = None
 
 
 class LayerComposer(QObject):
-    """``request(fn)`` runs ``fn() -> HxWx4 BGRA array | None`` on a worker thread; ``ready(QImage | None)`` is
+    """``request(fn)`` runs ``fn() -> HxWx4 BGRA array | None`` on a worker thread; ``ready(array | None)`` is
     emitted on the GUI thread for the newest request only.  ``failed(str)`` says why one could not be drawn."""
 
     ready = Signal(object)
@@ -93,9 +107,7 @@ class LayerComposer(QObject):
                     return
             gen, fn = job
             try:
-                array = fn()
-                image = None if array is None else bgra_qimage(array)
-                self._done.emit(gen, image, "")
+                self._done.emit(gen, fn(), "")
             except Exception as exc:   # noqa: BLE001 - a bad prediction file must not kill the thread silently
                 self._done.emit(gen, None, f"{type(exc).__name__}: {exc}")
 

@@ -119,8 +119,8 @@ class CanvasOverlay(QObject):
         self._key = key
         self.composer.request(lambda: overlay_layer(pred, gt, palette, opts, bgra=True))
 
-    def _show(self, image) -> None:
-        self.layer.set_image(image)
+    def _show(self, array) -> None:
+        self.layer.set_array(array)
         self.updated.emit()
 
     def shutdown(self) -> None:
