@@ -168,7 +168,10 @@ def test_v_key_and_the_view_menu_action_toggle_the_layer(qtbot, window):
     dialog.close()
 
 
-def test_an_edit_on_the_canvas_updates_the_error_layer(qtbot, window):
+@pytest.mark.parametrize("on_worker", [False, True], ids=["small-image", "big-image-on-worker"])
+def test_an_edit_on_the_canvas_updates_the_error_layer(qtbot, window, monkeypatch, on_worker):
+    if on_worker:      # as for images over SYNC_PIXELS: the dock reads prediction, annotation, metrics on a worker
+        monkeypatch.setattr("segstudio.gui.review.dock.SYNC_PIXELS", 0)
     overlay = window.docks["review"].canvas_overlay
     view = window.docks["review"].view
     view.errors.setChecked(True)
@@ -185,6 +188,8 @@ def test_an_edit_on_the_canvas_updates_the_error_layer(qtbot, window):
     doc.undo_stack.undo()
     wait_layer_change(qtbot, overlay, pts["fp"], TP_COLOR + (255,))
     assert layer_rgb(overlay, pts["fp"]) == FP_COLOR + (255,)
+    # the metrics of the image follow the edits too
+    assert window.docks["review"].current_metrics is not None
 
 
 def test_side_by_side_pane_is_optional_and_keeps_its_modes(qtbot, window):

@@ -6,7 +6,7 @@ It follows the dock: the current image, the chosen prediction source and the ann
 200 ms after an edit, unsaved shapes included), its display options and its Opacity slider (the layer's
 opacity: no recomposition).  The key **V** (View ▸ Review overlay on canvas, the dock's "On canvas" button)
 shows and hides it; hidden, nothing is composed.  The layer is composed on a worker thread
-(:class:`~segstudio.gui.canvas.review_layer.LayerComposer`); the GUI thread only wraps the finished pixels.
+(:class:`~segstudio.gui.canvas.review_layer.LatestJob`); the GUI thread only wraps the finished pixels.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from PySide6.QtGui import QAction, QKeySequence
 
 from segstudio.core.review.compose import OverlayOptions
 from segstudio.core.review.layer import overlay_layer
-from segstudio.gui.canvas.review_layer import LayerComposer, PictureLayer
+from segstudio.gui.canvas.review_layer import LatestJob, PictureLayer
 
 SHORTCUT = "V"
 SETTING = "review/overlay_on_canvas"
@@ -35,7 +35,7 @@ class CanvasOverlay(QObject):
         self._key = None        # what the layer shows (or is being composed): (pred, gt, palette, options)
         self.layer = PictureLayer()
         canvas.scene().addItem(self.layer)
-        self.composer = LayerComposer(self)
+        self.composer = LatestJob(self)
         self.composer.ready.connect(self._show)
         self.composer.failed.connect(lambda text: dock.view.caption.setText(f"overlay on the canvas: {text}"))
         on = str(QSettings().value(SETTING, "true")).lower() != "false"

@@ -22,7 +22,9 @@ from segstudio.core.session import Session
 from segstudio.core import review
 from segstudio.core.review.accept import DEFAULT_TOLERANCE, MIN_IOU
 from segstudio.core.review.subsets import ALL, run_split, scope_names, subset
+from segstudio.gui.canvas.review_layer import LatestJob
 from segstudio.gui.review.accept import AcceptAsk, accept_into
+from segstudio.gui.review.current import SYNC_PIXELS, PredictionCache, image_pixels, load_current, snapshot
 from segstudio.gui.review.images_table import ImagesTable
 from segstudio.gui.review.metrics_panel import MetricsPanel
 from segstudio.gui.review.view import OverlayView
@@ -124,6 +126,10 @@ class ReviewDock(QDockWidget):
         self.reviewed_button.clicked.connect(self.set_reviewed)
         self.metrics.scopeChanged.connect(lambda _s: self.show_metrics())
         self.images_table.stemActivated.connect(self._activate_stem)
+        self._loader = LatestJob(self)        # big images: refresh_current reads on a worker
+        self._loader.ready.connect(self._show_current)
+        self._loader.failed.connect(lambda text: self.view.caption.setText(text))
+        self._predictions = PredictionCache()
         self._doc_timer = QTimer(self, singleShot=True, interval=200)
         self._doc_timer.timeout.connect(self.refresh_current)
         if self.document is not None:
@@ -238,41 +244,41 @@ class ReviewDock(QDockWidget):
         return self.document.annotation if self._document_on_entry() else None
 
     def refresh_current(self) -> None:
-        """Redraw the overlay and the current-image metrics (the open document's unsaved edits included)."""
+        """Redraw the overlay and the current-image metrics (the open document's unsaved edits included): at once
+        for small images, on a worker for big ones (current.py; the old picture stays until the new one is read)."""
         p, e = self.project, self.entry
         self._update_buttons()
+        self._loader.cancel()
         if p is None or e is None:
+            self.current_metrics = None
             self.view.set_data(None, None, None, None)
             self.show_metrics()
             return
-        problems = []
-        try:
-            if self._document_on_entry() and self.document.image is not None:
-                image = self.document.image
-            else:
-                image = review.entry_image(e)
-        except (SegStudioError, OSError) as exc:
-            self.view.set_data(None, None, None, None)
-            self.view.caption.setText(str(exc))
+        on_entry = self._document_on_entry()
+        image = self.document.image if on_entry and self.document.image is not None else None
+        ann = snapshot(self._current_annotation())
+        palette = self.session.palette()
+        job = (lambda: (load_current(p, e, image, ann, self._predictions), palette, e))
+        if image_pixels(image, e) <= SYNC_PIXELS:
+            self._show_current(job())
+        else:
+            self.view.caption.setText("Reading the prediction and the annotation…")
+            self._loader.request(job)
+
+    def _show_current(self, result) -> None:
+        if result is None:
             return
-        pred = gt = None
-        try:
-            pred = review.read_prediction(p, e)
-        except SegStudioError as exc:
-            problems.append(str(exc))
-        try:
-            gt = review.ground_truth(p, e, self._current_annotation())
-        except SegStudioError as exc:
-            problems.append(str(exc))
-        self.current_metrics = None
-        if pred is not None and gt is not None and pred.shape == gt.shape:
-            try:
-                self.current_metrics = review.score_image(pred, gt, p.label_set.num_classes, name=e.stem)
-            except SegStudioError as exc:
-                problems.append(str(exc))
-        self.view.set_data(image, pred, gt, self.session.palette())
-        if problems:
-            self.view.caption.setText(" · ".join(problems))
+        cur, palette, entry = result
+        if entry is not self.entry:
+            return
+        self.current_metrics = cur.metrics
+        if cur.error:
+            self.view.set_data(None, None, None, None)
+            self.view.caption.setText(cur.error)
+            return
+        self.view.set_data(cur.image, cur.pred, cur.gt, palette)
+        if cur.problems:
+            self.view.caption.setText(" · ".join(cur.problems))
         self.show_metrics()
 
     def show_metrics(self) -> None:
@@ -437,6 +443,8 @@ class ReviewDock(QDockWidget):
         self.error_box.open()
 
     def shutdown(self) -> None:
+        self._loader.cancel()
+        self._loader.wait()
         if self.worker is not None:
             self.worker.cancel()
             self.worker.wait(30000)
