@@ -243,8 +243,14 @@ class TrainingDock(QDockWidget):
             from segstudio.core.training.planner import planned_events
 
             explicit, plan = auto
-            self.controller.engine = lambda config, cancel=None: planned_events(config, explicit, engine,
-                                                                                cancel=cancel, plan=plan)
+
+            def planned(config, cancel=None):
+                base = engine
+                if base is None:   # the controller's default: the core engine (imported in the worker)
+                    from segstudio.core.training import train as base
+                return planned_events(config, explicit, base, cancel=cancel, plan=plan)
+
+            self.controller.engine = planned
         try:
             self.controller.start(cfg)
         except Exception as exc:  # noqa: BLE001 - import problems of the engine are shown, not raised
