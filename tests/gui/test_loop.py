@@ -44,7 +44,8 @@ def test_train_predict_review_accept_undo(qtbot, sample_project):
 
     # 4. the overlay of the current image shows the prediction; the metrics table is filled
     assert review.entry == win.current_entry
-    assert review.view.pred is not None and review.view.pictures
+    assert review.view.pred is not None          # ... as a layer of the main canvas (key V), composed on a worker
+    qtbot.waitUntil(lambda: not review.canvas_overlay.layer.pixmap().isNull(), timeout=30_000)
     assert review.metrics.table.rowCount() == 2
     assert review.metrics.value("lesion", "IoU") is not None
     assert review.images_table.rowCount() == 24

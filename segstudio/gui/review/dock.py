@@ -24,7 +24,7 @@ from segstudio.core.review.accept import DEFAULT_TOLERANCE, MIN_IOU
 from segstudio.core.review.subsets import ALL, run_split, scope_names, subset
 from segstudio.gui.canvas.review_layer import LatestJob
 from segstudio.gui.review.accept import AcceptAsk, accept_into
-from segstudio.gui.review.current import SYNC_PIXELS, PredictionCache, image_pixels, load_current, snapshot
+from segstudio.core.review.current import SYNC_PIXELS, PredictionCache, image_pixels, load_current, snapshot
 from segstudio.gui.review.images_table import ImagesTable
 from segstudio.gui.review.metrics_panel import MetricsPanel
 from segstudio.gui.review.view import OverlayView
