@@ -106,6 +106,7 @@ def main(argv=None) -> int:
     settle()
     win.grab().save(str(args.out / f"review_{size}.png"))
     if avail.width() >= 1900:
+        review.view.pane_box.setChecked(True)      # "Side by side": the dock's own pane (off by default)
         review.view.side_by_side.setChecked(True)
         review.view.errors.setChecked(True)
         settle()

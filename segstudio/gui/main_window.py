@@ -171,7 +171,8 @@ class MainWindow(ClassesMixin, MenusMixin, QMainWindow):
             body = dock.widget().widget() if isinstance(dock.widget(), QScrollArea) else dock.widget()
             want = body.sizeHint().height() + 40 if body is not None else 0
             h = self.height()
-            self.resizeDocks([dock], [int(min(max(want, 0.55 * h, 300), 0.62 * h))], Qt.Vertical)
+            lo, hi = dock.panel_share() if hasattr(dock, "panel_share") else (0.55, 0.62)   # e.g. Review: less
+            self.resizeDocks([dock], [int(min(max(want, lo * h, 300), hi * h))], Qt.Vertical)
         return True
 
     def fit_to_screen(self) -> None:

@@ -425,6 +425,11 @@ class ReviewDock(QDockWidget):
         self._update_buttons()
 
     # ------------------------------------------------------------------ layout
+    def panel_share(self) -> tuple[float, float]:
+        """The share of the window's height the dock takes below the canvas (MainWindow.show_panel): less while
+        the overlay is on the canvas only, the canvas being where the reviewer looks."""
+        return (0.55, 0.62) if self.view.pane_shown else (0.36, 0.42)
+
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
         super().resizeEvent(event)
         self.orient()

@@ -66,6 +66,9 @@ class OverlayView(QWidget):
         self.body.addWidget(self.split, 1)
         self.split.setVisible(pane)
         self.side_by_side.setEnabled(pane)
+        self.filler = QWidget()      # takes the pane's room while it is hidden: the controls keep their height
+        self.body.addWidget(self.filler, 1)
+        self.filler.setVisible(not pane)
         self.caption = QLabel("")
         lay.addWidget(self.caption)
         for sig in (self.opacity.valueChanged, self.mode.currentIndexChanged, self.show_pred.toggled,
@@ -95,6 +98,8 @@ class OverlayView(QWidget):
 
     def _pane_toggled(self, on: bool) -> None:
         self.split.setVisible(on)
+        self.filler.setVisible(not on)
+        self.set_controls_beside(self._want_beside)
         self.side_by_side.setEnabled(on)
         self._update_enabled()
         self.redraw()
@@ -104,6 +109,8 @@ class OverlayView(QWidget):
     def set_controls_beside(self, beside: bool) -> None:
         """Controls in a column left of the picture (a short, wide dock: the picture keeps the height) or in two
         rows above it."""
+        self._want_beside = beside
+        beside = beside and self.pane_box.isChecked()    # no picture here: the controls go in rows at the top
         if beside == self._beside:
             return
         self._beside = beside
