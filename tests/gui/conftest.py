@@ -13,6 +13,14 @@ def isolated_qsettings(tmp_path, monkeypatch):
     QCoreApplication.setOrganizationName("segstudio-tests")
     QCoreApplication.setApplicationName("segstudio-tests")
     yield
+    # a Training dock's plan preview plans on a parentless worker that outlives the dock: end it here so that
+    # it neither spends the next test's CPU nor is destroyed while running at exit
+    import sys
+
+    plan_view = sys.modules.get("segstudio.gui.training.plan_view")
+    for worker in list(getattr(plan_view, "_RUNNING", ())):
+        worker.cancel()
+        worker.wait(120_000)
 
 
 @pytest.fixture
