@@ -143,6 +143,7 @@ def test_v_key_and_the_view_menu_action_toggle_the_layer(qtbot, window):
     view_menu = next(a.menu() for a in window.menuBar().actions()
                      if a.menu() is not None and a.text().replace("&", "") == "View")
     assert action in view_menu.actions()
+    assert action in window.toolbar.actions()
     window.canvas.setFocus()
     view = window.docks["review"].view
     view.opacity.setValue(100)
@@ -157,7 +158,7 @@ def test_v_key_and_the_view_menu_action_toggle_the_layer(qtbot, window):
     qtbot.keyClick(window.canvas, Qt.Key_V)
     assert action.isChecked() and overlay.layer.isVisible()
     assert screen_rgb(window, pt) == shown
-    action.trigger()                                   # the menu / toolbar action
+    window.toolbar.widgetForAction(action).click()     # the toolbar button
     assert not overlay.layer.isVisible()
     view.canvas_button.click()                         # the dock's button
     assert overlay.layer.isVisible()

@@ -26,6 +26,9 @@ def install(session, services) -> ReviewDock:
     services.on_quit(overlay.shutdown)
     services.add_menu("&View").addAction(overlay.action)
     services.window.actions_by_name["review_overlay"] = overlay.action
+    toolbar = getattr(services.window, "toolbar", None)     # the window's tools bar, after Fit
+    if toolbar is not None:
+        toolbar.addAction(overlay.action)
     dock.imageActivated.connect(services.open_image)
     dock.predictionsChanged.connect(services.refresh_statuses)
     menu = services.add_menu("&Review")

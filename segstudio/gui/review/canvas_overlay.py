@@ -4,7 +4,7 @@ edits where they look.
 
 It follows the dock: the current image, the chosen prediction source and the annotation (the dock re-reads them
 200 ms after an edit, unsaved shapes included), its display options and its Opacity slider (the layer's
-opacity: no recomposition).  The key **V** (View ▸ Review overlay on canvas, the dock's "On canvas" button)
+opacity: no recomposition).  The key **V** (View ▸ Review overlay on canvas, the toolbar's and the dock's "Overlay (V)" button)
 shows and hides it; hidden, nothing is composed.  The layer is composed on a worker thread
 (:class:`~segstudio.gui.canvas.review_layer.LatestJob`); the GUI thread only wraps the finished pixels.
 """
@@ -45,10 +45,10 @@ class CanvasOverlay(QObject):
         self.action.setShortcut(QKeySequence(SHORTCUT))
         self.action.setToolTip(f"Show the review overlay (prediction, annotation, errors) on the canvas "
                                f"({SHORTCUT})")
+        self.action.setIconText(f"Overlay ({SHORTCUT})")     # the toolbar's and the dock's button
         self.action.toggled.connect(self.set_visible)
         view = dock.view
         view.canvas_button.setDefaultAction(self.action)
-        view.canvas_button.setText("On canvas")
         view.canvas_button.show()
         view.dataChanged.connect(self.refresh)
         view.optionsChanged.connect(self.refresh)
