@@ -5,7 +5,7 @@ FP/FN colours), and the worker that composes it.
 up with the image at every zoom (the view's transform scales both).  It takes no mouse buttons: clicks reach
 the shapes and the tools as without it.  Z: above the image (-1), below the overview tiles (-0.5) and the shapes.
 
-:class:`LayerComposer` runs a compose function on a thread of its own (a 4096² overlay takes longer than a
+:class:`LatestJob` runs a compose function on a thread of its own (a 4096² overlay takes longer than a
 frame) and hands back its pixels; only the newest request counts, older results are dropped.
 """
 from __future__ import annotations
@@ -59,7 +59,7 @@ class PictureLayer(QGraphicsPixmapItem):
         self._buffer = None
 
 
-class LayerComposer(QObject):
+class LatestJob(QObject):
     """``request(fn)`` runs ``fn() -> HxWx4 BGRA array | None`` on a worker thread; ``ready(array | None)`` is
     emitted on the GUI thread for the newest request only.  ``failed(str)`` says why one could not be drawn."""
 
