@@ -60,8 +60,8 @@ class PictureLayer(QGraphicsPixmapItem):
 
 
 class LatestJob(QObject):
-    """``request(fn)`` runs ``fn() -> HxWx4 BGRA array | None`` on a worker thread; ``ready(array | None)`` is
-    emitted on the GUI thread for the newest request only.  ``failed(str)`` says why one could not be drawn."""
+    """``request(fn)`` runs ``fn()`` on a worker thread (here: the layer's HxWx4 BGRA pixels, or the Review dock's
+    data of a big image); ``ready(result)`` is emitted on the GUI thread for the newest request only.  ``failed(str)`` says why one could not be drawn."""
 
     ready = Signal(object)
     failed = Signal(str)
