@@ -17,8 +17,9 @@ image; Ctrl+Z undoes. <b>D</b> / <b>A</b> go to the next / previous image.</li>
 <li><b>Train.</b> Toolbar &#9656; <b>Training</b> opens the Training panel below the image. Press
 <b>Train</b> (at least 2 annotated images); the curves show the loss and the validation IoU as it learns.
 When the run ends its model becomes the project's model.</li>
-<li><b>Review.</b> Toolbar &#9656; <b>Review</b>: <b>Predict all</b>, then look at the overlay (Errors: red
-= false positive, blue = missed) and the metrics, computed on the run's <i>validation</i> images by
+<li><b>Review.</b> Toolbar &#9656; <b>Review</b>: <b>Predict all</b>, then look at the overlay on the image
+(<b>V</b> shows / hides it; Errors: red = false positive, blue = missed; zoom and edit with it on) and the
+metrics, computed on the run's <i>validation</i> images by
 default. <b>Accept prediction</b> turns a predicted mask into polygons you can correct (it asks before
 replacing shapes you drew).</li>
 <li><b>Export.</b> File &#9656; Export dataset&hellip; writes VOC, COCO, YOLO, nnU-Net or images + masks.</li>
