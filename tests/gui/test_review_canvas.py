@@ -204,3 +204,23 @@ def test_side_by_side_pane_is_optional_and_keeps_its_modes(qtbot, window):
     assert view.split.isHidden() and view.pictures == [] and not view.side_by_side.isEnabled()
     # the canvas layer is unaffected by the pane
     assert not window.docks["review"].canvas_overlay.layer.pixmap().isNull()
+
+
+def test_the_layer_follows_the_current_image(qtbot, window):
+    overlay = window.docks["review"].canvas_overlay
+    view = window.docks["review"].view
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key_D)                 # next image: not predicted, annotation not shown
+    assert window.current_entry is window.project.images[1]
+    qtbot.waitUntil(lambda: overlay.layer.pixmap().isNull(), timeout=TIMEOUT)
+    view.show_gt.setChecked(True)                          # its annotation, in its class colours
+    qtbot.waitUntil(lambda: not overlay.layer.pixmap().isNull(), timeout=TIMEOUT)
+    gt1 = ground_truth(window.project, window.project.images[1])
+    yx = tuple(int(v) for v in np.argwhere(gt1 > 0)[0])
+    assert layer_rgb(overlay, yx) == tuple(int(v) for v in window.session.palette()[gt1[yx]]) + (255,)
+    view.show_gt.setChecked(False)
+    qtbot.keyClick(window.canvas, Qt.Key_A)                 # back: the prediction of image 0 again
+    assert window.current_entry is window.project.images[0]
+    pal = window.session.palette()
+    qtbot.waitUntil(lambda: layer_rgb(overlay, window.points["fp"]) == tuple(int(v) for v in pal[1]) + (255,),
+                    timeout=TIMEOUT)

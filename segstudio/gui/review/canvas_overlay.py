@@ -80,6 +80,7 @@ class CanvasOverlay(QObject):
         self._key = None
         self.layer.clear()
         self.updated.emit()
+        self.refresh()      # the dock already has this image's data (it was told first): draw it
 
     def _inputs(self) -> Optional[tuple]:
         """(pred, gt, palette, options) for the image on the canvas, or None (no image, another image than the
