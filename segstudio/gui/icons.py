@@ -44,7 +44,7 @@ ICONS = {
     # Training / Review
     "train": "train", "stop": "stop", "resume": "resume", "predict": "predict", "evaluate": "evaluate",
     "accept": "accept", "overlay": "overlay", "checkpoint": "model",
-    "show_training": "train", "show_review": "overlay",
+    "show_training": "train", "show_review": "overlay", "review_overlay": "overlay",
     # Help
     "first_steps": "help", "help": "shortcuts", "shortcuts": "shortcuts", "about": "about", "log": "log",
 }
@@ -55,6 +55,7 @@ TEXT_ALIASES = {
     "predict": "predict", "predict all": "predict", "evaluate": "evaluate", "accept prediction": "accept",
     "about segstudio": "about", "keyboard shortcuts": "shortcuts", "predict current image": "predict",
     "predict all images": "predict", "mark reviewed": "accept", "choose model": "checkpoint",
+    "review overlay on canvas": "overlay",
 }
 #: words in a tool name added later -> icon name (a tool added by a plugin still gets a fitting icon)
 _TOOL_WORDS = (("wand", "wand"), ("grab", "grabcut"), ("box", "assist_box"), ("scissor", "scissors"),
