@@ -9,7 +9,7 @@ See docs/data.md.  Public API::
     build_transforms(preset="light", img_size=256, **overrides) -> callable(image, mask)
     to_float_chw, letterbox, unletterbox, LetterboxMeta   (segstudio.core.data.transforms)
 """
-import importlib
+from segstudio.core.lazy import lazy_exports
 
 #: name -> the module it comes from, imported on first use (PEP 562): datasets and augmentation import torch and
 #: torchvision (seconds), which ``segstudio.core.data.augment_config`` (the GUI's training form) must not pay
@@ -25,17 +25,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 
 __all__ = [

@@ -4,7 +4,7 @@
 ``load_checkpoint(path)`` (from :mod:`segstudio.core.checkpoint`) reads checkpoints safely.
 See docs/training.md.
 """
-import importlib
+from segstudio.core.lazy import lazy_exports
 
 #: name -> module it comes from.  Imported on first use (PEP 562): the checkpoint and engine modules import
 #: torch (~2 s), which the GUI must not pay before its first frame just to list runs (issue 10)
@@ -19,17 +19,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 
 __all__ = ["TrainConfig", "train", "load_checkpoint", "save_checkpoint", "resolve_device", "Started", "BatchEnd",
