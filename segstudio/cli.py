@@ -30,6 +30,7 @@ COMMANDS = {
     "evaluate": ("evaluate", "score predicted masks against ground-truth masks"),
     "suggest": ("suggest", "rank the unannotated images by the model's uncertainty (annotate the first ones next)"),
     "demo": ("demo", "train on the generated sample project and write a report (headless)"),
+    "experiment": ("experiment", "run an experiment plan (a grid of training runs) and compare the runs"),
     "plugins": ("plugins", "list models, losses, exporters and window extensions, including plugins'"),
     "doctor": ("doctor", "check the installation (versions, devices, Qt, disk, plugins)"),
 }
