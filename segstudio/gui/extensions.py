@@ -40,6 +40,7 @@ BUILTIN_EXTENSIONS = (
     ("export", "segstudio.gui.export_dialog"),
     ("training", "segstudio.gui.training"),
     ("review", "segstudio.gui.review"),
+    ("experiments", "segstudio.gui.experiments"),  # plan a grid of runs, queue them, compare (docs/gui.md)
     ("assist", "segstudio.gui.assist_panel"),
     ("suggest", "segstudio.gui.suggest_panel"),    # active learning: rank images, Next suggested (Ctrl+J)
     ("medical", "segstudio.gui.medical_slices"),   # DICOM / NIfTI: slice slider, window presets

@@ -1,0 +1,339 @@
+"""The comparison view of an experiment: every run's curves overlaid (one metric at a time, a legend by run), the
+results table (mean ± std over seeds / folds per group), a paired per-image Wilcoxon signed-rank test between
+any two runs or groups, and the exports (CSV, Markdown, LaTeX, the plot as PNG).
+
+Everything it shows comes from the core's ``segstudio.core.experiments.results.load_results(exp_dir)`` (run
+histories from each run's metrics.csv, held-out scores from heldout.json) and the reports from
+``segstudio.core.experiments.report``: the numbers are the same as ``segstudio experiment --report-only``'s.
+Runs of one group (same grid values but the seed / fold) share a colour and differ in line style.
+"""
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+from typing import Optional
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QGridLayout, QHBoxLayout, QHeaderView, QLabel,
+                               QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from segstudio.gui.training.curves import CLASS_COLORS, legend_html
+
+#: metrics.csv columns the metric combo offers first, with their names
+METRIC_NAMES = {"train_loss": "train loss", "val_loss": "val loss", "miou": "val mIoU", "mdice": "val mDice",
+                "dice": "val Dice", "lr": "learning rate"}
+#: per-image scores the Wilcoxon test can pair (heldout.json)
+PAIRED_METRICS = ("dice", "iou", "fg_iou", "pa", "precision", "recall", "hd95")
+STYLES = (Qt.SolidLine, Qt.DashLine, Qt.DotLine, Qt.DashDotLine, Qt.DashDotDotLine)
+REPEAT_KEYS = ("seed", "fold")
+
+
+def group_key(params: dict) -> str:
+    """The group of a run: its grid values without the seed / fold (the runs a mean ± std is taken over)."""
+    return "-".join(str(v.get("name", v)) if isinstance(v, dict) else str(v)
+                    for k, v in params.items() if k not in REPEAT_KEYS) or "all"
+
+
+def metric_label(key: str) -> str:
+    if key in METRIC_NAMES:
+        return METRIC_NAMES[key]
+    if key.startswith("iou_"):
+        return f"val IoU {key[4:]}"
+    return key.replace("_", " ")
+
+
+def cell_text(value) -> str:
+    """A results-table value as shown: ``(mean, std)`` -> ``0.812 ± 0.010``; floats with 3 digits."""
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value):
+        mean, std = (float(v) for v in value)
+        if math.isnan(mean):
+            return ""
+        return f"{mean:.3f} ± {std:.3f}" if not math.isnan(std) else f"{mean:.3f}"
+    if isinstance(value, float):
+        return "" if math.isnan(value) else f"{value:.3f}"
+    return "" if value is None else str(value)
+
+
+class ComparisonView(QWidget):
+    """Curves overlaid, results table, Wilcoxon compare and exports of one experiment's results."""
+
+    exported = Signal(list)   # the files an export wrote
+    message = Signal(str, bool)   # (text, error) for the dock's status line
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.exp_dir: Optional[Path] = None
+        self.results = None
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.last_compare: Optional[tuple] = None
+
+        self.metric = QComboBox()
+        self.metric.setToolTip("The metric of the runs' curves (metrics.csv of each run)")
+        self.legend = QLabel("")
+        self.legend.setWordWrap(True)
+        self.legend.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.plot = pg.PlotWidget()
+        self.plot.setBackground("w")
+        self.plot.showGrid(x=True, y=True, alpha=0.3)
+        self.plot.setLabel("bottom", "epoch")
+        for axis in ("left", "bottom"):
+            self.plot.getAxis(axis).enableAutoSIPrefix(False)
+        self.plot.setMinimumHeight(160)
+        self.plot_box = QWidget()   # legend + plot: what "Export PNG" saves
+        pb = QVBoxLayout(self.plot_box)
+        pb.setContentsMargins(0, 0, 0, 0)
+        pb.setSpacing(0)
+        pb.addWidget(self.legend)
+        pb.addWidget(self.plot, 1)
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Curves of"))
+        row.addWidget(self.metric, 1)
+        ll.addLayout(row)
+        ll.addWidget(self.plot_box, 1)
+
+        self.table = QTableWidget(0, 0)
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.run_a, self.run_b, self.paired = QComboBox(), QComboBox(), QComboBox()
+        self.paired.addItems(PAIRED_METRICS)
+        self.paired.setToolTip("Per-image held-out score the two are paired on")
+        self.compare_button = QPushButton("Compare")
+        self.compare_button.setToolTip("Paired Wilcoxon signed-rank test on the held-out images")
+        self.compare_result = QLabel("Pick two runs or groups and press Compare")
+        self.compare_result.setWordWrap(True)
+        self.compare_result.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        cmp = QGridLayout()
+        cmp.addWidget(QLabel("A"), 0, 0)
+        cmp.addWidget(self.run_a, 0, 1)
+        cmp.addWidget(QLabel("B"), 0, 2)
+        cmp.addWidget(self.run_b, 0, 3)
+        cmp.addWidget(self.paired, 0, 4)
+        cmp.addWidget(self.compare_button, 0, 5)
+        cmp.setColumnStretch(1, 1)
+        cmp.setColumnStretch(3, 1)
+        self.export_buttons = {kind: QPushButton(text) for kind, text in
+                               (("csv", "Export CSV"), ("md", "Export Markdown"), ("tex", "Export LaTeX"),
+                                ("png", "Export plot PNG"))}
+        ex = QHBoxLayout()
+        for kind, button in self.export_buttons.items():
+            button.setToolTip("Write to a folder you pick" + (" (the plot as shown)" if kind == "png" else ""))
+            ex.addWidget(button)
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.addWidget(QLabel("Held-out results (mean ± std over seeds / folds)"))
+        rl.addWidget(self.table, 1)
+        rl.addLayout(cmp)
+        rl.addWidget(self.compare_result)
+        rl.addLayout(ex)
+        split = QSplitter(Qt.Horizontal)
+        split.addWidget(left)
+        split.addWidget(right)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 1)
+        self.splitter = split
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(split)
+
+        self.metric.currentIndexChanged.connect(self.draw_curves)
+        self.compare_button.clicked.connect(self.compare)
+        for kind, button in self.export_buttons.items():
+            button.clicked.connect(lambda _=False, k=kind: self.export_to_chosen_folder(k))
+        self._update_enabled()
+
+    # ------------------------------------------------------------------ data
+    def set_experiment(self, exp_dir) -> None:
+        """Show ``exp_dir``'s results (re-read from its files; called again after every finished run)."""
+        from segstudio.core.errors import SegStudioError
+        from segstudio.core.experiments.results import load_results
+
+        self.exp_dir = Path(exp_dir) if exp_dir is not None else None
+        self.results = None
+        if self.exp_dir is not None:
+            try:
+                self.results = load_results(self.exp_dir)
+            except SegStudioError as exc:
+                self.message.emit(str(exc), True)
+        self._fill_metrics()
+        self.draw_curves()
+        self._fill_table()
+        self._fill_choices()
+        self._update_enabled()
+
+    def clear(self) -> None:
+        self.set_experiment(None)
+
+    @property
+    def runs(self) -> list:
+        return list(self.results.runs) if self.results is not None else []
+
+    def _fill_metrics(self) -> None:
+        keys: list[str] = []
+        for run in self.runs:
+            for row in run.history or []:
+                for key, value in row.items():
+                    if key not in keys and key != "epoch" and isinstance(value, (int, float)):
+                        keys.append(key)
+        order = [k for k in METRIC_NAMES if k in keys] + sorted(k for k in keys if k not in METRIC_NAMES)
+        current = self.metric.currentData()
+        self.metric.blockSignals(True)
+        self.metric.clear()
+        for key in order:
+            self.metric.addItem(metric_label(key), key)
+        i = self.metric.findData(current if current in order else ("miou" if "miou" in order else None))
+        self.metric.setCurrentIndex(max(i, 0) if order else -1)
+        self.metric.blockSignals(False)
+
+    def set_metric(self, key: str) -> bool:
+        i = self.metric.findData(key)
+        if i >= 0:
+            self.metric.setCurrentIndex(i)
+        return i >= 0
+
+    def draw_curves(self, *_):
+        """One curve per run with a history: x epoch, y the chosen metric."""
+        for curve in self.curves.values():
+            self.plot.removeItem(curve)
+        self.curves = {}
+        key = self.metric.currentData()
+        groups: dict[str, int] = {}
+        seen_in_group: dict[str, int] = {}
+        legend = []
+        for run in self.runs:
+            rows = [r for r in (run.history or []) if r.get("epoch") is not None]
+            if key is None or not rows:
+                continue
+            g = group_key(run.params)
+            color = CLASS_COLORS[groups.setdefault(g, len(groups)) % len(CLASS_COLORS)]
+            style = STYLES[seen_in_group.get(g, 0) % len(STYLES)]
+            seen_in_group[g] = seen_in_group.get(g, 0) + 1
+            xs = [float(r["epoch"]) for r in rows]
+            ys = [float(r[key]) if isinstance(r.get(key), (int, float)) else math.nan for r in rows]
+            curve = self.plot.plot(xs, ys, pen=pg.mkPen(color, width=2, style=style), symbol="o", symbolSize=4,
+                                   symbolBrush=color, name=run.id, connect="finite")
+            self.curves[run.id] = curve
+            legend.append((run.id, color, style != Qt.SolidLine))
+        self.plot.setLabel("left", metric_label(key) if key else "")
+        self.legend.setText(legend_html(legend) if legend else "No run has finished an epoch yet")
+        self.plot.enableAutoRange()
+
+    def _fill_table(self) -> None:
+        rows = self.table_rows()
+        cols: list[str] = []
+        for row in rows:
+            cols.extend(k for k in row if k not in cols)
+        self.table.clear()
+        self.table.setColumnCount(len(cols))
+        self.table.setRowCount(len(rows))
+        self.table.setHorizontalHeaderLabels(cols)
+        for i, row in enumerate(rows):
+            for j, col in enumerate(cols):
+                item = QTableWidgetItem(cell_text(row.get(col)))
+                if j:
+                    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                self.table.setItem(i, j, item)
+
+    def table_rows(self) -> list[dict]:
+        """The results table's rows (``ExperimentResults.table()``: one per group, mean ± std)."""
+        if self.results is None:
+            return []
+        return [dict(r) if not isinstance(r, dict) else r for r in self.results.table()]
+
+    def _fill_choices(self) -> None:
+        choices = [run.id for run in self.runs if run.heldout]
+        groups = []
+        for run in self.runs:
+            g = group_key(run.params)
+            if run.heldout and g not in groups and g not in choices:
+                groups.append(g)
+        for combo, pick in ((self.run_a, 0), (self.run_b, 1)):
+            current = combo.currentText()
+            combo.clear()
+            for g in groups:
+                combo.addItem(f"group {g}", g)
+            for run_id in choices:
+                combo.addItem(run_id, run_id)
+            i = combo.findText(current)
+            combo.setCurrentIndex(i if i >= 0 else min(pick, combo.count() - 1))
+
+    def _update_enabled(self) -> None:
+        has = self.results is not None and bool(self.runs)
+        self.compare_button.setEnabled(has and self.run_a.count() >= 2)
+        for button in self.export_buttons.values():
+            button.setEnabled(has)
+
+    # ------------------------------------------------------------------ compare
+    def compare(self) -> Optional[tuple]:
+        """Wilcoxon signed-rank between the two picks on the chosen per-image score; shown under the table."""
+        from segstudio.core.errors import SegStudioError
+
+        a, b, metric = self.run_a.currentData(), self.run_b.currentData(), self.paired.currentText()
+        if self.results is None or a is None or b is None:
+            return None
+        if a == b:
+            self.compare_result.setText("Pick two different runs or groups")
+            return None
+        try:
+            stat, p, n = self.results.wilcoxon(a, b, metric=metric)
+        except (SegStudioError, ValueError) as exc:
+            self.compare_result.setText(f"Cannot compare: {exc}")
+            self.message.emit(str(exc), True)
+            return None
+        self.last_compare = (a, b, metric, stat, p, n)
+        verdict = "differ (p < 0.05)" if p < 0.05 else "no significant difference (p ≥ 0.05)"
+        self.compare_result.setText(f"<b>{self.run_a.currentText()}</b> vs <b>{self.run_b.currentText()}</b>, "
+                                    f"held-out {metric} per image: Wilcoxon signed-rank W = {stat:.1f}, "
+                                    f"<b>p = {p:.4g}</b>, n = {n} paired images — {verdict}")
+        return stat, p, n
+
+    # ------------------------------------------------------------------ export
+    def export_to_chosen_folder(self, kind: str) -> list[Path]:
+        from PySide6.QtWidgets import QFileDialog
+
+        start = str(self.exp_dir / "report") if self.exp_dir is not None else ""
+        folder = QFileDialog.getExistingDirectory(self, "Export to folder", start)
+        return self.export(kind, folder) if folder else []
+
+    def export(self, kind: str, folder) -> list[Path]:
+        """Write ``kind`` (csv, md, tex: the results tables; png: the plot shown) into ``folder``."""
+        from segstudio.core.errors import SegStudioError
+
+        folder = Path(folder)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            if kind == "png":
+                key = self.metric.currentData() or "curves"
+                path = folder / f"curves_{key}.png"
+                if not self.plot_box.grab().save(str(path), "PNG"):
+                    raise SegStudioError("the image could not be written", path)
+                written = [path]
+            else:
+                written = self._export_report(kind, folder)
+        except (SegStudioError, OSError) as exc:
+            self.message.emit(str(exc), True)
+            return []
+        self.message.emit("Exported " + ", ".join(str(p) for p in written), False)
+        self.exported.emit(written)
+        return written
+
+    def _export_report(self, kind: str, folder: Path) -> list[Path]:
+        """The report's files of ``kind`` (results.<kind>, and wilcoxon.csv with the CSV) copied into ``folder``."""
+        from segstudio.core.experiments.report import write_report
+
+        made = [Path(p) for p in write_report(self.exp_dir)]
+        picked = [p for p in made if p.suffix == f".{kind}"]
+        out = []
+        for src in picked:
+            dst = folder / src.name
+            if src.resolve() != dst.resolve():
+                shutil.copyfile(src, dst)
+            out.append(dst)
+        return out

@@ -1,0 +1,484 @@
+"""The Experiments dock: build or open a plan, run its queue in the background, compare the runs.
+
+Three columns (a column each when the dock is wide, stacked when it is narrow): the plan form with **Open
+plan...** / **Save plan...**; the queue table with **Start** / **Cancel** / **Resume**, a progress bar and
+**Open experiment...**; the comparison view (curves overlaid, results table, Wilcoxon compare, exports).
+Every plan is checked by the core's ``load_plan`` before it is saved or run, so the dock shows the same
+``<file>: <reason>`` as ``segstudio experiment`` and nothing trains on a bad plan.  The queue is the core's
+(each run a ``segstudio train`` subprocess, then the held-out evaluation), worked on a worker thread.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QMessageBox,
+                               QProgressBar, QPushButton, QScrollArea, QSplitter, QVBoxLayout, QWidget)
+
+from segstudio.core.errors import SegStudioError
+from segstudio.core.session import Session
+from segstudio.gui.experiments.compare import ComparisonView
+from segstudio.gui.experiments.plan_form import PlanForm
+from segstudio.gui.experiments.queue_view import QueueRunner, QueueTable
+
+REFRESH_MS = 1000   # the comparison view re-reads the runs' files at most once a second while a queue runs
+
+
+class ExperimentsDock(QDockWidget):
+    """Plan, run and compare experiments (a grid of training runs) on the project's data."""
+
+    def __init__(self, project=None, parent=None, *, session: Optional[Session] = None,
+                 torch_threads: Optional[int] = None):
+        super().__init__("Experiments", parent)
+        self.setObjectName("ExperimentsDock")
+        self.session = session if session is not None else Session(project, None)
+        self.runner = QueueRunner(self, torch_threads=torch_threads)
+        self.plan_path: Optional[Path] = None    # the plan file the form shows (saved or opened)
+        self.plan_dirty = True                   # the form changed since it was saved / opened
+        self.exp_dir: Optional[Path] = None      # the experiment folder the queue and comparison show
+        self.error_box: Optional[QMessageBox] = None
+        self.resume_box: Optional[QMessageBox] = None
+        self._shown_folder = None
+
+        self.form = PlanForm()
+        self.open_plan_button = QPushButton("Open plan...")
+        self.save_plan_button = QPushButton("Save plan...")
+        self.save_plan_button.setToolTip("Check the plan and write it as YAML (segstudio experiment PLAN.yaml)")
+        self.plan_label = QLabel("Plan not saved yet")
+        self.plan_label.setWordWrap(True)
+        plan_col = QWidget()
+        pl = QVBoxLayout(plan_col)
+        pl.setContentsMargins(4, 4, 4, 4)
+        row = QHBoxLayout()
+        row.addWidget(self.open_plan_button)
+        row.addWidget(self.save_plan_button)
+        pl.addLayout(row)
+        pl.addWidget(self.plan_label)
+        form_scroll = QScrollArea()
+        form_scroll.setWidgetResizable(True)
+        form_scroll.setFrameShape(QScrollArea.NoFrame)
+        form_scroll.setWidget(self.form)
+        pl.addWidget(form_scroll, 1)
+
+        self.table = QueueTable()
+        self.open_exp_button = QPushButton("Open experiment...")
+        self.open_exp_button.setToolTip("Open an experiment folder (its queue.json): its runs, results, Resume")
+        self.start_button = QPushButton("Start")
+        self.start_button.setToolTip("Run the plan's queue in the background, one run after another")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop the current run (it stays resumable) and the queue")
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.setToolTip("Continue the queue: the interrupted run from its last checkpoint, then "
+                                      "the pending ones")
+        self.exp_label = QLabel("No experiment open")
+        self.exp_label.setWordWrap(True)
+        self.exp_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.status = QLabel("Build a plan or open one, then Start")
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        queue_col = QWidget()
+        ql = QVBoxLayout(queue_col)
+        ql.setContentsMargins(4, 4, 4, 4)
+        buttons = QGridLayout()
+        for i, b in enumerate((self.start_button, self.cancel_button, self.resume_button, self.open_exp_button)):
+            buttons.addWidget(b, 0, i)
+        ql.addLayout(buttons)
+        ql.addWidget(self.exp_label)
+        ql.addWidget(self.table, 1)
+        ql.addWidget(self.progress)
+        ql.addWidget(self.status)
+
+        self.compare = ComparisonView()
+        split = QSplitter(Qt.Horizontal)
+        for w in (plan_col, queue_col, self.compare):
+            split.addWidget(w)
+        split.setStretchFactor(2, 1)
+        split.setSizes([400, 460, 1000])
+        self.splitter = split
+        self.setWidget(split)
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(REFRESH_MS)
+        self._compare_dirty = False
+        self._connect()
+        self._on_project(self.session.project)
+
+    def _connect(self) -> None:
+        self.open_plan_button.clicked.connect(lambda: self.open_plan())
+        self.save_plan_button.clicked.connect(lambda: self.save_plan())
+        self.open_exp_button.clicked.connect(lambda: self.open_experiment())
+        self.start_button.clicked.connect(lambda: self.start())
+        self.cancel_button.clicked.connect(self.cancel)
+        self.resume_button.clicked.connect(lambda: self.resume())
+        self.form.changed.connect(self._form_changed)
+        self.runner.event.connect(self._on_event)
+        self.runner.failed.connect(self._on_failed)
+        self.runner.runningChanged.connect(self._on_running)
+        self.compare.message.connect(self.show_status)
+        self.timer.timeout.connect(self._refresh_compare)
+        self.session.events.project.connect(self._on_project)
+
+    # ------------------------------------------------------------------ project and plan
+    @property
+    def project(self):
+        return self.session.project
+
+    @property
+    def running(self) -> bool:
+        return self.runner.running
+
+    def _on_project(self, project) -> None:
+        folder = project.folder if project is not None else None
+        if folder != self._shown_folder:
+            previous, self._shown_folder = self._shown_folder, folder
+            if not self.form.data.text() or (previous is not None and Path(self.form.data.text()) == previous):
+                self.form.set_data_folder(folder)   # the project's images are the plan's data unless you chose
+            if folder is not None and self.form.base_dir is None:
+                self.form.base_dir = Path(folder)
+        self._update_buttons()
+
+    def _form_changed(self) -> None:
+        self.plan_dirty = True
+        self._update_plan_label()
+
+    def _update_plan_label(self) -> None:
+        if self.plan_path is None:
+            self.plan_label.setText("Plan not saved yet")
+        else:
+            self.plan_label.setText(f"Plan: {self.plan_path}" + (" (changed, not saved)" if self.plan_dirty else ""))
+
+    def _start_dir(self) -> str:
+        if self.plan_path is not None:
+            return str(self.plan_path.parent)
+        return str(self.project.folder) if self.project is not None else os.getcwd()
+
+    def open_plan(self, path=None) -> bool:
+        """Open a plan YAML into the form (checked first: a bad plan is refused with its reason)."""
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self, "Open experiment plan", self._start_dir(),
+                                                  "Plans (*.yaml *.yml);;All files (*)")
+            if not path:
+                return False
+        path = Path(path)
+        try:
+            self._load_plan(path)
+            raw = _read_yaml(path)
+        except SegStudioError as exc:
+            self.show_error("Cannot open the plan", str(exc))
+            return False
+        self.form.set_plan(raw, plan_dir=path.parent)
+        self.plan_path, self.plan_dirty = path, False
+        self._update_plan_label()
+        self.show_status(f"Opened plan {path.name}: {self._describe(path)}")
+        return True
+
+    def save_plan(self, path=None) -> bool:
+        """Check the form's plan with the core's ``load_plan`` and write it as YAML (atomically): a bad plan is
+        shown with its reason and nothing is written."""
+        if path is None:
+            start = str(Path(self._start_dir()) / f"{self.form.name.text().strip() or 'experiment'}.yaml")
+            path, _ = QFileDialog.getSaveFileName(self, "Save experiment plan", start, "Plans (*.yaml *.yml)")
+            if not path:
+                return False
+        path = Path(path)
+        try:
+            text = self._plan_text(path.parent)
+            _check_and_write(path, text, self._load_plan)
+        except SegStudioError as exc:
+            self.show_error("The plan is not valid", str(exc))
+            return False
+        self.plan_path, self.plan_dirty = path, False
+        self._update_plan_label()
+        self.show_status(f"Saved plan {path}: {self._describe(path)}")
+        return True
+
+    def _plan_text(self, plan_dir: Path) -> str:
+        import yaml
+
+        try:
+            plan = self.form.plan_dict(plan_dir)
+        except ValueError as exc:
+            raise SegStudioError(f"seeds must be whole numbers ({exc})", "plan form") from None
+        return yaml.safe_dump(plan, sort_keys=False, allow_unicode=True)
+
+    @staticmethod
+    def _load_plan(path: Path):
+        from segstudio.core.experiments.plan import load_plan
+
+        return load_plan(path)
+
+    def _describe(self, path: Path) -> str:
+        try:
+            runs = self._load_plan(path).runs()
+        except SegStudioError:
+            return ""
+        return f"{len(runs)} run{'s' if len(runs) != 1 else ''}"
+
+    # ------------------------------------------------------------------ queue
+    def start(self, plan_path=None) -> bool:
+        """Run the plan (``plan_path``, else the form's plan, saved first when it changed): its experiment folder
+        is created (or reopened when the same plan ran there before) and its queue worked in the background."""
+        if self.running:
+            return False
+        if plan_path is None:
+            if self.plan_dirty or self.plan_path is None:
+                if not self.save_plan(self.plan_path):
+                    return False
+            plan_path = self.plan_path
+        try:
+            from segstudio.core.experiments.queue import ExperimentQueue
+
+            plan = self._load_plan(Path(plan_path))
+            exp_dir = _experiment_dir(plan, Path(plan_path))
+            queue = ExperimentQueue.create(plan, exp_dir)
+        except SegStudioError as exc:
+            self.show_error("Cannot start the experiment", str(exc))
+            return False
+        self._show_queue(exp_dir, queue)
+        return self._run(f"Running {len(queue.entries)} runs of {Path(plan_path).name} in {exp_dir}")
+
+    def open_experiment(self, exp_dir=None) -> bool:
+        """Show an experiment folder's queue and results; an interrupted queue offers Resume."""
+        if exp_dir is None:
+            exp_dir = QFileDialog.getExistingDirectory(self, "Open experiment folder", self._start_dir())
+            if not exp_dir:
+                return False
+        if self.running:
+            self.show_error("Cannot open another experiment", "wait until the running queue ends or cancel it")
+            return False
+        exp_dir = Path(exp_dir)
+        try:
+            from segstudio.core.experiments.queue import ExperimentQueue
+
+            queue = ExperimentQueue.open(exp_dir)
+        except SegStudioError as exc:
+            self.show_error("Cannot open the experiment", str(exc))
+            return False
+        plan_file = exp_dir / "plan.yaml"
+        try:
+            self.form.set_plan(_read_yaml(plan_file), plan_dir=exp_dir)
+            self.plan_path, self.plan_dirty = None, True   # the copy in EXP is not the user's plan file
+            self._update_plan_label()
+        except SegStudioError:
+            pass
+        self._show_queue(exp_dir, queue)
+        left = [e for e in queue.entries if e.status in ("pending", "running", "cancelled")]
+        if left and len(left) < len(queue.entries) or any(e.status in ("running", "cancelled") for e in left):
+            self._offer_resume(len(queue.entries) - len(left), len(queue.entries))
+        else:
+            self.show_status(f"Opened {exp_dir.name}: " + self._count_text())
+        return True
+
+    def resume(self) -> bool:
+        """Continue the open experiment's queue (the interrupted run from its checkpoint, then the pending)."""
+        if self.running or self.exp_dir is None:
+            return False
+        if self.resume_box is not None:
+            self.resume_box.close()
+            self.resume_box = None
+        return self._run(f"Resuming the queue of {self.exp_dir}")
+
+    def cancel(self) -> None:
+        if self.running:
+            self.runner.cancel()
+            self.show_status("Cancelling the current run (it stays resumable)...")
+            self._update_buttons()
+
+    def _show_queue(self, exp_dir: Path, queue) -> None:
+        self.exp_dir = Path(exp_dir)
+        self.exp_label.setText(f"Experiment: {self.exp_dir}")
+        self.table.set_entries(queue.entries, _plan_epochs(self.exp_dir))
+        self.compare.set_experiment(self.exp_dir)
+        self._update_progress()
+        self._update_buttons()
+
+    def _run(self, message: str) -> bool:
+        try:
+            self.runner.start(self.exp_dir, after=_write_report)
+        except RuntimeError as exc:
+            self.show_error("Cannot start the experiment", str(exc))
+            return False
+        self.show_status(message)
+        self.timer.start()
+        self._update_buttons()
+        return True
+
+    def _offer_resume(self, done: int, total: int) -> None:
+        text = (f"The queue of {self.exp_dir.name} was interrupted ({done} of {total} runs finished). "
+                "Resume continues it: the interrupted run from its last checkpoint, then the others.")
+        self.show_status(text)
+        box = QMessageBox(QMessageBox.Question, "Resume the experiment?", text, QMessageBox.NoButton, self)
+        resume = box.addButton("Resume", QMessageBox.AcceptRole)
+        box.addButton("Later", QMessageBox.RejectRole)
+        box.setDefaultButton(resume)
+        resume.clicked.connect(lambda: self.resume())
+        box.setAttribute(Qt.WA_DeleteOnClose, False)
+        self.resume_box = box
+        box.open()
+
+    # ------------------------------------------------------------------ events
+    def _on_event(self, ev) -> None:
+        kind = type(ev).__name__
+        if kind == "RunStarted":
+            self.table.update_run(ev.id, status="running", error="")
+            self.show_status(f"Run {ev.index + 1}/{ev.total}: {ev.id}")
+        elif kind == "RunProgress":
+            st = self.table.state.get(ev.id, {})
+            miou = (ev.metrics or {}).get("miou")
+            best = st.get("best")
+            if isinstance(miou, (int, float)) and (best is None or miou > best):
+                best = float(miou)
+            self.table.update_run(ev.id, status="running", epoch=int(ev.epoch), epochs=int(ev.epochs), best=best)
+            self._compare_dirty = True
+        elif kind == "RunFinished":
+            self.table.update_run(ev.id, status=ev.status, error=ev.error or "")
+            self.table.refresh_run(ev.id)
+            self._compare_dirty = True
+            self._refresh_compare()
+            if ev.error:
+                self.show_status(f"{ev.id} {ev.status}: {ev.error.splitlines()[0]}", error=ev.status == "failed")
+        elif kind == "QueueFinished":
+            self.show_status(f"Queue finished: {ev.done} done, {ev.failed} failed, {ev.cancelled} cancelled",
+                             error=bool(ev.failed))
+        self._update_progress()
+
+    def _on_failed(self, message: str) -> None:
+        self.show_error("The experiment queue stopped", message)
+
+    def _on_running(self, running: bool) -> None:
+        if not running:
+            self.timer.stop()
+            self._reload_queue()
+            self._compare_dirty = True
+            self._refresh_compare()
+        self._update_buttons()
+
+    def _reload_queue(self) -> None:
+        """The queue as its file has it (after the runner ended: cancelled / resumable states)."""
+        if self.exp_dir is None:
+            return
+        try:
+            from segstudio.core.experiments.queue import ExperimentQueue
+
+            self.table.set_entries(ExperimentQueue.open(self.exp_dir).entries, _plan_epochs(self.exp_dir))
+        except SegStudioError as exc:
+            self.show_status(str(exc), error=True)
+        self._update_progress()
+
+    def _refresh_compare(self) -> None:
+        if self._compare_dirty and self.exp_dir is not None:
+            self._compare_dirty = False
+            self.compare.set_experiment(self.exp_dir)
+
+    def _update_progress(self) -> None:
+        self.progress.setValue(int(1000 * self.table.fraction_done()))
+        self.progress.setFormat(self._count_text() + "  %p%")
+
+    def _count_text(self) -> str:
+        counts = self.table.counts()
+        total = sum(counts.values())
+        return f"{counts.get('done', 0)}/{total} done" + "".join(
+            f", {counts[k]} {k}" for k in ("failed", "running", "cancelled") if counts.get(k))
+
+    def _update_buttons(self, *_):
+        running = self.running
+        resumable = any(st["status"] in ("pending", "running", "cancelled") for st in self.table.state.values())
+        self.start_button.setEnabled(not running)
+        self.cancel_button.setEnabled(running and not self.runner.cancelling())
+        self.resume_button.setEnabled(not running and self.exp_dir is not None and resumable)
+        self.open_exp_button.setEnabled(not running)
+        self.form.setEnabled(not running)
+        self.open_plan_button.setEnabled(not running)
+        self.save_plan_button.setEnabled(not running)
+
+    # ------------------------------------------------------------------ layout and messages
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        o = Qt.Horizontal if self.width() > 1.4 * self.height() else Qt.Vertical
+        if self.splitter.orientation() != o:
+            self.splitter.setOrientation(o)
+
+    def show_status(self, text: str, error: bool = False) -> None:
+        self.status.setText(text)
+        self.status.setStyleSheet("color: #b00000" if error else "")
+
+    def show_error(self, title: str, message: str) -> None:
+        """The reason in the status line and in a non-blocking dialog (kept in ``error_box`` for tests)."""
+        self.show_status(message, error=True)
+        if self.error_box is not None:
+            self.error_box.close()
+        box = QMessageBox(QMessageBox.Critical, title, message, QMessageBox.Ok, self)
+        box.setAttribute(Qt.WA_DeleteOnClose, False)
+        self.error_box = box
+        box.open()
+
+    def shutdown(self, ms: int = 120000) -> None:
+        """Cancel a running queue (its run stays resumable) and wait for the worker (window close)."""
+        self.form.shutdown(ms)
+        if self.running:
+            self.runner.cancel()
+            self.runner.wait(ms)
+
+
+def _read_yaml(path: Path) -> dict:
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise SegStudioError(f"cannot read the plan: {exc}", path) from None
+    if not isinstance(data, dict):
+        raise SegStudioError("a plan is a YAML mapping (name, data, split, train, grid)", path)
+    return data
+
+
+def _check_and_write(path: Path, text: str, load) -> None:
+    """Write ``text`` to a temporary file beside ``path`` (relative paths in it resolve the same), check it with
+    ``load``, then move it over ``path``; on a problem nothing is left behind and the error names ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix or ".yaml", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            load(Path(tmp))
+        except SegStudioError as exc:   # the message names the file the user saves, not the temporary one
+            raise SegStudioError(str(exc).replace(str(tmp), str(path)).replace(Path(tmp).name, path.name)) \
+                from None
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _experiment_dir(plan, plan_path: Path) -> Path:
+    """Where the plan's experiment lives: ``<plan dir>/<name>/`` (as ``segstudio experiment`` without --out)."""
+    for attr in ("default_dir", "default_exp_dir"):
+        value = getattr(plan, attr, None)
+        if callable(value):
+            value = value()
+        if value:
+            return Path(value)
+    return plan_path.parent / str(getattr(plan, "name", plan_path.stem))
+
+
+def _plan_epochs(exp_dir: Path) -> int:
+    try:
+        train = _read_yaml(exp_dir / "plan.yaml").get("train") or {}
+        return int(train.get("epochs") or 0)
+    except (SegStudioError, TypeError, ValueError):
+        return 0
+
+
+def _write_report(exp_dir: Path) -> None:
+    from segstudio.core.experiments.report import write_report
+
+    write_report(exp_dir)

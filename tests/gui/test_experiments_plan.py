@@ -1,0 +1,147 @@
+"""Experiments dock, the plan: built with clicks in the form and saved as YAML (checked by the core's load_plan),
+opened from a file, and a bad plan shown with its reason while nothing is written or started."""
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+import yaml  # noqa: E402
+from PySide6.QtCore import QPoint, Qt  # noqa: E402
+from PySide6.QtWidgets import QFileDialog  # noqa: E402
+
+from segstudio.core.project import Project  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def masks_data(sample_project_ro, tmp_path_factory):
+    """The sample project as an images/ + masks/ + classes.txt dataset (what an experiment trains on)."""
+    from segstudio.core.export import convert
+
+    out = tmp_path_factory.mktemp("masks") / "data"
+    report = convert(sample_project_ro, None, out, "masks")
+    assert report.ok, report.summary()
+    return out
+
+
+@pytest.fixture
+def dock(qtbot, masks_data):
+    from segstudio.gui.experiments import ExperimentsDock
+
+    d = ExperimentsDock(Project(masks_data), torch_threads=1)
+    qtbot.addWidget(d)
+    d.resize(1600, 700)
+    d.show()
+    qtbot.waitUntil(lambda: d.form.choices_loaded, timeout=60_000)   # the registries, listed on a worker
+    yield d
+    d.shutdown()
+
+
+def click(qtbot, widget):
+    qtbot.mouseClick(widget, Qt.LeftButton)
+
+
+def set_box(qtbot, box, checked: bool):
+    if box.isChecked() != checked:
+        qtbot.mouseClick(box, Qt.LeftButton, pos=QPoint(6, box.height() // 2))   # on the indicator
+    assert box.isChecked() == checked
+
+
+def test_the_form_builds_a_plan_and_saves_it_as_yaml(qtbot, dock, masks_data, tmp_path, monkeypatch):
+    form = dock.form
+    assert form.data.text() == str(masks_data)   # the open project's folder is the plan's data
+    form.name.clear()
+    qtbot.keyClicks(form.name, "unet_vs_cbam")
+    set_box(qtbot, form.models.boxes["cbam_unet"], True)
+    set_box(qtbot, form.models.boxes["unet"], True)
+    set_box(qtbot, form.losses.boxes["dice_ce"], False)
+    set_box(qtbot, form.losses.boxes["dice_focal"], True)
+    set_box(qtbot, form.augments.boxes["none"], True)
+    set_box(qtbot, form.augments.boxes["light"], True)
+    form.seeds.clear()
+    qtbot.keyClicks(form.seeds, "0, 1")
+    form.epochs.setValue(1)
+    form.img_size.setValue(64)
+    form.minutes.setValue(1.5)
+    form.holdout_every.setValue(4)
+
+    plan_file = tmp_path / "plans" / "unet_vs_cbam.yaml"
+    plan_file.parent.mkdir()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(plan_file), ""))
+    click(qtbot, dock.save_plan_button)
+
+    doc = yaml.safe_load(plan_file.read_text())
+    assert doc["name"] == "unet_vs_cbam"
+    assert (plan_file.parent / doc["data"]).resolve() == masks_data.resolve()   # relative to the plan file
+    assert doc["grid"] == {"model": ["cbam_unet", "unet"], "loss": ["dice_focal"], "augment": ["none", "light"],
+                           "seed": [0, 1]}
+    assert doc["split"] == {"holdout_every": 4}
+    assert doc["train"]["epochs"] == 1 and doc["train"]["img_size"] == 64 and doc["train"]["minutes"] == 1.5
+    from segstudio.core.experiments.plan import load_plan
+
+    runs = load_plan(plan_file).runs()
+    assert len(runs) == 8 and runs[0].id == "cbam_unet-dice_focal-none-s0"
+    assert dock.plan_path == plan_file and not dock.plan_dirty
+    assert "8 runs" in dock.status.text() and "unet_vs_cbam.yaml" in dock.plan_label.text()
+    assert [p.name for p in plan_file.parent.iterdir()] == ["unet_vs_cbam.yaml"]   # no temporary file left
+
+    # k folds instead of seeds: the split becomes {folds: k} and the grid has no seed axis
+    form.repeat.setCurrentIndex(form.repeat.findData("folds"))
+    assert form.folds.isVisible() and not form.seeds.isVisible()
+    form.folds.setValue(3)
+    assert dock.save_plan(plan_file)
+    doc = yaml.safe_load(plan_file.read_text())
+    assert doc["split"]["folds"] == 3 and "seed" not in doc["grid"]
+    assert len(load_plan(plan_file).runs()) == 2 * 2 * 3
+
+
+def test_an_opened_plan_fills_the_form_and_keeps_what_it_has_no_field_for(qtbot, dock, masks_data, tmp_path):
+    plan_file = tmp_path / "p.yaml"
+    plan = {"name": "resnet", "data": str(masks_data), "split": {"holdout_fraction": 0.2, "stratified": False},
+            "train": {"epochs": 3, "img_size": 96, "model_kwargs": {"base": 4, "depth": 2}},
+            "device": "cpu",
+            "grid": {"model": [{"name": "unet", "label": "unet_small", "base": 4}], "loss": ["dice"],
+                     "augment": ["none"], "seed": [3, 4]}}
+    plan_file.write_text(yaml.safe_dump(plan))
+    assert dock.open_plan(plan_file)
+    form = dock.form
+    assert form.name.text() == "resnet"
+    assert form.models.checked() == ["unet_small"] and form.losses.checked() == ["dice"]
+    assert form.seeds.text() == "3, 4" and form.holdout.currentData() == "fraction"
+    assert form.holdout_fraction.value() == 0.2 and not form.stratified.isChecked()
+    assert form.epochs.value() == 3 and form.img_size.value() == 96
+    again = tmp_path / "again.yaml"
+    assert dock.save_plan(again)
+    doc = yaml.safe_load(again.read_text())
+    assert doc["grid"]["model"] == [{"name": "unet", "label": "unet_small", "base": 4}]   # the mapping kept
+    assert doc["train"]["model_kwargs"] == {"base": 4, "depth": 2}
+
+
+def test_a_bad_plan_is_shown_with_its_reason_and_nothing_starts(qtbot, dock, masks_data, tmp_path, monkeypatch):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"name": "bad", "data": str(masks_data), "split": {"holdout_every": 5},
+                                   "grid": {"model": ["no_such_net"], "seed": [0]}}))
+    assert not dock.open_plan(bad)
+    text = dock.error_box.text()
+    assert str(bad) in text and "unknown model 'no_such_net'" in text and "cbam_unet" in text   # lists the known
+    assert "no_such_net" in dock.status.text()
+    assert not dock.start(bad)
+    assert not dock.running and not (tmp_path / "bad").exists()   # no experiment folder, no run
+
+    # the form with no model ticked: Save shows the reason and writes nothing
+    for box in dock.form.models.boxes.values():
+        set_box(qtbot, box, False)
+    target = tmp_path / "empty.yaml"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    click(qtbot, dock.save_plan_button)
+    assert not target.exists() and list(tmp_path.glob(".empty-*")) == []
+    assert str(target) in dock.error_box.text() and "grid.model" in dock.error_box.text()
+    click(qtbot, dock.start_button)   # Start saves the changed form first: refused again, nothing runs
+    assert not dock.running and not target.exists()
+
+    # a dataset too small for the folds is refused before anything trains
+    small = tmp_path / "folds.yaml"
+    small.write_text(yaml.safe_dump({"name": "folds", "data": str(masks_data), "split": {"folds": 100},
+                                     "grid": {"model": ["unet"], "seed": [0]}}))
+    assert not dock.start(small)
+    assert "100 folds" in dock.error_box.text() and not (tmp_path / "folds").exists()
