@@ -1,7 +1,9 @@
 """An experiment's data: the dataset's image/mask pairs, its held-out split, and each run's training folder.
 
 * :func:`read_pairs` lists an ``images/`` + ``masks/`` + ``classes.txt`` folder (files paired by stem, as
-  ``segstudio train`` reads it) without decoding anything.
+  ``segstudio train`` reads it) without decoding anything.  A labelme project (JSON beside the images) is read
+  too (its annotated images; the JSONs validated); :func:`materialize` then rasterizes its annotations once into
+  a mask folder of the experiment (``EXP/data/source``), which the runs train on and are scored against.
 * :func:`make_split` draws the experiment's one split: every N-th image held out (``holdout_every``), a seeded
   fraction stratified by class presence (``holdout_fraction``, :func:`segstudio.core.data.split_indices`), or
   K stratified folds (``folds``: each fold is held out once and the run trains on the others).
@@ -31,7 +33,8 @@ class Pairs:
     images: List[Path]
     masks: List[Path]
     class_names: List[str]
-    class_file: Path
+    class_file: Optional[Path]
+    labelme: object = None      # the labelme dataset (masks still to be rasterized: :func:`materialize`)
 
     @property
     def names(self) -> List[str]:
@@ -46,12 +49,16 @@ def read_pairs(root: Path) -> Pairs:
     not such a folder or its files do not pair up."""
     from segstudio.core.data.datasets import masks_dataset
 
+    from segstudio.core.data.datasets import detect_kind
+
     root = Path(root)
     if not root.exists():
         raise SegStudioError("data folder not found", root)
     if not ((root / "images").is_dir() and (root / "masks").is_dir()):
-        raise SegStudioError("an experiment needs an images/ + masks/ + classes.txt folder (a labelme project "
-                             "becomes one with `segstudio convert DIR --format masks --out OUT`)", root)
+        if detect_kind(root) == "labelme":
+            return _labelme_pairs(root)
+        raise SegStudioError("an experiment needs an images/ + masks/ + classes.txt folder or a labelme project",
+                             root)
     ds = masks_dataset(root)   # pairs by stem, reads classes.txt; decodes nothing
     class_file = next((root / n for n in CLASS_FILES if (root / n).is_file()), None)
     if class_file is None:  # pragma: no cover - masks_dataset already refused it
@@ -59,6 +66,44 @@ def read_pairs(root: Path) -> Pairs:
     records = sorted((ds.record(i) for i in range(len(ds))), key=lambda r: Path(r["image"]).name)
     return Pairs(root, [Path(r["image"]) for r in records], [Path(r["mask"]) for r in records],
                  [str(n) for n in ds.label_set.names], class_file)
+
+
+def _labelme_pairs(root: Path) -> Pairs:
+    from segstudio.core.data.labelme import labelme_dataset
+
+    ds = labelme_dataset(root)   # validates every JSON; class names from labels.txt, else the labels used
+    records = [ds.record(i) for i in range(len(ds))]
+    images = [Path(r["image"]) if r["image"] is not None else Path(r["json"]).with_suffix(".png") for r in records]
+    order = sorted(range(len(records)), key=lambda i: images[i].name)
+    names = [images[i].name for i in order]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise SegStudioError(f"several annotated images share a file name: {', '.join(dup[:5])}", root)
+    return Pairs(root, [images[i] for i in order], [], [str(n) for n in ds.label_set.names], None,
+                 labelme=(ds, order))
+
+
+def materialize(pairs: Pairs, dest: Path) -> Pairs:
+    """A labelme project's pairs as a mask folder ``dest`` (images linked, or written when embedded in the
+    JSON; annotations rasterized to class-id PNGs; classes.txt); a mask folder's pairs are returned as they are."""
+    if pairs.labelme is None:
+        return pairs
+    from PIL import Image
+
+    from segstudio.core.annotation.io import atomic_write_bytes, atomic_write_text
+    from segstudio.core.annotation.masks import label_png_bytes
+
+    ds, order = pairs.labelme
+    (dest / "images").mkdir(parents=True, exist_ok=True)
+    (dest / "masks").mkdir(parents=True, exist_ok=True)
+    atomic_write_text(dest / "classes.txt", "".join(n + "\n" for n in pairs.class_names))
+    for i, image in zip(order, pairs.images):
+        atomic_write_bytes(dest / "masks" / f"{image.stem}.png", label_png_bytes(ds.label_mask(i)))
+        if image.is_file():
+            _link(image, dest / "images" / image.name)
+        else:   # the image is embedded in the JSON
+            Image.fromarray(ds.load_raw(i)[0]).save(dest / "images" / image.name)
+    return read_pairs(dest)
 
 
 def split_sizes(n: int, split: dict) -> List[int]:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Callable, List, Optional
 
 from segstudio.core.annotation.io import atomic_write_text
-from segstudio.core.errors import SegStudioError
+from segstudio.core.errors import Cancelled, SegStudioError
 from segstudio.core.experiments import data as expdata
 from segstudio.core.experiments.plan import ExperimentPlan, PlanError
 
@@ -139,14 +139,15 @@ class ExperimentQueue:
             return queue
         if exp_dir.exists() and any(exp_dir.iterdir()):
             raise PlanError("not an experiment folder (no queue.json) and not empty: choose another --out", exp_dir)
-        split = expdata.make_split(plan.pairs, plan.split)
         exp_dir.mkdir(parents=True, exist_ok=True)
+        pairs = expdata.materialize(plan.pairs, exp_dir / "data" / "source")   # labelme: masks rasterized once
+        split = expdata.make_split(pairs, plan.split)
         atomic_write_text(exp_dir / cls.SPLIT, json.dumps(split, indent=1) + "\n")
         atomic_write_text(exp_dir / cls.PLAN, plan.text or "")
         entries = [QueueEntry(r.id, r.params, PENDING, exp_dir / "runs" / r.id, fold=r.fold, args=r.train_args)
                    for r in plan.runs()]
         doc = {"format": QUEUE_FORMAT, "version": 1, "plan": plan.canonical(), "plan_file": str(plan.path),
-               "name": plan.name, "data": str(plan.data), "device": plan.device,
+               "name": plan.name, "data": str(plan.data), "source": str(pairs.root), "device": plan.device,
                "class_names": plan.class_names, "entries": []}
         queue = cls(exp_dir, doc)
         queue.entries = entries
@@ -197,7 +198,7 @@ class ExperimentQueue:
         stop = cancel or (lambda: False)
         device = device or self.device
         with _Lock(self.dir / self.LOCK):
-            pairs = expdata.read_pairs(Path(self.doc["data"]))
+            pairs = expdata.read_pairs(Path(self.doc.get("source") or self.doc["data"]))
             split = self.split
             parts = split["folds"] if "folds" in split else [split["holdout"], split["train"]]
             missing = sorted({n for part in parts for n in part} - set(pairs.names))
@@ -317,10 +318,10 @@ class ExperimentQueue:
         try:
             evaluate_run(entry.run_dir, [pairs.root / "images" / n for n in names], [pairs.mask_of(n) for n in names],
                          list(pairs.class_names), device=resolve_device(device).type, cancel=stop)
+        except Cancelled:
+            self._set(entry, PENDING)     # trained: the next run() only scores it
+            return CANCELLED
         except SegStudioError as exc:
-            if stop():
-                self._set(entry, PENDING)
-                return CANCELLED
             self._set(entry, FAILED, f"evaluation: {exc}")
             return FAILED
         except Exception as exc:  # noqa: BLE001 - one run's failure must not stop the queue; the trace is logged
