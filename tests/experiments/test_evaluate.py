@@ -110,3 +110,28 @@ def test_bad_input_says_what_is_wrong(tiny_run, tmp_path):
         evaluate_run(run, [], [], CLASSES)
     with pytest.raises(CheckpointError, match="differ from the dataset's"):
         evaluate_run(run, images, masks, ["_background_", "tumour"])
+
+
+def test_real_run_feeds_the_report(tiny_run, tmp_path):
+    """A queue.json around the real run: its metrics.csv and heldout.json go through load_results/write_report."""
+    import shutil
+
+    from segstudio.core.experiments.report import write_report
+    from segstudio.core.experiments.results import load_results
+
+    run, (images, masks) = tiny_run
+    evaluate_run(run, images, masks, CLASSES)
+    exp = tmp_path / "exp"
+    shutil.copytree(run, exp / "runs" / "unet-s0")
+    (exp / "queue.json").write_text(json.dumps({"entries": [
+        {"id": "unet-s0", "params": {"model": "unet", "seed": 0}, "status": "done", "run": "runs/unet-s0"}]}),
+        encoding="utf-8")
+    res = load_results(exp)
+    r = res.runs[0]
+    assert r.epochs == 2 and {"train_loss", "val_loss", "miou", "iou_lesion"} <= set(r.history[0])
+    assert res.class_names == CLASSES and r.summary["miou"] == pytest.approx(
+        json.loads((run / "heldout.json").read_text())["summary"]["miou"])
+    files = {p.name for p in write_report(exp)}
+    assert {"results.csv", "results.md", "results.tex", "wilcoxon.csv", "curves_train_loss.png",
+            "curves_val_loss.png", "curves_miou.png", "curves_mdice.png", "curves_iou_lesion.png"} <= files
+    assert "| all | 1 |" in (exp / "report" / "results.md").read_text(encoding="utf-8")
