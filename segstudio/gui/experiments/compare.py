@@ -10,7 +10,6 @@ Runs of one group (same grid values but the seed / fold) share a colour and diff
 from __future__ import annotations
 
 import math
-import shutil
 from pathlib import Path
 from typing import Optional
 
@@ -24,16 +23,7 @@ from segstudio.gui.training.curves import CLASS_COLORS, legend_html
 #: metrics.csv columns the metric combo offers first, with their names
 METRIC_NAMES = {"train_loss": "train loss", "val_loss": "val loss", "miou": "val mIoU", "mdice": "val mDice",
                 "dice": "val Dice", "lr": "learning rate"}
-#: per-image scores the Wilcoxon test can pair (heldout.json)
-PAIRED_METRICS = ("dice", "iou", "fg_iou", "pa", "precision", "recall", "hd95")
 STYLES = (Qt.SolidLine, Qt.DashLine, Qt.DotLine, Qt.DashDotLine, Qt.DashDotDotLine)
-REPEAT_KEYS = ("seed", "fold")
-
-
-def group_key(params: dict) -> str:
-    """The group of a run: its grid values without the seed / fold (the runs a mean ± std is taken over)."""
-    return "-".join(str(v.get("name", v)) if isinstance(v, dict) else str(v)
-                    for k, v in params.items() if k not in REPEAT_KEYS) or "all"
 
 
 def metric_label(key: str) -> str:
@@ -102,7 +92,6 @@ class ComparisonView(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
         self.run_a, self.run_b, self.paired = QComboBox(), QComboBox(), QComboBox()
-        self.paired.addItems(PAIRED_METRICS)
         self.paired.setToolTip("Per-image held-out score the two are paired on")
         self.compare_button = QPushButton("Compare")
         self.compare_button.setToolTip("Paired Wilcoxon signed-rank test on the held-out images")
@@ -211,7 +200,7 @@ class ComparisonView(QWidget):
             rows = [r for r in (run.history or []) if r.get("epoch") is not None]
             if key is None or not rows:
                 continue
-            g = group_key(run.params)
+            g = self.results.group_key(run, self.results.default_group_by())
             color = CLASS_COLORS[groups.setdefault(g, len(groups)) % len(CLASS_COLORS)]
             style = STYLES[seen_in_group.get(g, 0) % len(STYLES)]
             seen_in_group[g] = seen_in_group.get(g, 0) + 1
@@ -226,43 +215,65 @@ class ComparisonView(QWidget):
         self.plot.enableAutoRange()
 
     def _fill_table(self) -> None:
+        """One row per group: its runs, then mean ± std of every held-out metric (blank: not scored yet)."""
         rows = self.table_rows()
-        cols: list[str] = []
-        for row in rows:
-            cols.extend(k for k in row if k not in cols)
+        metrics = self.results.metrics() if self.results is not None else []
+        headers = ["Group", "Runs"] + [label for _key, label in metrics]
         self.table.clear()
-        self.table.setColumnCount(len(cols))
+        self.table.setColumnCount(len(headers))
         self.table.setRowCount(len(rows))
-        self.table.setHorizontalHeaderLabels(cols)
+        self.table.setHorizontalHeaderLabels(headers)
         for i, row in enumerate(rows):
-            for j, col in enumerate(cols):
-                item = QTableWidgetItem(cell_text(row.get(col)))
+            cells = [row.key, str(row.n_runs)] + [cell_text((row.mean.get(k, math.nan), row.std.get(k, math.nan)))
+                                                   for k, _label in metrics]
+            tip = "\n".join(row.runs)
+            for j, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setToolTip(tip if j < 2 else f"{headers[j]}: n = {row.n.get(metrics[j - 2][0], 0)} runs")
                 if j:
                     item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
                 self.table.setItem(i, j, item)
 
-    def table_rows(self) -> list[dict]:
-        """The results table's rows (``ExperimentResults.table()``: one per group, mean ± std)."""
-        if self.results is None:
-            return []
-        return [dict(r) if not isinstance(r, dict) else r for r in self.results.table()]
+    def table_rows(self) -> list:
+        """The results table's rows (``ExperimentResults.table()``: one ``GroupRow`` per group, mean ± std)."""
+        return list(self.results.table()) if self.results is not None else []
+
+    def cell(self, row: int, header: str) -> str:
+        """The text the results table shows in ``row`` under ``header`` ("" when there is no such cell)."""
+        for j in range(self.table.columnCount()):
+            h = self.table.horizontalHeaderItem(j)
+            if h is not None and h.text() == header:
+                item = self.table.item(row, j)
+                return item.text() if item is not None else ""
+        return ""
 
     def _fill_choices(self) -> None:
-        choices = [run.id for run in self.runs if run.heldout]
+        """The A / B combos: the groups (when there are several) and every run with held-out scores."""
+        runs = [run.id for run in self.runs if run.heldout]
         groups = []
-        for run in self.runs:
-            g = group_key(run.params)
-            if run.heldout and g not in groups and g not in choices:
-                groups.append(g)
+        if self.results is not None:
+            groups = [key for key, members in self.results.groups().items()
+                      if len(self.results.groups()) > 1 and any(r.heldout for r in members) and key not in runs]
         for combo, pick in ((self.run_a, 0), (self.run_b, 1)):
-            current = combo.currentText()
+            current = combo.currentData()
             combo.clear()
             for g in groups:
                 combo.addItem(f"group {g}", g)
-            for run_id in choices:
+            for run_id in runs:
                 combo.addItem(run_id, run_id)
-            i = combo.findText(current)
+            i = combo.findData(current)
             combo.setCurrentIndex(i if i >= 0 else min(pick, combo.count() - 1))
+        current = self.paired.currentText()
+        self.paired.clear()
+        self.paired.addItems(self.results.image_metrics() if self.results is not None else [])
+        self.paired.setCurrentIndex(max(0, self.paired.findText(current or "dice")))
+
+    def pick(self, a: str, b: str, metric: Optional[str] = None) -> None:
+        """Choose A, B (run ids or group labels) and the paired metric, as the combos would."""
+        self.run_a.setCurrentIndex(self.run_a.findData(a))
+        self.run_b.setCurrentIndex(self.run_b.findData(b))
+        if metric is not None:
+            self.paired.setCurrentIndex(self.paired.findText(metric))
 
     def _update_enabled(self) -> None:
         has = self.results is not None and bool(self.runs)
@@ -282,16 +293,17 @@ class ComparisonView(QWidget):
             self.compare_result.setText("Pick two different runs or groups")
             return None
         try:
-            stat, p, n = self.results.wilcoxon(a, b, metric=metric)
+            c = self.results.compare(a, b, metric=metric)
         except (SegStudioError, ValueError) as exc:
-            self.compare_result.setText(f"Cannot compare: {exc}")
-            self.message.emit(str(exc), True)
+            self.compare_result.setText(f"Cannot compare: {getattr(exc, 'reason', exc)}")
             return None
+        stat, p, n = c["result"].statistic, c["result"].pvalue, c["n_pairs"]
         self.last_compare = (a, b, metric, stat, p, n)
         verdict = "differ (p < 0.05)" if p < 0.05 else "no significant difference (p ≥ 0.05)"
-        self.compare_result.setText(f"<b>{self.run_a.currentText()}</b> vs <b>{self.run_b.currentText()}</b>, "
-                                    f"held-out {metric} per image: Wilcoxon signed-rank W = {stat:.1f}, "
-                                    f"<b>p = {p:.4g}</b>, n = {n} paired images — {verdict}")
+        self.compare_result.setText(
+            f"<b>{self.run_a.currentText()}</b> vs <b>{self.run_b.currentText()}</b>, held-out {metric} per image: "
+            f"mean {c['mean_a']:.3f} vs {c['mean_b']:.3f}, better on {c['a_better']} vs {c['b_better']} images; "
+            f"Wilcoxon signed-rank W = {stat:.1f}, <b>p = {p:.4g}</b>, n = {n} paired images — {verdict}")
         return stat, p, n
 
     # ------------------------------------------------------------------ export
@@ -325,15 +337,22 @@ class ComparisonView(QWidget):
         return written
 
     def _export_report(self, kind: str, folder: Path) -> list[Path]:
-        """The report's files of ``kind`` (results.<kind>, and wilcoxon.csv with the CSV) copied into ``folder``."""
-        from segstudio.core.experiments.report import write_report
+        """The report's ``kind`` written atomically into ``folder``: csv (results.csv and wilcoxon.csv), md
+        (results.md) or tex (results.tex); the same text as ``segstudio experiment --report-only`` writes."""
+        from segstudio.core.annotation.io import atomic_write_text
+        from segstudio.core.experiments import report
+        from segstudio.core.experiments.results import load_results
 
-        made = [Path(p) for p in write_report(self.exp_dir)]
-        picked = [p for p in made if p.suffix == f".{kind}"]
-        out = []
-        for src in picked:
-            dst = folder / src.name
-            if src.resolve() != dst.resolve():
-                shutil.copyfile(src, dst)
-            out.append(dst)
-        return out
+        res = load_results(self.exp_dir)   # the files as they are now (a run may have finished since)
+        rows = res.table()
+        if kind == "csv":
+            texts = {"results.csv": report.results_csv(res, rows), "wilcoxon.csv": report.wilcoxon_csv(res.pairwise())}
+        elif kind == "md":
+            texts = {"results.md": report.results_markdown(res, rows, res.pairwise())}
+        elif kind == "tex":
+            texts = {"results.tex": report.results_latex(res, rows)}
+        else:
+            raise ValueError(f"unknown export {kind!r}")
+        for name, text in texts.items():
+            atomic_write_text(folder / name, text)
+        return [folder / name for name in texts]

@@ -24,6 +24,8 @@ from segstudio.gui.experiments.compare import ComparisonView
 from segstudio.gui.experiments.plan_form import PlanForm
 from segstudio.gui.experiments.queue_view import QueueRunner, QueueTable
 
+#: queue states a Resume works through
+UNFINISHED = ("pending", "running", "cancelled")
 REFRESH_MS = 1000   # the comparison view re-reads the runs' files at most once a second while a queue runs
 
 
@@ -268,8 +270,8 @@ class ExperimentsDock(QDockWidget):
         except SegStudioError:
             pass
         self._show_queue(exp_dir, queue)
-        left = [e for e in queue.entries if e.status in ("pending", "running", "cancelled")]
-        if left and len(left) < len(queue.entries) or any(e.status in ("running", "cancelled") for e in left):
+        left = [e for e in queue.entries if e.status in UNFINISHED]
+        if interrupted(queue.entries):
             self._offer_resume(len(queue.entries) - len(left), len(queue.entries))
         else:
             self.show_status(f"Opened {exp_dir.name}: " + self._count_text())
@@ -336,6 +338,9 @@ class ExperimentsDock(QDockWidget):
                 best = float(miou)
             self.table.update_run(ev.id, status="running", epoch=int(ev.epoch), epochs=int(ev.epochs), best=best)
             self._compare_dirty = True
+        elif kind == "RunEvaluating":
+            self.table.update_run(ev.id, status="evaluating")
+            self.show_status(f"{ev.id}: scoring best.pt on {ev.n_images} held-out images...")
         elif kind == "RunFinished":
             self.table.update_run(ev.id, status=ev.status, error=ev.error or "")
             self.table.refresh_run(ev.id)
@@ -388,7 +393,7 @@ class ExperimentsDock(QDockWidget):
 
     def _update_buttons(self, *_):
         running = self.running
-        resumable = any(st["status"] in ("pending", "running", "cancelled") for st in self.table.state.values())
+        resumable = any(st["status"] in UNFINISHED for st in self.table.state.values())
         self.start_button.setEnabled(not running)
         self.cancel_button.setEnabled(running and not self.runner.cancelling())
         self.resume_button.setEnabled(not running and self.exp_dir is not None and resumable)
@@ -424,6 +429,16 @@ class ExperimentsDock(QDockWidget):
         if self.running:
             self.runner.cancel()
             self.runner.wait(ms)
+
+
+def interrupted(entries) -> bool:
+    """Whether a queue was started and not worked to its end: an unfinished entry beside finished ones, one left
+    "running" (its runner died), or one with a partial run folder (cancelled: it continues from its checkpoint)."""
+    left = [e for e in entries if e.status in UNFINISHED]
+    if not left:
+        return False
+    return (len(left) < len(entries) or any(e.status != "pending" for e in left)
+            or any(e.run_dir is not None and Path(e.run_dir).is_dir() for e in left))
 
 
 def _read_yaml(path: Path) -> dict:

@@ -21,9 +21,12 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTab
 from segstudio.gui.workers import Worker, error_text
 
 #: queue.json states as the table shows them
-STATUS_TEXT = {"pending": "pending", "running": "running", "done": "done", "failed": "failed",
-               "cancelled": "cancelled"}
-STATUS_COLOR = {"running": (0, 90, 200), "done": (0, 120, 40), "failed": (190, 0, 0), "cancelled": (150, 100, 0)}
+STATUS_TEXT = {"pending": "pending", "running": "running", "evaluating": "evaluating", "done": "done",
+               "failed": "failed", "cancelled": "cancelled"}
+#: a pending run with a checkpoint (cancelled, or its runner died): Resume continues it from there
+RESUMABLE_TEXT = "interrupted (resumable)"
+STATUS_COLOR = {"running": (0, 90, 200), "evaluating": (0, 90, 200), "done": (0, 120, 40), "failed": (190, 0, 0),
+                "cancelled": (150, 100, 0), "interrupted": (150, 100, 0)}
 
 
 def _fmt(value, digits: int = 3) -> str:
@@ -32,6 +35,12 @@ def _fmt(value, digits: int = 3) -> str:
     except (TypeError, ValueError):
         return ""
     return "" if math.isnan(v) else f"{v:.{digits}f}"
+
+
+def heldout_dice(summary: dict):
+    """The held-out Dice a run is listed with: the foreground Dice when the summary has it, else mDice."""
+    value = summary.get("fg_dice")
+    return value if value is not None else summary.get("mdice")
 
 
 def heldout_summary(run_dir: Path) -> dict:
@@ -86,7 +95,7 @@ class QueueTable(QTableWidget):
             done, best = run_progress(entry.run_dir) if entry.run_dir else (0, None)
             summary = heldout_summary(entry.run_dir) if entry.run_dir else {}
             self.state[entry.id] = {"status": entry.status, "epoch": done, "epochs": self.epochs_total,
-                                    "best": best, "dice": summary.get("mdice"), "error": entry.error or "",
+                                    "best": best, "dice": heldout_dice(summary), "error": entry.error or "",
                                     "params": dict(entry.params or {}), "run_dir": entry.run_dir}
             self._draw(entry.id)
 
@@ -112,12 +121,15 @@ class QueueTable(QTableWidget):
         done, best = run_progress(st["run_dir"])
         summary = heldout_summary(st["run_dir"])
         self.update_run(run_id, epoch=max(done, st["epoch"]), best=best if best is not None else st["best"],
-                        dice=summary.get("mdice", st["dice"]))
+                        dice=heldout_dice(summary) if summary else st["dice"])
 
     def _draw(self, run_id: str) -> None:
         st = self.state[run_id]
         epochs = st.get("epochs") or self.epochs_total
-        cells = (run_id, STATUS_TEXT.get(st["status"], st["status"]),
+        status = STATUS_TEXT.get(st["status"], st["status"])
+        if st["status"] == "pending" and st.get("run_dir") is not None and (Path(st["run_dir"]) / "last.pt").is_file():
+            status = RESUMABLE_TEXT
+        cells = (run_id, status,
                  f"{st['epoch']}/{epochs}" if epochs else str(st["epoch"] or ""),
                  _fmt(st.get("best")), _fmt(st.get("dice")))
         tip = "\n".join([f"{k}: {v}" for k, v in st["params"].items()]
@@ -127,8 +139,9 @@ class QueueTable(QTableWidget):
         for j, text in enumerate(cells):
             item = QTableWidgetItem(text)
             item.setToolTip(tip)
-            if j == 1 and st["status"] in STATUS_COLOR:
-                item.setForeground(QBrush(QColor(*STATUS_COLOR[st["status"]])))
+            color = STATUS_COLOR.get(status.split()[0])
+            if j == 1 and color is not None:
+                item.setForeground(QBrush(QColor(*color)))
             if j >= 2:
                 item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
             self.setItem(row, j, item)
@@ -147,6 +160,8 @@ class QueueTable(QTableWidget):
         for st in self.state.values():
             if st["status"] in ("done", "failed"):
                 total += 1
+            elif st["status"] == "evaluating":
+                total += 0.95
             elif st["status"] == "running" and st.get("epochs"):
                 total += min(1.0, st["epoch"] / st["epochs"])
         return total / len(self.state)

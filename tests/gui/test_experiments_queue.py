@@ -1,0 +1,138 @@
+"""Experiments dock, the queue and the comparison: a real 2-run experiment (each run a `segstudio train`
+subprocess, then the held-out evaluation) run from the dock on a worker to its end, the table and the curves it
+shows, Compare (Wilcoxon p-value), the exports; Cancel, then Resume offered when the folder is opened again."""
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+import yaml  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtWidgets import QFileDialog, QMessageBox  # noqa: E402
+
+from segstudio.core.project import Project  # noqa: E402
+
+TIMEOUT = 400_000   # two real runs on a busy 2-core machine: generous, the test ends as soon as they do
+TINY = {"epochs": 1, "img_size": 32, "batch_size": 4, "model_kwargs": {"base": 4, "depth": 2},
+        "early_stopping": 0, "threads": 1}
+
+
+@pytest.fixture
+def dock(qtbot, sample_project):
+    from segstudio.gui.experiments import ExperimentsDock
+
+    d = ExperimentsDock(Project(sample_project), torch_threads=1)
+    qtbot.addWidget(d)
+    d.resize(1700, 650)
+    d.show()
+    qtbot.waitUntil(lambda: d.form.choices_loaded, timeout=60_000)
+    yield d
+    d.shutdown()
+
+
+def write_plan(folder, data, name="tiny", seeds=(0, 1), **train) -> object:
+    plan = folder / f"{name}.yaml"
+    plan.write_text(yaml.safe_dump({"name": name, "data": str(data), "split": {"holdout_every": 4},
+                                    "train": {**TINY, **train}, "device": "cpu",
+                                    "grid": {"model": ["unet"], "loss": ["dice_ce"], "augment": ["none"],
+                                             "seed": list(seeds)}}))
+    return plan
+
+
+def test_start_runs_the_queue_to_the_end_and_the_comparison_shows_it(qtbot, dock, sample_project, tmp_path,
+                                                                       monkeypatch):
+    plan = write_plan(tmp_path, sample_project)
+    assert dock.open_plan(plan)
+    assert dock.form.data.text() == str(sample_project)
+    qtbot.mouseClick(dock.start_button, Qt.LeftButton)
+    assert dock.running and not dock.start_button.isEnabled() and dock.cancel_button.isEnabled()
+    assert not dock.form.isEnabled()   # the plan cannot change under a running queue
+    exp = tmp_path / "tiny"
+    assert dock.table.rowCount() == 2 and dock.table.item(0, 0).text() == "unet-dice_ce-none-s0"
+    qtbot.waitUntil(lambda: dock.table.status("unet-dice_ce-none-s0") in ("running", "evaluating", "done"),
+                    timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: dock.table.statuses() == ["done", "done"] and not dock.running, timeout=TIMEOUT)
+
+    doc = json.loads((exp / "queue.json").read_text())
+    assert [e["status"] for e in doc["entries"]] == ["done", "done"]
+    for row in range(2):   # epoch 1/1, best val mIoU and the held-out Dice, as numbers
+        assert dock.table.item(row, 2).text() == "1/1"
+        assert 0 <= float(dock.table.item(row, 3).text()) <= 1
+        assert 0 <= float(dock.table.item(row, 4).text()) <= 1
+    assert dock.progress.value() == 1000 and "2/2 done" in dock.progress.format()
+    assert "2 done, 0 failed" in dock.status.text()
+    assert (exp / "report" / "results.md").is_file()   # the report is written when the queue ends
+
+    # comparison: one curve per run, the results table, Compare with a p-value
+    view = dock.compare
+    assert set(view.curves) == {"unet-dice_ce-none-s0", "unet-dice_ce-none-s1"}
+    assert view.set_metric("train_loss")
+    assert len(view.curves) == 2 and all(len(c.getData()[0]) == 1 for c in view.curves.values())
+    assert [item for item in view.plot.getPlotItem().listDataItems()] == list(view.curves.values())
+    assert "unet-dice_ce-none-s0" in view.legend.text() and "unet-dice_ce-none-s1" in view.legend.text()
+    assert view.table.rowCount() == 1 and view.cell(0, "Runs") == "2"
+    assert "±" in view.cell(0, "mIoU") and view.cell(0, "IoU lesion") != ""
+    view.pick("unet-dice_ce-none-s0", "unet-dice_ce-none-s1", "dice")
+    qtbot.mouseClick(view.compare_button, Qt.LeftButton)
+    text = view.compare_result.text()
+    stat, p, n = view.last_compare[3:]
+    assert 0 <= p <= 1 and n >= 4 and f"p = {p:.4g}" in text and f"n = {n}" in text
+
+    # exports into a folder the user picks
+    out = tmp_path / "exports"
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(out))
+    for kind in ("csv", "md", "tex", "png"):
+        qtbot.mouseClick(view.export_buttons[kind], Qt.LeftButton)
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["curves_train_loss.png", "results.csv", "results.md", "results.tex", "wilcoxon.csv"]
+    rows = list(csv.DictReader((out / "results.csv").open()))
+    assert {r["id"] for r in rows if r.get("kind") == "run"} == {"unet-dice_ce-none-s0", "unet-dice_ce-none-s1"}
+    assert "\\begin{tabular}" in (out / "results.tex").read_text()
+    from PIL import Image
+
+    with Image.open(out / "curves_train_loss.png") as im:
+        assert im.width > 200 and im.height > 100
+        assert len(im.convert("RGB").getcolors(1 << 20)) > 3   # not a blank grab: curves, axes and legend
+
+
+def test_cancel_stops_the_run_and_opening_the_folder_offers_resume(qtbot, dock, sample_project, tmp_path):
+    plan = write_plan(tmp_path, sample_project, name="cancelme", seeds=(0,), epochs=30)
+    assert dock.start(plan)
+    first = "unet-dice_ce-none-s0"
+    qtbot.waitUntil(lambda: dock.table.state[first]["epoch"] >= 1, timeout=TIMEOUT)   # it trains: epoch 1 done
+    qtbot.mouseClick(dock.cancel_button, Qt.LeftButton)
+    assert not dock.cancel_button.isEnabled()
+    qtbot.waitUntil(lambda: not dock.running, timeout=TIMEOUT)
+    exp = tmp_path / "cancelme"
+    entry = json.loads((exp / "queue.json").read_text())["entries"][0]
+    assert entry["status"] == "pending" and (exp / "runs" / first / "last.pt").is_file()
+    assert dock.table.status(first) == "interrupted (resumable)" and dock.resume_button.isEnabled()
+    assert "0 done" in dock.status.text() or "cancelled" in dock.status.text()
+
+    # a new dock (as after a restart) opens the folder: Resume is offered and continues the run
+    from segstudio.gui.experiments import ExperimentsDock
+
+    other = ExperimentsDock(Project(sample_project), torch_threads=1)
+    qtbot.addWidget(other)
+    try:
+        assert other.open_experiment(exp)
+        assert other.resume_box is not None and other.resume_box.isVisible()
+        assert "interrupted" in other.resume_box.text() and other.resume_button.isEnabled()
+        # fewer epochs would be a different plan: the resumed run keeps its own settings, so stop it after one more
+        resume = next(b for b in other.resume_box.buttons()
+                      if other.resume_box.buttonRole(b) == QMessageBox.AcceptRole)
+        qtbot.mouseClick(resume, Qt.LeftButton)
+        assert other.running
+        qtbot.waitUntil(lambda: other.table.state[first]["epoch"] >= 2, timeout=TIMEOUT)   # continued, not restarted
+        other.cancel()
+        qtbot.waitUntil(lambda: not other.running, timeout=TIMEOUT)
+        from segstudio.core.training import RunFolder
+
+        epochs = [int(r["epoch"]) for r in RunFolder(exp / "runs" / first).history()]
+        assert epochs[:2] == [1, 2]   # epoch 1 from the first start, epoch 2 after Resume
+    finally:
+        other.shutdown()
