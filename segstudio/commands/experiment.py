@@ -58,7 +58,7 @@ class ProgressLines:
         elif isinstance(ev, q.RunProgress):
             m = ev.metrics
             self.say(f"{self.position} {ev.id}: epoch {ev.epoch}/{ev.epochs or '?'}  loss {m.get('train_loss', 0):.4f}"
-                     f"  val_mIoU {m.get('miou', float('nan')):.4f}  {m.get('seconds', 0):.0f}s")
+                     f"  val_mIoU {m.get('miou', float('nan')):.4f}  {m.get('seconds', 0):.1f}s")
         elif isinstance(ev, q.RunEvaluating):
             self.say(f"{self.position} {ev.id}: scoring best.pt on {ev.n_images} held-out images")
         elif isinstance(ev, q.RunFinished):
