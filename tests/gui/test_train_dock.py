@@ -55,7 +55,7 @@ def test_device_choice_lists_cpu_and_auto(dock):
 def test_device_choice_names_the_gpu(monkeypatch):
     import torch
 
-    from segstudio.gui.training.form import device_choices
+    from segstudio.gui.training.choices import device_choices
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda i=0: "NVIDIA H100 80GB HBM3")

@@ -7,21 +7,29 @@ Conventions (docs/metrics.md):
   metric and is left out of the means; a class that appears somewhere but makes a denominator 0
   (e.g. never predicted -> precision) gets 0 for it.
 - means (miou, mdice, mpa, mprecision, mrecall) are nan-means over classes; ``accuracy`` = trace / total.
+
+torch is imported inside the functions that use it: the GUI imports this module (the review layer's scores)
+before its first frame, when torch is not loaded yet (issue 10; tests/test_startup_imports.py).
 """
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from segstudio.core.errors import ConfigError, DatasetError
+
+if TYPE_CHECKING:
+    import torch
 
 METRIC_NAMES = ("iou", "dice", "precision", "recall", "pa")
 MEAN_NAMES = {"miou": "iou", "mdice": "dice", "mpa": "pa", "mprecision": "precision", "mrecall": "recall"}
 
 
 def _as_tensor(a) -> torch.Tensor:
+    import torch  # here, not at the top: the GUI reaches this module before its first frame (issue 10)
+
     if isinstance(a, torch.Tensor):
         return a.detach()
     return torch.from_numpy(np.ascontiguousarray(a))
@@ -39,12 +47,16 @@ class ConfusionMatrix:
             raise ConfigError(f"num_classes must be >= 1, got {num_classes}")
         self.num_classes = int(num_classes)
         self.ignore_index = int(ignore_index)
+        import torch
+
         self.matrix = torch.zeros(self.num_classes, self.num_classes, dtype=torch.int64)
 
     def reset(self) -> None:
         self.matrix.zero_()
 
     def update(self, pred, target) -> None:
+        import torch
+
         if isinstance(pred, np.ndarray) and isinstance(target, np.ndarray):
             self.matrix += torch.from_numpy(confusion_counts(pred, target, self.num_classes, self.ignore_index))
             return
@@ -59,6 +71,8 @@ class ConfusionMatrix:
 
     def add(self, counts) -> None:
         """Add a ``num_classes`` x ``num_classes`` count matrix (e.g. from :func:`confusion_counts`)."""
+        import torch
+
         self.matrix += torch.as_tensor(np.asarray(counts), dtype=torch.int64)
 
     def __iadd__(self, other: "ConfusionMatrix") -> "ConfusionMatrix":
@@ -103,6 +117,8 @@ def confusion_counts(pred: np.ndarray, target: np.ndarray, num_classes: int, ign
 def torch_confusion_counts(pred: torch.Tensor, target: torch.Tensor, num_classes: int,
                            ignore_index: int = -1) -> torch.Tensor:
     """Like :func:`confusion_counts` for tensors on any device (used for GPU tensors); returns CPU int64."""
+    import torch
+
     if pred.shape != target.shape:
         raise ConfigError(f"prediction shape {tuple(pred.shape)} does not match target shape {tuple(target.shape)}")
     n = int(num_classes)

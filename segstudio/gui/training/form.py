@@ -5,14 +5,20 @@ augmentation, validation share, device and time budget.  :meth:`TrainForm.config
 With **Auto** configuration (the default) the planner (core.training.planner) chooses the settings from the
 data, the device and the time budget, except the fields the user sets: a field changed by the user (or by
 :meth:`TrainForm.set_values`) is kept as given (:meth:`TrainForm.explicit_fields`); choosing "Auto" again
-hands every field back to the planner.  **Manual** trains exactly what the form shows."""
+hands every field back to the planner.  **Manual** trains exactly what the form shows.
+
+The model, loss and device lists come from the registries and torch (``choices.py``): until they are loaded
+(on a worker, after the form's first paint) the form lists the built-in models and losses; a value it is given
+that is not listed yet (a plugin's loss, the CUDA device, restored from the settings) is applied when they are."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Optional
 
-from PySide6.QtCore import QSettings, Signal
+from PySide6.QtCore import QEvent, QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QGridLayout, QLabel, QSpinBox, QWidget
+
+from segstudio.gui.training.choices import Choices, ChoicesLoader, ready_choices
 
 SETTINGS_PREFIX = "training/"
 #: the fields the planner chooses unless the user sets them (time budget, device, validation share: always yours)
@@ -20,32 +26,10 @@ PLANNED = ("model", "loss", "epochs", "batch_size", "img_size", "augment")
 CONFIG_MODES = (("auto", "Auto (planned from the data)"), ("manual", "Manual (the fields below)"))
 
 
-def model_names() -> list[str]:
-    from segstudio.core.models import MODELS
-
-    return MODELS.names()
-
-
-def loss_names() -> list[str]:
-    from segstudio.core.losses import LOSSES
-
-    return LOSSES.names()
-
-
 def augment_presets() -> list[str]:
     from segstudio.core.data.augment_config import PRESETS
 
     return list(PRESETS)
-
-
-def device_choices() -> list[tuple[str, str]]:
-    """(config value, text shown): auto and CPU always; CUDA with the GPU's name when one is present."""
-    import torch
-
-    if not torch.cuda.is_available():
-        return [("auto", "Auto (CPU: no CUDA GPU found)"), ("cpu", "CPU")]
-    name = torch.cuda.get_device_name(0)
-    return [("auto", f"Auto (CUDA: {name})"), ("cpu", "CPU"), ("cuda", f"CUDA ({name})")]
 
 
 class TrainForm(QWidget):
@@ -64,10 +48,8 @@ class TrainForm(QWidget):
         lay.setVerticalSpacing(3)
 
         self.model = QComboBox(editable=True)
-        self.model.addItems(model_names())
         self.model.setToolTip("Architecture (registry name, or smp:<arch>:<encoder>)")
         self.loss = QComboBox()
-        self.loss.addItems(loss_names())
         self.epochs = QSpinBox(minimum=1, maximum=10000, value=d.epochs)
         self.batch_size = QSpinBox(minimum=1, maximum=512, value=d.batch_size)
         self.img_size = QSpinBox(minimum=32, maximum=4096, singleStep=32, value=d.img_size)
@@ -78,8 +60,6 @@ class TrainForm(QWidget):
         self.val_fraction = QDoubleSpinBox(minimum=0.05, maximum=0.5, singleStep=0.05, decimals=2,
                                            value=d.val_fraction)
         self.device = QComboBox()
-        for value, text in device_choices():
-            self.device.addItem(text, value)
         self.max_minutes = QDoubleSpinBox(minimum=0, maximum=100000, decimals=1, singleStep=5, value=0)
         self.max_minutes.setSpecialValueText("no limit")
         self.max_minutes.setSuffix(" min")
@@ -92,6 +72,8 @@ class TrainForm(QWidget):
                                     "hand every field back to the planner. Manual: exactly the fields below")
         self.explicit: set = set()
         self._quiet = False   # programmatic changes (restoring settings) do not mark fields as yours
+        self._pending: dict = {}   # values given before the full lists were loaded and not listed yet
+        self._fill(ready_choices())
 
         self._rows = (("Configuration", self.config_mode), ("Model", self.model), ("Loss", self.loss), ("Epochs", self.epochs),
                       ("Batch size", self.batch_size), ("Image size", self.img_size),
@@ -106,6 +88,59 @@ class TrainForm(QWidget):
         self._quiet = False
         self.load_settings()
         self._connect_changes()
+        if not self.choices.complete:
+            ChoicesLoader.instance().loaded.connect(self.set_choices)
+
+    # ------------------------------------------------------------------ the lists (choices.py)
+    choices: Optional[Choices] = None   # set in __init__ (Qt may deliver events before)
+    _requested = False
+
+    def event(self, event) -> bool:  # noqa: D401 - Qt API
+        """After the first paint (the window is on screen), have the full lists loaded on a worker."""
+        if (event.type() == QEvent.Paint and not self._requested and self.choices is not None
+                and not self.choices.complete):
+            self._requested = True
+            QTimer.singleShot(0, ChoicesLoader.instance().request)
+        return super().event(event)
+
+    def _fill(self, choices: Choices) -> None:
+        """Replace the model, loss and device lists (tooltips: the descriptions), keeping what each field
+        shows; no ``changed`` for it."""
+        self.choices = choices
+        shown = {"model": self.model.currentText(), "loss": self.loss.currentText(),
+                 "device": self.device.currentData()}
+        boxes = (self.model, self.loss, self.device)
+        for box in boxes:
+            box.blockSignals(True)
+        quiet, self._quiet = self._quiet, True
+        try:
+            for box, items in ((self.model, choices.models), (self.loss, choices.losses)):
+                box.clear()
+                for i, (name, description) in enumerate(sorted(items.items())):
+                    box.addItem(name)
+                    box.setItemData(i, description, Qt.ToolTipRole)
+            self.device.clear()
+            for value, text in choices.devices:
+                self.device.addItem(text, value)
+            self.set_values(**{k: v for k, v in shown.items() if v})
+        finally:
+            self._quiet = quiet
+            for box in boxes:
+                box.blockSignals(False)
+
+    def set_choices(self, choices: Choices) -> None:
+        """Show the full lists (``ChoicesLoader.loaded``) and the values given before they were listed."""
+        if self.choices.complete:
+            return
+        before, pending, self._pending = self.values(), self._pending, {}
+        self._fill(choices)
+        quiet, self._quiet = self._quiet, True
+        try:
+            self.set_values(**pending)
+        finally:
+            self._quiet = quiet
+        if self.values() != before:
+            self.changed.emit()
 
     def _connect_changes(self) -> None:
         for key, signal in (("model", self.model.currentTextChanged), ("loss", self.loss.currentTextChanged),
@@ -118,8 +153,10 @@ class TrainForm(QWidget):
         self.config_mode.activated.connect(self._mode_chosen)
 
     def _field_changed(self, key: str) -> None:
-        if not self._quiet and key in PLANNED:
-            self.explicit.add(key)
+        if not self._quiet:
+            self._pending.pop(key, None)   # the user's choice wins over a value not listed yet
+            if key in PLANNED:
+                self.explicit.add(key)
         self.changed.emit()
 
     def _mode_chosen(self, *_args) -> None:
@@ -190,10 +227,14 @@ class TrainForm(QWidget):
                     box.setEditText(str(value))
                 elif idx >= 0:
                     box.setCurrentIndex(idx)
+                elif key != "augment" and not self.choices.complete:
+                    self._pending[key] = value   # perhaps a plugin's: listed once the registries are loaded
             elif key == "device":
                 idx = self.device.findData(value)
                 if idx >= 0:
                     self.device.setCurrentIndex(idx)
+                elif not self.choices.complete:
+                    self._pending[key] = value   # e.g. "cuda": listed once torch has looked for the GPU
             elif key == "max_minutes":
                 self.max_minutes.setValue(float(value or 0))
             elif key in ("epochs", "batch_size", "img_size", "val_fraction"):
@@ -218,7 +259,7 @@ class TrainForm(QWidget):
     # ------------------------------------------------------------------ persistence
     def save_settings(self) -> None:
         s = QSettings()
-        for key, value in self.values().items():
+        for key, value in {**self.values(), **self._pending}.items():
             s.setValue(SETTINGS_PREFIX + key, value if value is not None else 0)
         s.setValue(SETTINGS_PREFIX + "config", self.config_mode.currentData())
         s.setValue(SETTINGS_PREFIX + "explicit", ",".join(sorted(self.explicit)))
