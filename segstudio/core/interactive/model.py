@@ -9,14 +9,15 @@ crop, so clicks on the same object cost no model run.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import cv2
 import numpy as np
-import torch
 
-from segstudio.core.data.transforms import resize_array, to_float_chw
 from segstudio.core.interactive.prompts import Box, PromptError
+
+if TYPE_CHECKING:
+    import torch
 
 MODEL_MARGIN = 0.5       # context around the box, fraction of its size
 MAX_MODEL_SIDE = 1024    # the scaled crop never exceeds this (CPU time)
@@ -65,6 +66,8 @@ class ModelPrior:
         return cls(Predictor.from_checkpoint(Path(path), device=device), label, project_names)
 
     def _image(self, image: np.ndarray) -> torch.Tensor:
+        from segstudio.core.data.transforms import to_float_chw  # imports torch: not before the GUI's first frame
+
         key = (id(image), image.shape, image.dtype.str, image.ravel()[:: max(1, image.size // 97)].tobytes())
         if key != self._image_key:
             self._chw = to_float_chw(image, self.predictor.in_channels)
@@ -77,6 +80,8 @@ class ModelPrior:
 
     def probabilities(self, image: np.ndarray, box: Box) -> np.ndarray:
         """float32 H x W: the class's probability inside :meth:`region`, 0 outside."""
+        from segstudio.core.data.transforms import resize_array
+
         chw = self._image(image)
         h, w = image.shape[:2]
         r = self.region(image, box)
