@@ -8,9 +8,11 @@ too, since on a shared machine it depends less on the load than the wall clock. 
 ``xvfb-run`` (a real X server and window).  The bundle runs with an empty environment (``env -i``) as on a
 clean machine, the venv as ``.venv/bin/python -m segstudio``.  The first run of each is reported on its own
 (cold file cache after a build), the median of the rest is the figure.  Also prints the bundle's unpacked
-size.  Last line: ``bundle_s=X venv_s=Y ratio=X/Y``.
+size.  Last line: ``bundle_s=X venv_s=Y ratio=X/Y`` (``--no-bundle``: the venv alone, ``venv_s=Y``, e.g. while the
+bundle is older than the code).  Also prints the minimum of the timed runs and the load average before and
+after (a shared machine's load moves the wall clock most).
 
-    .venv/bin/python benchmarks/startup.py [--runs 5] [--bundle dist/segstudio/segstudio] [--xvfb]
+    .venv/bin/python benchmarks/startup.py [--runs 5] [--bundle dist/segstudio/segstudio | --no-bundle] [--xvfb]
 """
 from __future__ import annotations
 
@@ -60,9 +62,10 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", type=int, default=5, help="runs of each (default 5; the first is reported apart)")
     ap.add_argument("--bundle", type=Path, default=ROOT / "dist" / "segstudio" / "segstudio")
     ap.add_argument("--python", type=Path, default=ROOT / ".venv" / "bin" / "python")
+    ap.add_argument("--no-bundle", action="store_true", help="measure the venv only")
     ap.add_argument("--xvfb", action="store_true", help="run under xvfb-run (an X server) instead of offscreen")
     args = ap.parse_args(argv)
-    if not args.bundle.is_file():
+    if not args.no_bundle and not args.bundle.is_file():
         raise SystemExit(f"{args.bundle}: no bundle (run `make installer`)")
     work = Path(tempfile.mkdtemp(prefix="segstudio-startup-"))
     try:
@@ -80,22 +83,30 @@ def main(argv=None) -> int:
             "bundle": (wrap + [str(args.bundle), "gui", str(work / "proj")], bundle_env),
             "venv": (wrap + [str(args.python), "-m", "segstudio", "gui", str(work / "proj")], venv_env),
         }
+        if args.no_bundle:
+            del cases["bundle"]
         results = {}
+        load_before = os.getloadavg()[0]
         for name, (cmd, env) in cases.items():
             runs = [first_frame_s(cmd, env, ROOT if name == "venv" else work) for _ in range(args.runs)]
             times, cpus = [r[0] for r in runs], [r[1] for r in runs]
             results[name] = statistics.median(times[1:]) if len(times) > 1 else times[0]
             cpu = statistics.median(cpus[1:]) if len(cpus) > 1 else cpus[0]
             print(f"{name}: first run {times[0]:.2f} s, median of the next {len(times) - 1}: {results[name]:.2f} s "
-                  f"wall, {cpu:.2f} s CPU (wall: {', '.join(f'{t:.2f}' for t in times)})")
+                  f"wall (min {min(times[1:] or times):.2f}), {cpu:.2f} s CPU "
+                  f"(wall: {', '.join(f'{t:.2f}' for t in times)})")
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    size = du_bytes(args.bundle.parent)
-    print(f"bundle: {args.bundle.parent} {size / 1e9:.2f} GB unpacked ({size / 2**30:.2f} GiB), "
-          f"{sum(1 for f in args.bundle.parent.rglob('*') if f.is_file())} files")
+    if "bundle" in results:
+        size = du_bytes(args.bundle.parent)
+        print(f"bundle: {args.bundle.parent} {size / 1e9:.2f} GB unpacked ({size / 2**30:.2f} GiB), "
+              f"{sum(1 for f in args.bundle.parent.rglob('*') if f.is_file())} files")
     print(f"machine: {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"platform {'xvfb' if args.xvfb else 'offscreen'}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
-          f"load {os.getloadavg()[0]:.1f}")
+          f"load {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
+    if "bundle" not in results:
+        print(f"venv_s={results['venv']:.2f}")
+        return 0
     print(f"bundle_s={results['bundle']:.2f} venv_s={results['venv']:.2f} "
           f"ratio={results['bundle'] / results['venv']:.2f}")
     return 0
