@@ -41,6 +41,13 @@ def click(qtbot, widget):
     qtbot.mouseClick(widget, Qt.LeftButton)
 
 
+def checked(qtbot, dock, action) -> str:
+    """Run ``action`` (Open / Save plan: checked on a worker) and wait for the answer: "" or the reason."""
+    with qtbot.waitSignal(dock.planChecked, timeout=120_000) as blocker:
+        action()
+    return blocker.args[1]
+
+
 def set_box(qtbot, box, checked: bool):
     if box.isChecked() != checked:
         qtbot.mouseClick(box, Qt.LeftButton, pos=QPoint(6, box.height() // 2))   # on the indicator
@@ -68,7 +75,7 @@ def test_the_form_builds_a_plan_and_saves_it_as_yaml(qtbot, dock, masks_data, tm
     plan_file = tmp_path / "plans" / "unet_vs_cbam.yaml"
     plan_file.parent.mkdir()
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(plan_file), ""))
-    click(qtbot, dock.save_plan_button)
+    assert checked(qtbot, dock, lambda: click(qtbot, dock.save_plan_button)) == ""
 
     doc = yaml.safe_load(plan_file.read_text())
     assert doc["name"] == "unet_vs_cbam"
@@ -89,7 +96,7 @@ def test_the_form_builds_a_plan_and_saves_it_as_yaml(qtbot, dock, masks_data, tm
     form.repeat.setCurrentIndex(form.repeat.findData("folds"))
     assert form.folds.isVisible() and not form.seeds.isVisible()
     form.folds.setValue(3)
-    assert dock.save_plan(plan_file)
+    assert checked(qtbot, dock, lambda: dock.save_plan(plan_file)) == ""
     doc = yaml.safe_load(plan_file.read_text())
     assert doc["split"]["folds"] == 3 and "seed" not in doc["grid"]
     assert len(load_plan(plan_file).runs()) == 2 * 2 * 3
@@ -103,7 +110,7 @@ def test_an_opened_plan_fills_the_form_and_keeps_what_it_has_no_field_for(qtbot,
             "grid": {"model": [{"name": "unet", "label": "unet_small", "base": 4}], "loss": ["dice"],
                      "augment": ["none"], "seed": [3, 4]}}
     plan_file.write_text(yaml.safe_dump(plan))
-    assert dock.open_plan(plan_file)
+    assert checked(qtbot, dock, lambda: dock.open_plan(plan_file)) == ""
     form = dock.form
     assert form.name.text() == "resnet"
     assert form.models.checked() == ["unet_small"] and form.losses.checked() == ["dice"]
@@ -111,7 +118,7 @@ def test_an_opened_plan_fills_the_form_and_keeps_what_it_has_no_field_for(qtbot,
     assert form.holdout_fraction.value() == 0.2 and not form.stratified.isChecked()
     assert form.epochs.value() == 3 and form.img_size.value() == 96
     again = tmp_path / "again.yaml"
-    assert dock.save_plan(again)
+    assert checked(qtbot, dock, lambda: dock.save_plan(again)) == ""
     doc = yaml.safe_load(again.read_text())
     assert doc["grid"]["model"] == [{"name": "unet", "label": "unet_small", "base": 4}]   # the mapping kept
     assert doc["train"]["model_kwargs"] == {"base": 4, "depth": 2}
@@ -121,27 +128,32 @@ def test_a_bad_plan_is_shown_with_its_reason_and_nothing_starts(qtbot, dock, mas
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump({"name": "bad", "data": str(masks_data), "split": {"holdout_every": 5},
                                    "grid": {"model": ["no_such_net"], "seed": [0]}}))
-    assert not dock.open_plan(bad)
+    reason = checked(qtbot, dock, lambda: dock.open_plan(bad))
     text = dock.error_box.text()
+    assert reason == text
     assert str(bad) in text and "unknown model 'no_such_net'" in text and "cbam_unet" in text   # lists the known
     assert "no_such_net" in dock.status.text()
-    assert not dock.start(bad)
-    assert not dock.running and not (tmp_path / "bad").exists()   # no experiment folder, no run
+    assert dock.start(bad)   # checked again on the worker: refused there, nothing trains
+    qtbot.waitUntil(lambda: not dock.running, timeout=120_000)
+    assert "unknown model 'no_such_net'" in dock.error_box.text() and "Cannot start" in dock.error_box.windowTitle()
+    assert not (tmp_path / "bad").exists()   # no experiment folder, no run
 
     # the form with no model ticked: Save shows the reason and writes nothing
     for box in dock.form.models.boxes.values():
         set_box(qtbot, box, False)
     target = tmp_path / "empty.yaml"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
-    click(qtbot, dock.save_plan_button)
+    assert "grid.model" in checked(qtbot, dock, lambda: click(qtbot, dock.save_plan_button))
     assert not target.exists() and list(tmp_path.glob(".empty-*")) == []
     assert str(target) in dock.error_box.text() and "grid.model" in dock.error_box.text()
-    click(qtbot, dock.start_button)   # Start saves the changed form first: refused again, nothing runs
+    # Start saves the changed form first: refused again, nothing runs
+    assert "grid.model" in checked(qtbot, dock, lambda: click(qtbot, dock.start_button))
     assert not dock.running and not target.exists()
 
     # a dataset too small for the folds is refused before anything trains
     small = tmp_path / "folds.yaml"
     small.write_text(yaml.safe_dump({"name": "folds", "data": str(masks_data), "split": {"folds": 100},
                                      "grid": {"model": ["unet"], "seed": [0]}}))
-    assert not dock.start(small)
+    assert dock.start(small)
+    qtbot.waitUntil(lambda: not dock.running, timeout=120_000)
     assert "100 folds" in dock.error_box.text() and not (tmp_path / "folds").exists()

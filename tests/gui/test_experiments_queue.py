@@ -46,13 +46,15 @@ def write_plan(folder, data, name="tiny", seeds=(0, 1), **train) -> object:
 def test_start_runs_the_queue_to_the_end_and_the_comparison_shows_it(qtbot, dock, sample_project, tmp_path,
                                                                        monkeypatch):
     plan = write_plan(tmp_path, sample_project)
-    assert dock.open_plan(plan)
-    assert dock.form.data.text() == str(sample_project)
+    with qtbot.waitSignal(dock.planChecked, timeout=120_000) as blocker:
+        assert dock.open_plan(plan)
+    assert blocker.args == [plan, ""] and dock.form.data.text() == str(sample_project)
     qtbot.mouseClick(dock.start_button, Qt.LeftButton)
     assert dock.running and not dock.start_button.isEnabled() and dock.cancel_button.isEnabled()
     assert not dock.form.isEnabled()   # the plan cannot change under a running queue
     exp = tmp_path / "tiny"
-    assert dock.table.rowCount() == 2 and dock.table.item(0, 0).text() == "unet-dice_ce-none-s0"
+    qtbot.waitUntil(lambda: dock.table.rowCount() == 2, timeout=TIMEOUT)
+    assert dock.table.item(0, 0).text() == "unet-dice_ce-none-s0" and dock.exp_dir == exp
     qtbot.waitUntil(lambda: dock.table.status("unet-dice_ce-none-s0") in ("running", "evaluating", "done"),
                     timeout=TIMEOUT)
     qtbot.waitUntil(lambda: dock.table.statuses() == ["done", "done"] and not dock.running, timeout=TIMEOUT)
@@ -103,7 +105,7 @@ def test_cancel_stops_the_run_and_opening_the_folder_offers_resume(qtbot, dock, 
     plan = write_plan(tmp_path, sample_project, name="cancelme", seeds=(0,), epochs=30)
     assert dock.start(plan)
     first = "unet-dice_ce-none-s0"
-    qtbot.waitUntil(lambda: dock.table.state[first]["epoch"] >= 1, timeout=TIMEOUT)   # it trains: epoch 1 done
+    qtbot.waitUntil(lambda: dock.table.state.get(first, {}).get("epoch", 0) >= 1, timeout=TIMEOUT)   # it trains: epoch 1 done
     qtbot.mouseClick(dock.cancel_button, Qt.LeftButton)
     assert not dock.cancel_button.isEnabled()
     qtbot.waitUntil(lambda: not dock.running, timeout=TIMEOUT)

@@ -10,11 +10,10 @@ Every plan is checked by the core's ``load_plan`` before it is saved or run, so 
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Optional
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QMessageBox,
                                QProgressBar, QPushButton, QScrollArea, QSplitter, QVBoxLayout, QWidget)
 
@@ -22,6 +21,7 @@ from segstudio.core.errors import SegStudioError
 from segstudio.core.session import Session
 from segstudio.gui.experiments.compare import ComparisonView
 from segstudio.gui.experiments.plan_form import PlanForm
+from segstudio.gui.experiments.plan_io import PlanChecker, load_plan, read_yaml
 from segstudio.gui.experiments.queue_view import QueueRunner, QueueTable
 
 #: queue states a Resume works through
@@ -32,12 +32,17 @@ REFRESH_MS = 1000   # the comparison view re-reads the runs' files at most once 
 class ExperimentsDock(QDockWidget):
     """Plan, run and compare experiments (a grid of training runs) on the project's data."""
 
+    planChecked = Signal(object, str)   # (plan file, "" when valid else the reason): after Open / Save plan
+
     def __init__(self, project=None, parent=None, *, session: Optional[Session] = None,
                  torch_threads: Optional[int] = None):
         super().__init__("Experiments", parent)
         self.setObjectName("ExperimentsDock")
         self.session = session if session is not None else Session(project, None)
         self.runner = QueueRunner(self, torch_threads=torch_threads)
+        self.checker = PlanChecker(self)
+        self._after_check = (False, False)   # (opened, then_start) of the check in progress
+        self._starting = False               # the runner is still checking the plan / making the folder
         self.plan_path: Optional[Path] = None    # the plan file the form shows (saved or opened)
         self.plan_dirty = True                   # the form changed since it was saved / opened
         self.exp_dir: Optional[Path] = None      # the experiment folder the queue and comparison show
@@ -119,6 +124,9 @@ class ExperimentsDock(QDockWidget):
         self.cancel_button.clicked.connect(self.cancel)
         self.resume_button.clicked.connect(lambda: self.resume())
         self.form.changed.connect(self._form_changed)
+        self.checker.checked.connect(self._on_plan_checked)
+        self.checker.failed.connect(self._on_plan_failed)
+        self.checker.busyChanged.connect(self._update_buttons)
         self.runner.event.connect(self._on_event)
         self.runner.failed.connect(self._on_failed)
         self.runner.runningChanged.connect(self._on_running)
@@ -161,28 +169,19 @@ class ExperimentsDock(QDockWidget):
         return str(self.project.folder) if self.project is not None else os.getcwd()
 
     def open_plan(self, path=None) -> bool:
-        """Open a plan YAML into the form (checked first: a bad plan is refused with its reason)."""
+        """Open a plan YAML into the form, once the core's ``load_plan`` accepted it (on a worker: the answer
+        is ``planChecked``); a bad plan is refused with its reason.  False when nothing was started."""
         if path is None:
             path, _ = QFileDialog.getOpenFileName(self, "Open experiment plan", self._start_dir(),
                                                   "Plans (*.yaml *.yml);;All files (*)")
             if not path:
                 return False
-        path = Path(path)
-        try:
-            self._load_plan(path)
-            raw = _read_yaml(path)
-        except SegStudioError as exc:
-            self.show_error("Cannot open the plan", str(exc))
-            return False
-        self.form.set_plan(raw, plan_dir=path.parent)
-        self.plan_path, self.plan_dirty = path, False
-        self._update_plan_label()
-        self.show_status(f"Opened plan {path.name}: {self._describe(path)}")
-        return True
+        return self._check(Path(path), None, then_start=False)
 
-    def save_plan(self, path=None) -> bool:
-        """Check the form's plan with the core's ``load_plan`` and write it as YAML (atomically): a bad plan is
-        shown with its reason and nothing is written."""
+    def save_plan(self, path=None, *, then_start: bool = False) -> bool:
+        """Check the form's plan with the core's ``load_plan`` (on a worker) and write it as YAML, atomically,
+        when it is valid; a bad plan is shown with its reason and nothing is written.  ``then_start``: run it
+        once saved.  False when nothing was started."""
         if path is None:
             start = str(Path(self._start_dir()) / f"{self.form.name.text().strip() or 'experiment'}.yaml")
             path, _ = QFileDialog.getSaveFileName(self, "Save experiment plan", start, "Plans (*.yaml *.yml)")
@@ -191,14 +190,35 @@ class ExperimentsDock(QDockWidget):
         path = Path(path)
         try:
             text = self._plan_text(path.parent)
-            _check_and_write(path, text, self._load_plan)
         except SegStudioError as exc:
             self.show_error("The plan is not valid", str(exc))
+            self.planChecked.emit(path, str(exc))
             return False
+        return self._check(path, text, then_start=then_start)
+
+    def _check(self, path: Path, text, then_start: bool) -> bool:
+        if self.checker.busy or self.running:
+            return False
+        self._after_check = (text is None, then_start)
+        self.show_status(f"Checking the plan {path.name}...")
+        return self.checker.check(path, text)
+
+    def _on_plan_checked(self, path: Path, info: dict) -> None:
+        opened, then_start = self._after_check
+        if opened:
+            self.form.set_plan(info["raw"], plan_dir=path.parent)
         self.plan_path, self.plan_dirty = path, False
         self._update_plan_label()
-        self.show_status(f"Saved plan {path}: {self._describe(path)}")
-        return True
+        runs = f"{info['runs']} run{'s' if info['runs'] != 1 else ''}"
+        self.show_status(f"{'Opened' if opened else 'Saved'} plan {path}: {runs}")
+        self.planChecked.emit(path, "")
+        if then_start:
+            self.start(path)
+
+    def _on_plan_failed(self, path: Path, message: str) -> None:
+        opened, _ = self._after_check
+        self.show_error("Cannot open the plan" if opened else "The plan is not valid", message)
+        self.planChecked.emit(path, message)
 
     def _plan_text(self, plan_dir: Path) -> str:
         import yaml
@@ -209,41 +229,28 @@ class ExperimentsDock(QDockWidget):
             raise SegStudioError(f"seeds must be whole numbers ({exc})", "plan form") from None
         return yaml.safe_dump(plan, sort_keys=False, allow_unicode=True)
 
-    @staticmethod
-    def _load_plan(path: Path):
-        from segstudio.core.experiments.plan import load_plan
-
-        return load_plan(path)
-
-    def _describe(self, path: Path) -> str:
-        try:
-            runs = self._load_plan(path).runs()
-        except SegStudioError:
-            return ""
-        return f"{len(runs)} run{'s' if len(runs) != 1 else ''}"
-
     # ------------------------------------------------------------------ queue
     def start(self, plan_path=None) -> bool:
-        """Run the plan (``plan_path``, else the form's plan, saved first when it changed): its experiment folder
-        is created (or reopened when the same plan ran there before) and its queue worked in the background."""
-        if self.running:
+        """Run a plan (``plan_path``, else the form's, saved first when it changed) in the background: on the
+        worker the core checks it (``load_plan``: a bad plan stops here, nothing trains), makes its experiment
+        folder (or reopens it when the same plan ran there before) and works its queue.  False when nothing was
+        started."""
+        if self.running or self.checker.busy:
             return False
         if plan_path is None:
             if self.plan_dirty or self.plan_path is None:
-                if not self.save_plan(self.plan_path):
-                    return False
+                return self.save_plan(self.plan_path, then_start=True)
             plan_path = self.plan_path
-        try:
+        plan_path = Path(plan_path)
+
+        def make_queue(_exp):
             from segstudio.core.experiments.queue import ExperimentQueue
 
-            plan = self._load_plan(Path(plan_path))
-            exp_dir = _experiment_dir(plan, Path(plan_path))
-            queue = ExperimentQueue.create(plan, exp_dir)
-        except SegStudioError as exc:
-            self.show_error("Cannot start the experiment", str(exc))
-            return False
-        self._show_queue(exp_dir, queue)
-        return self._run(f"Running {len(queue.entries)} runs of {Path(plan_path).name} in {exp_dir}")
+            plan = load_plan(plan_path)
+            return ExperimentQueue.create(plan, plan.default_dir())
+
+        self._starting = True
+        return self._run(f"Checking {plan_path.name} and preparing its experiment folder...", make_queue)
 
     def open_experiment(self, exp_dir=None) -> bool:
         """Show an experiment folder's queue and results; an interrupted queue offers Resume."""
@@ -264,12 +271,12 @@ class ExperimentsDock(QDockWidget):
             return False
         plan_file = exp_dir / "plan.yaml"
         try:
-            self.form.set_plan(_read_yaml(plan_file), plan_dir=exp_dir)
+            self.form.set_plan(read_yaml(plan_file), plan_dir=Path(queue.doc.get("plan_file") or plan_file).parent)
             self.plan_path, self.plan_dirty = None, True   # the copy in EXP is not the user's plan file
             self._update_plan_label()
         except SegStudioError:
             pass
-        self._show_queue(exp_dir, queue)
+        self._show_queue(exp_dir, queue.entries)
         left = [e for e in queue.entries if e.status in UNFINISHED]
         if interrupted(queue.entries):
             self._offer_resume(len(queue.entries) - len(left), len(queue.entries))
@@ -284,6 +291,7 @@ class ExperimentsDock(QDockWidget):
         if self.resume_box is not None:
             self.resume_box.close()
             self.resume_box = None
+        self._starting = False
         return self._run(f"Resuming the queue of {self.exp_dir}")
 
     def cancel(self) -> None:
@@ -292,17 +300,17 @@ class ExperimentsDock(QDockWidget):
             self.show_status("Cancelling the current run (it stays resumable)...")
             self._update_buttons()
 
-    def _show_queue(self, exp_dir: Path, queue) -> None:
+    def _show_queue(self, exp_dir: Path, entries) -> None:
         self.exp_dir = Path(exp_dir)
         self.exp_label.setText(f"Experiment: {self.exp_dir}")
-        self.table.set_entries(queue.entries, _plan_epochs(self.exp_dir))
+        self.table.set_entries(entries, _plan_epochs(self.exp_dir))
         self.compare.set_experiment(self.exp_dir)
         self._update_progress()
         self._update_buttons()
 
-    def _run(self, message: str) -> bool:
+    def _run(self, message: str, queue_factory=None) -> bool:
         try:
-            self.runner.start(self.exp_dir, after=_write_report)
+            self.runner.start(self.exp_dir, queue_factory, after=_write_report)
         except RuntimeError as exc:
             self.show_error("Cannot start the experiment", str(exc))
             return False
@@ -327,7 +335,11 @@ class ExperimentsDock(QDockWidget):
     # ------------------------------------------------------------------ events
     def _on_event(self, ev) -> None:
         kind = type(ev).__name__
-        if kind == "RunStarted":
+        if kind == "QueueReady":   # the queue the worker opened or made: its runs
+            self._starting = False
+            self._show_queue(ev.exp_dir, ev.entries)
+            self.show_status(f"Running {len(ev.entries)} runs in {ev.exp_dir}")
+        elif kind == "RunStarted":
             self.table.update_run(ev.id, status="running", error="")
             self.show_status(f"Run {ev.index + 1}/{ev.total}: {ev.id}")
         elif kind == "RunProgress":
@@ -354,7 +366,8 @@ class ExperimentsDock(QDockWidget):
         self._update_progress()
 
     def _on_failed(self, message: str) -> None:
-        self.show_error("The experiment queue stopped", message)
+        self.show_error("Cannot start the experiment" if self._starting else "The experiment queue stopped", message)
+        self._starting = False
 
     def _on_running(self, running: bool) -> None:
         if not running:
@@ -392,7 +405,7 @@ class ExperimentsDock(QDockWidget):
             f", {counts[k]} {k}" for k in ("failed", "running", "cancelled") if counts.get(k))
 
     def _update_buttons(self, *_):
-        running = self.running
+        running = self.running or self.checker.busy
         resumable = any(st["status"] in UNFINISHED for st in self.table.state.values())
         self.start_button.setEnabled(not running)
         self.cancel_button.setEnabled(running and not self.runner.cancelling())
@@ -426,6 +439,7 @@ class ExperimentsDock(QDockWidget):
     def shutdown(self, ms: int = 120000) -> None:
         """Cancel a running queue (its run stays resumable) and wait for the worker (window close)."""
         self.form.shutdown(ms)
+        self.checker.wait(ms)
         if self.running:
             self.runner.cancel()
             self.runner.wait(ms)
@@ -441,53 +455,9 @@ def interrupted(entries) -> bool:
             or any(e.run_dir is not None and Path(e.run_dir).is_dir() for e in left))
 
 
-def _read_yaml(path: Path) -> dict:
-    import yaml
-
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise SegStudioError(f"cannot read the plan: {exc}", path) from None
-    if not isinstance(data, dict):
-        raise SegStudioError("a plan is a YAML mapping (name, data, split, train, grid)", path)
-    return data
-
-
-def _check_and_write(path: Path, text: str, load) -> None:
-    """Write ``text`` to a temporary file beside ``path`` (relative paths in it resolve the same), check it with
-    ``load``, then move it over ``path``; on a problem nothing is left behind and the error names ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix or ".yaml", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        try:
-            load(Path(tmp))
-        except SegStudioError as exc:   # the message names the file the user saves, not the temporary one
-            raise SegStudioError(str(exc).replace(str(tmp), str(path)).replace(Path(tmp).name, path.name)) \
-                from None
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def _experiment_dir(plan, plan_path: Path) -> Path:
-    """Where the plan's experiment lives: ``<plan dir>/<name>/`` (as ``segstudio experiment`` without --out)."""
-    for attr in ("default_dir", "default_exp_dir"):
-        value = getattr(plan, attr, None)
-        if callable(value):
-            value = value()
-        if value:
-            return Path(value)
-    return plan_path.parent / str(getattr(plan, "name", plan_path.stem))
-
-
 def _plan_epochs(exp_dir: Path) -> int:
     try:
-        train = _read_yaml(exp_dir / "plan.yaml").get("train") or {}
+        train = read_yaml(exp_dir / "plan.yaml").get("train") or {}
         return int(train.get("epochs") or 0)
     except (SegStudioError, TypeError, ValueError):
         return 0

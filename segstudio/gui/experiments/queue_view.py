@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -167,6 +168,14 @@ class QueueTable(QTableWidget):
         return total / len(self.state)
 
 
+@dataclass
+class QueueReady:
+    """The runner's first event: the queue it opened or made (its folder and entries)."""
+
+    exp_dir: Path
+    entries: list
+
+
 class QueueRunner(QObject):
     """Works an experiment's queue on a worker thread; re-emits its events on the GUI thread."""
 
@@ -186,13 +195,12 @@ class QueueRunner(QObject):
         return self.worker is not None
 
     def start(self, exp_dir, queue_factory=None, after=None) -> None:
-        """Run (or resume) the queue of the experiment folder ``exp_dir``.  ``queue_factory(exp_dir)`` opens the
-        queue (default: ``ExperimentQueue.open``); ``after(exp_dir)`` runs once the queue ended without being
+        """Run (or resume) the queue of the experiment folder ``exp_dir``.  ``queue_factory(exp_dir)`` opens or
+        makes the queue (default: ``ExperimentQueue.open``; its folder is then the queue's); ``after(exp_dir)`` runs once the queue ended without being
         cancelled (the dock writes the report there); both run in the worker too."""
         if self.running:
             raise RuntimeError("the experiment queue is already running")
-        self.exp_dir = Path(exp_dir)
-        exp = self.exp_dir
+        exp = self.exp_dir = Path(exp_dir) if exp_dir is not None else None
 
         def work(emit, cancel):
             opener = queue_factory
@@ -201,9 +209,10 @@ class QueueRunner(QObject):
 
                 opener = ExperimentQueue.open
             queue = opener(exp)
+            emit(QueueReady(Path(queue.dir), list(queue.entries)))
             value = queue.run(on_event=emit, cancel=cancel)
             if after is not None and not cancel():
-                after(exp)
+                after(Path(queue.dir))
             return value
 
         worker = Worker(work, torch_threads=self.torch_threads, name="experiment-queue", parent=self, nice=5)
