@@ -5,7 +5,7 @@ change), ``plan.yaml`` (the plan as it was run), ``split.json``, ``data/`` (each
 the held-out images are not in it), ``runs/<id>/`` (ordinary run folders) and ``logs/<id>.out|.err`` (each
 run's output).
 
-* A run is a subprocess (:func:`segstudio.version.self_command`), so a crash marks that run ``failed`` (with the
+* A run is a subprocess (:func:`train_command`), so a crash marks that run ``failed`` (with the
   last lines it wrote to stderr) and the queue goes on with the next one.
 * While it trains, its ``metrics.csv`` is read to report :class:`RunProgress`; once it finishes, best.pt is
   scored on the held-out images (:func:`segstudio.core.experiments.evaluate.evaluate_run`, ``heldout.json``).
@@ -23,6 +23,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -248,16 +249,14 @@ class ExperimentQueue:
         return self._evaluate(entry, emit, stop, device, pairs, split)
 
     def _train(self, entry: QueueEntry, folder, emit, stop, device: str, pairs, split) -> str:
-        from segstudio.version import self_command
-
         train_dir = self.dir / "data" / expdata.train_folder_name(entry.fold)
         expdata.link_train_folder(pairs, expdata.training_names(split, entry.fold), train_dir)
         if folder.last.is_file():      # an interrupted run continues from its checkpoint, with its own settings
-            cmd = self_command("train", "--resume", str(folder.path), "--device", device, "-q")
+            cmd = train_command("--resume", str(folder.path), "--device", device, "-q")
         else:
             if folder.path.exists():   # started but never saved a checkpoint: start it again
                 shutil.rmtree(folder.path)
-            cmd = self_command("train", "--data", str(train_dir), "--out", str(folder.path), "--device", device,
+            cmd = train_command("--data", str(train_dir), "--out", str(folder.path), "--device", device,
                                *entry.args)
         logs = self.dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
@@ -337,6 +336,15 @@ class ExperimentQueue:
 
 
 # ---------------------------------------------------------------------------------------------------- helpers
+def train_command(*args: str) -> List[str]:
+    """``segstudio train ARGS`` as this installation runs it: the bundle's executable is segstudio itself, else
+    this Python with ``-m segstudio`` (segstudio.version.self_command's rule; the core does not import
+    segstudio.version, whose version lines import Qt)."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "train", *args]
+    return [sys.executable, "-m", "segstudio", "train", *args]
+
+
 def _differences(old: dict, new: dict, prefix: str = "") -> List[str]:
     """``key: old -> new`` for each value that differs between two canonical plans."""
     out = []
