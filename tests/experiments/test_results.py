@@ -184,3 +184,6 @@ def test_bad_requests_name_what_is_wrong(tmp_path):
     assert {(q["a"], q["b"]) for q in errors} == {("unet", "unetpp"), ("unetpp", "deeplab")}
     with pytest.raises(ConfigError, match="not an experiment folder"):
         load_results(tmp_path / "runs")
+    (tmp_path / "queue.json").write_text(json.dumps({"entries": [{"params": {}}]}), encoding="utf-8")
+    with pytest.raises(ConfigError, match="queue.json: entry 1 of the queue has no id"):
+        load_results(tmp_path)

@@ -273,7 +273,9 @@ def load_results(exp_dir) -> ExperimentResults:
     if not isinstance(doc, dict) or not isinstance(doc.get("entries"), list):
         raise ConfigError("not an experiment folder (no readable queue.json with entries)", exp)
     runs = []
-    for e in doc["entries"]:
+    for i, e in enumerate(doc["entries"]):
+        if not isinstance(e, dict) or not e.get("id") or not isinstance(e.get("params") or {}, dict):
+            raise ConfigError(f"entry {i + 1} of the queue has no id or malformed params", exp / "queue.json")
         run_dir = exp / str(e.get("run") or f"runs/{e['id']}")
         r = RunResult(id=str(e["id"]), params=dict(e.get("params") or {}), status=str(e.get("status", "")),
                       run_dir=run_dir, error=e.get("error"))
