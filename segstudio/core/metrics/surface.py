@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 
 def surface_points(mask: np.ndarray) -> np.ndarray:
@@ -44,6 +43,8 @@ def surface_distances(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndar
 
     Exact Euclidean nearest neighbours with a k-d tree over the surface pixels (fast for any image size).
     """
+    from scipy.spatial import cKDTree  # here: the GUI imports this module before its first frame (~0.1 s)
+
     pa, pb = surface_points(a), surface_points(b)
     d_ab = cKDTree(pb).query(pa, k=1)[0]
     d_ba = cKDTree(pa).query(pb, k=1)[0]
