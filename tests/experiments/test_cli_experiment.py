@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from segstudio.cli import main
+from segstudio.core.experiments.process import alive
 from segstudio.core.training.run_folder import RunFolder
 
 from conftest import TINY_TRAIN
@@ -124,13 +125,7 @@ def test_ctrl_c_stops_cleanly_and_a_killed_runner_is_continued(tmp_path, masks_d
     proc = _cli(plan, "--out", exp)
     out, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, err[-3000:]
-    assert not _alive(orphan)
+    assert not alive(orphan)
     assert [int(r["epoch"]) for r in RunFolder(run).history()] == list(range(1, EPOCHS + 1))
     assert json.loads((exp / "queue.json").read_text())["entries"][0]["status"] == "done"
     assert "queue: 1 done, 0 failed" in err
-
-
-def _alive(pid: int) -> bool:
-    from segstudio.core.experiments.queue import _alive as alive
-
-    return alive(pid)

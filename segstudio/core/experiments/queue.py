@@ -18,36 +18,29 @@ run's output).
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
-import time
 import traceback
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Callable, List, Optional
 
+import yaml
+
 from segstudio.core.annotation.io import atomic_write_text
 from segstudio.core.errors import Cancelled, SegStudioError
 from segstudio.core.experiments import data as expdata
 from segstudio.core.experiments.plan import ExperimentPlan, PlanError
+from segstudio.core.experiments.process import QueueBusy  # noqa: F401 - raised by run(); importable from here
+from segstudio.core.experiments.process import POLL_S, QueueLock, interrupt, own_group, stop_orphan, train_command
 
 QUEUE_FORMAT = "segstudio-experiment-queue"
 PENDING, RUNNING, DONE, FAILED, CANCELLED = "pending", "running", "done", "failed", "cancelled"
 STATUSES = (PENDING, RUNNING, DONE, FAILED, CANCELLED)
 #: status.json states of a run that trained to its end (engine Finished reasons besides "cancelled")
 TRAINED = ("completed", "early_stop", "time_budget")
-POLL_S = 0.5        # how often a running run's metrics.csv and the cancel flag are looked at
-STOP_GRACE_S = 120  # after SIGINT, how long a run may take to save last.pt before it is killed
 ERROR_LINES = 6     # stderr lines kept in a failed entry's error
-
-
-class QueueBusy(SegStudioError):
-    """Another live process runs this experiment's queue."""
 
 
 @dataclass
@@ -140,11 +133,16 @@ class ExperimentQueue:
             return queue
         if exp_dir.exists() and any(exp_dir.iterdir()):
             raise PlanError("not an experiment folder (no queue.json) and not empty: choose another --out", exp_dir)
+        made = not exp_dir.exists()
         exp_dir.mkdir(parents=True, exist_ok=True)
-        pairs = expdata.materialize(plan.pairs, exp_dir / "data" / "source")   # labelme: masks rasterized once
-        split = expdata.make_split(pairs, plan.split)
+        try:
+            pairs = expdata.materialize(plan.pairs, exp_dir / "data" / "source")   # labelme: rasterized once
+            split = expdata.make_split(pairs, plan.split)
+        except BaseException:   # e.g. an unreadable mask: leave no half-made folder that a retry would refuse
+            shutil.rmtree(exp_dir if made else exp_dir / "data", ignore_errors=True)
+            raise
         atomic_write_text(exp_dir / cls.SPLIT, json.dumps(split, indent=1) + "\n")
-        atomic_write_text(exp_dir / cls.PLAN, plan.text or "")
+        atomic_write_text(exp_dir / cls.PLAN, plan.text or yaml.safe_dump(plan.canonical(), sort_keys=False))
         entries = [QueueEntry(r.id, r.params, PENDING, exp_dir / "runs" / r.id, fold=r.fold, args=r.train_args)
                    for r in plan.runs()]
         doc = {"format": QUEUE_FORMAT, "version": 1, "plan": plan.canonical(), "plan_file": str(plan.path),
@@ -198,7 +196,7 @@ class ExperimentQueue:
         emit = on_event or (lambda ev: None)
         stop = cancel or (lambda: False)
         device = device or self.device
-        with _Lock(self.dir / self.LOCK):
+        with QueueLock(self.dir / self.LOCK):
             pairs = expdata.read_pairs(Path(self.doc.get("source") or self.doc["data"]))
             split = self.split
             parts = split["folds"] if "folds" in split else [split["holdout"], split["train"]]
@@ -233,7 +231,7 @@ class ExperimentQueue:
         self.save()
 
     def _run_entry(self, entry: QueueEntry, emit, stop, device: str, pairs, split) -> str:
-        _stop_orphan(entry)
+        stop_orphan(entry.pid, entry.run_dir)
         entry.started, entry.finished = entry.started or _now(), None
         self._set(entry, RUNNING)
         from segstudio.core.training.run_folder import RunFolder
@@ -252,7 +250,7 @@ class ExperimentQueue:
         train_dir = self.dir / "data" / expdata.train_folder_name(entry.fold)
         expdata.link_train_folder(pairs, expdata.training_names(split, entry.fold), train_dir)
         if folder.last.is_file():      # an interrupted run continues from its checkpoint, with its own settings
-            cmd = train_command("--resume", str(folder.path), "--device", device, "-q")
+            cmd = train_command("--resume", str(folder.path), "--data", str(train_dir), "--device", device, "-q")
         else:
             if folder.path.exists():   # started but never saved a checkpoint: start it again
                 shutil.rmtree(folder.path)
@@ -266,10 +264,14 @@ class ExperimentQueue:
             stamp = f"\n### {_now()} $ {subprocess.list2cmdline(cmd)}\n".encode()
             out.write(stamp)
             out.flush()
-            proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, **_own_group())
+            proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, **own_group())
             entry.pid = proc.pid
             self.save()
-            cancelled = self._watch(proc, entry, folder, emit, stop)
+            try:
+                cancelled = self._watch(proc, entry, folder, emit, stop)
+            except BaseException:   # never leave a run training on behind a failing queue
+                interrupt(proc)
+                raise
         if cancelled:
             self._set(entry, PENDING)      # resumable: the next run() continues it from last.pt
             return CANCELLED
@@ -290,7 +292,7 @@ class ExperimentQueue:
             except subprocess.TimeoutExpired:
                 done = False
             if not done and stop():
-                _interrupt(proc)
+                interrupt(proc)
                 return True
             try:
                 rows = folder.history()
@@ -336,15 +338,6 @@ class ExperimentQueue:
 
 
 # ---------------------------------------------------------------------------------------------------- helpers
-def train_command(*args: str) -> List[str]:
-    """``segstudio train ARGS`` as this installation runs it: the bundle's executable is segstudio itself, else
-    this Python with ``-m segstudio`` (segstudio.version.self_command's rule; the core does not import
-    segstudio.version, whose version lines import Qt)."""
-    if getattr(sys, "frozen", False):
-        return [sys.executable, "train", *args]
-    return [sys.executable, "-m", "segstudio", "train", *args]
-
-
 def _differences(old: dict, new: dict, prefix: str = "") -> List[str]:
     """``key: old -> new`` for each value that differs between two canonical plans."""
     out = []
@@ -368,107 +361,3 @@ def _tail(path: Path, start: int) -> str:
         return ""
     lines = [ln.rsplit("\r", 1)[-1].strip() for ln in text.splitlines()]
     return "\n".join([ln for ln in lines if ln][-ERROR_LINES:])
-
-
-def _own_group() -> dict:
-    """Popen options: the run gets its own process group, so a Ctrl-C in the terminal reaches the queue (which
-    stops the run cleanly) and not the run behind its back."""
-    if os.name == "nt":  # pragma: no cover - Windows
-        return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
-    return {"start_new_session": True}
-
-
-def _interrupt(proc, grace: float = STOP_GRACE_S) -> None:
-    """Stop a run as Ctrl-C would (it saves last.pt after the current batch); kill it after ``grace`` seconds."""
-    if proc.poll() is not None:
-        return
-    if os.name == "nt":  # pragma: no cover - no SIGINT to another process group on Windows: last.pt of the last epoch
-        proc.terminate()
-    else:
-        proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    if os.name == "nt":  # pragma: no cover - Windows: os.kill would terminate the process
-        import ctypes
-
-        handle = ctypes.windll.kernel32.OpenProcess(0x1000, False, pid)   # PROCESS_QUERY_LIMITED_INFORMATION
-        if not handle:
-            return False
-        code = ctypes.c_ulong()
-        ctypes.windll.kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
-        ctypes.windll.kernel32.CloseHandle(handle)
-        return code.value == 259   # STILL_ACTIVE
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:   # Linux: a zombie (exited, not yet reaped by its new parent) is not alive
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
-def _stop_orphan(entry: QueueEntry) -> None:
-    """A run whose queue process died may still be training (its own process group): stop it cleanly before the
-    entry is continued (Linux: only a process whose command line names this run folder)."""
-    pid = entry.pid
-    if not pid or not _alive(pid):
-        return
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode("utf-8", "replace")
-    except OSError:
-        return
-    if str(entry.run_dir) not in cmdline:
-        return
-    os.kill(pid, signal.SIGINT)
-    deadline = time.monotonic() + STOP_GRACE_S
-    while _alive(pid) and time.monotonic() < deadline:
-        time.sleep(POLL_S)
-    if _alive(pid):
-        os.kill(pid, signal.SIGKILL)
-
-
-class _Lock:
-    """``queue.lock`` for the duration of a run(): {"pid", "host"}; a lock whose process is gone is taken over."""
-
-    def __init__(self, path: Path):
-        self.path = path
-
-    def __enter__(self):
-        me = {"pid": os.getpid(), "host": socket.gethostname()}
-        for _ in range(2):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                try:
-                    held = json.loads(self.path.read_text(encoding="utf-8"))
-                except (OSError, ValueError):
-                    held = {}
-                pid = int(held.get("pid") or 0)
-                if held.get("host") not in (None, me["host"]):
-                    raise QueueBusy(f"the queue is being run by process {pid} on {held['host']}; delete "
-                                    f"{self.path.name} if that machine no longer runs it", self.path.parent) from None
-                if pid != os.getpid() and _alive(pid):
-                    raise QueueBusy(f"the queue is being run by process {pid}; wait for it or stop it first",
-                                    self.path.parent) from None
-                self.path.unlink(missing_ok=True)
-                continue
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(me, fh)
-            return self
-        raise QueueBusy("cannot take queue.lock", self.path.parent)
-
-    def __exit__(self, *exc):
-        self.path.unlink(missing_ok=True)
-        return False
-
