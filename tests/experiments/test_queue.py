@@ -145,3 +145,18 @@ def test_a_labelme_project_is_rasterized_once_into_the_experiment(tmp_path, samp
     folds = queue.split["folds"]
     assert sorted(n for f in folds for n in f) == sorted(p.name for p in (source / "images").iterdir())
     assert len(queue.entries) == 2 * 3
+
+
+def test_each_fold_trains_on_the_other_folds_and_is_scored_on_its_own(tmp_path, masks_data):
+    plan = load_plan(plan_file(tmp_path, masks_data, split={"folds": 2, "seed": 1}, grid={"seed": [0]}))
+    queue = ExperimentQueue.create(plan, tmp_path / "EXP")
+    assert queue.run().done == 2
+    folds = queue.split["folds"]
+    for entry in queue.entries:
+        own = {n.rsplit(".", 1)[0] for n in folds[entry.fold]}
+        seen = json.loads(RunFolder(entry.run_dir).split_json.read_text())
+        assert not own & set(seen["train"] + seen["val"])               # never trained or validated on its fold
+        assert len(seen["train"]) + len(seen["val"]) == 12 - len(own)   # but on every other image
+        heldout = json.loads((entry.run_dir / "heldout.json").read_text())
+        assert {i["name"] for i in heldout["images"]} == own
+        assert RunFolder(entry.run_dir).read_config().data == str(tmp_path / "EXP" / "data" / f"train-fold{entry.fold}")
