@@ -65,6 +65,7 @@ def test_bad_grid_entries_are_refused_naming_the_known_ones(tmp_path, masks_data
     ({"split": None}, ["split: missing"]),
     ({"train": {"minutes": 1, "learning_rate": 0.1}}, ["unknown key 'learning_rate'", "max_minutes", "img_size"]),
     ({"train": {"model": "unet"}}, ["train.model: set by grid.model"]),
+    ({"train": {"minutes": 1, "max_minutes": 2}}, ["given twice"]),
     ({"train": {"img_size": 33}}, ["img_size: must be a multiple of 32"]),
     ({"train": {"config": "clever"}}, ["train.config: 'clever' is not one of defaults, auto"]),
     ({"device": "tpu"}, ["device: 'tpu'"]),

@@ -263,7 +263,7 @@ def _parse_train(train, path: Path, bad) -> tuple:
         if field_name in TRAIN_RESERVED:
             bad(f"train.{key}: set by {TRAIN_RESERVED[field_name]}, not in train:")
         if field_name in out:
-            bad(f"train: {key} given twice (also as {', '.join(a for a, f in TRAIN_ALIASES.items() if f == key)})")
+            bad(f"train: {key} is given twice (as {field_name} and as its short name)")
         out[field_name] = value
     try:
         TrainConfig.from_dict({**out, "data": "-", "out": "-"})
