@@ -51,19 +51,29 @@ def test_before_torch_the_form_lists_the_builtin_names_with_their_descriptions(l
 
 def test_values_not_listed_yet_are_applied_when_the_lists_arrive(qtbot, light_form):
     light_form.set_values(loss="plugin_loss", device="cuda", model="plugin_net", epochs=7)
-    assert light_form.values()["loss"] == "dice_ce" and light_form.values()["device"] == "auto"
-    assert light_form.values()["model"] == "plugin_net"   # editable: shown at once
-    light_form.save_settings()   # what was asked for is kept, not what the light lists could show
+    assert light_form.loss.currentText() == "dice_ce" and light_form.device.currentData() == "auto"
+    assert light_form.model.currentText() == "plugin_net"   # editable: shown at once
+    v = light_form.values()   # what was asked for counts (Train now, the plan), not what the light lists show
+    assert (v["loss"], v["device"], v["model"], v["epochs"]) == ("plugin_loss", "cuda", "plugin_net", 7)
+    light_form.save_settings()
     assert QSettings().value(SETTINGS_PREFIX + "loss") == "plugin_loss"
     assert QSettings().value(SETTINGS_PREFIX + "device") == "cuda"
-    with qtbot.waitSignal(light_form.changed, timeout=1000):
-        light_form.set_choices(full_with_plugin())
-    v = light_form.values()
-    assert (v["loss"], v["device"], v["model"], v["epochs"]) == ("plugin_loss", "cuda", "plugin_net", 7)
+    light_form.set_choices(full_with_plugin())
+    assert light_form.values() == v
+    assert (light_form.loss.currentText(), light_form.device.currentData()) == ("plugin_loss", "cuda")
     assert items(light_form.loss) == sorted([*BUILTIN_LOSSES, "plugin_loss"])
     assert items(light_form.model) == sorted([*BUILTIN_MODELS, "plugin_net"])
     assert light_form.device.itemText(0) == "Auto (CUDA: Test GPU)"
     assert {"loss", "model", "epochs"} <= light_form.explicit_fields()
+
+
+def test_a_value_the_registries_do_not_know_is_dropped_and_the_plan_is_redone(qtbot, light_form):
+    light_form.set_values(device="cuda")    # e.g. restored settings of a machine with a GPU
+    assert light_form.values()["device"] == "cuda"
+    with qtbot.waitSignal(light_form.changed, timeout=1000):
+        light_form.set_choices(Choices(dict(BUILTIN_MODELS), dict(BUILTIN_LOSSES),
+                                       (("auto", "Auto (CPU: no CUDA GPU found)"), ("cpu", "CPU")), complete=True))
+    assert light_form.values()["device"] == "auto"
 
 
 def test_settings_restore_a_plugin_loss_once_the_lists_arrive(light_form, monkeypatch, qtbot):
@@ -71,8 +81,9 @@ def test_settings_restore_a_plugin_loss_once_the_lists_arrive(light_form, monkey
     QSettings().setValue(SETTINGS_PREFIX + "device", "cuda")
     form = TrainForm()
     qtbot.addWidget(form)
-    assert form.values()["loss"] == "dice_ce"
+    assert form.loss.currentText() == "dice_ce" and form.values()["loss"] == "plugin_loss"
     form.set_choices(full_with_plugin())
+    assert form.loss.currentText() == "plugin_loss"
     assert (form.values()["loss"], form.values()["device"]) == ("plugin_loss", "cuda")
     assert form.auto() and "loss" not in form.explicit_fields()   # restored, not the user's new choice
 

@@ -194,9 +194,10 @@ class TrainForm(QWidget):
 
     # ------------------------------------------------------------------ values
     def values(self) -> dict:
-        """The form as TrainConfig keyword arguments."""
+        """The form as TrainConfig keyword arguments; a value given before the lists were loaded and not listed
+        yet counts (a plugin's loss restored from the settings trains even if Train is pressed before then)."""
         minutes = float(self.max_minutes.value())
-        return dict(
+        shown = dict(
             model=self.model.currentText().strip() or "unet",
             loss=self.loss.currentText(),
             epochs=int(self.epochs.value()),
@@ -207,6 +208,7 @@ class TrainForm(QWidget):
             device=str(self.device.currentData()),
             max_minutes=minutes if minutes > 0 else None,
         )
+        return {**shown, **self._pending}
 
     def set_values(self, **values) -> None:
         """Set fields by TrainConfig key (tests, the benchmark and 'load settings of a run'); with Auto
@@ -259,7 +261,7 @@ class TrainForm(QWidget):
     # ------------------------------------------------------------------ persistence
     def save_settings(self) -> None:
         s = QSettings()
-        for key, value in {**self.values(), **self._pending}.items():
+        for key, value in self.values().items():
             s.setValue(SETTINGS_PREFIX + key, value if value is not None else 0)
         s.setValue(SETTINGS_PREFIX + "config", self.config_mode.currentData())
         s.setValue(SETTINGS_PREFIX + "explicit", ",".join(sorted(self.explicit)))
