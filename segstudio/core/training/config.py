@@ -68,6 +68,7 @@ class TrainConfig:
     plateau_patience: int = 5            # "plateau": epochs without val mIoU gain before decaying
     grad_clip: Optional[float] = None    # max global grad norm
     freeze_epochs: int = 0               # epochs with model.encoder_parameters() frozen
+    ema_decay: float = 0.0               # validate and save an EMA of the weights (decay per step); 0 = off
     # stopping and checkpoints
     patience: int = 20                   # early stopping on val mIoU; 0 = off
     checkpoint_every: int = 0            # also keep epoch_NNN.pt every N epochs; 0 = off
@@ -119,6 +120,8 @@ class TrainConfig:
             bad("world_size", f"must be >= 1 (got {self.world_size})")
         if self.lr <= 0:
             bad("lr", f"must be > 0 (got {self.lr})")
+        if not 0.0 <= self.ema_decay < 1.0:
+            bad("ema_decay", f"must be in [0, 1): 0 = off, e.g. 0.99 (got {self.ema_decay})")
         if self.weight_decay < 0 or self.warmup_epochs < 0 or self.min_lr < 0:
             bad("weight_decay/warmup_epochs/min_lr", "must be >= 0")
         if not 0.0 < self.gamma <= 1.0:

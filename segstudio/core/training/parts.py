@@ -21,6 +21,7 @@ from segstudio.core.device import resolve_device
 from segstudio.core.errors import CheckpointError, ConfigError
 from segstudio.core.training.config import TrainConfig, effective_model_kwargs
 from segstudio.core.training.distributed import SINGLE, Dist, has_batchnorm, seed_rank, sync_batchnorm
+from segstudio.core.training.ema import WeightEMA
 from segstudio.core.training.rng import set_rng_state
 from segstudio.core.training.schedule import LRSchedule, build_optimizer
 
@@ -53,6 +54,12 @@ class Parts:
     dist: Dist = field(default_factory=Dist)        # this process's place in a distributed run
     ddp: Optional[torch.nn.Module] = None           # the module trained through (DDP(model) or model)
     ddp_frozen: Optional[bool] = None               # the frozen state ``ddp`` was built for
+    ema: Optional[WeightEMA] = None                 # the weights' moving average (cfg.ema_decay > 0)
+
+    @property
+    def eval_model(self) -> torch.nn.Module:
+        """The weights that are validated and saved as the model: the moving average when there is one."""
+        return self.ema.module if self.ema is not None else self.model
 
     @property
     def num_classes(self) -> int:
@@ -111,19 +118,26 @@ def build_parts(cfg: TrainConfig, resume: Optional[dict], dist: Dist = SINGLE) -
             amp_dtype = torch.float16
     scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
     seed_rank(cfg.seed, dist.rank, getattr(train_ds.transform, "generator", None))
+    ema = WeightEMA(model, cfg.ema_decay) if cfg.ema_decay else None
     return Parts(cfg=cfg, device=device, train_ds=train_ds, val_ds=val_ds, class_names=class_names,
                  in_channels=in_channels, split=split, train_scale=train_scale, model_kwargs=model_kwargs,
                  model=model, threads=threads, channels_last=channels_last, loss_fn=loss_fn,
                  encoder_params=encoder_params, optimizer=optimizer, drop_last=drop_last,
                  steps_per_epoch=steps_per_epoch, schedule=schedule, amp_dtype=amp_dtype, scaler=scaler,
-                 warnings=warnings, dist=dist)
+                 warnings=warnings, dist=dist, ema=ema)
 
 
 def restore_parts(parts: Parts, ckpt: dict) -> None:
     """Weights, optimizer, schedule, scaler and generator states of a resumable checkpoint."""
     cfg = parts.cfg
     try:
-        parts.model.load_state_dict(ckpt["state_dict"])
+        # an EMA run saves the average as "state_dict" (what predict loads) and the trained weights beside it
+        parts.model.load_state_dict(ckpt.get("train_state_dict", ckpt["state_dict"]))
+        if parts.ema is not None:
+            if "train_state_dict" in ckpt:
+                parts.ema.load_state_dict(ckpt["state_dict"], ckpt.get("ema_updates", 0))
+            else:   # the run had no average so far: it starts from the restored weights
+                parts.ema.load_state_dict(parts.model.state_dict(), 0)
         parts.optimizer.load_state_dict(ckpt["optimizer"])
     except (RuntimeError, ValueError, KeyError) as exc:
         raise CheckpointError(f"checkpoint does not fit model {cfg.model!r} with these settings "

@@ -267,6 +267,8 @@ def plan_run(cfg: TrainConfig, explicit: Iterable[str] = (), *, fp: Optional[Fin
            "AdamW from scratch, cosine to 1e-5")
     choose("scheduler", "cosine", "anneals to min_lr when the time budget runs out")
     choose("warmup_epochs", float(max(1.0, round(0.03 * predicted, 1))), "about 3 % of the run")
+    decay, ema_why = _ema_choice(got, chosen.batch_size)
+    choose("ema_decay", decay, ema_why)
     planning = time.monotonic() - t_start
     post_s = n_val * (5 * chosen.step_s / chosen.batch_size / 3.0 + 2 * decode_s)
     total = changes.get("max_minutes", cfg.max_minutes)
@@ -370,6 +372,16 @@ def _user_candidates(cfg, explicit, fp, device_type, n_train, pretrained) -> lis
             c.cost_units *= cfg.batch_size / c.batch_size
             c.batch_size = cfg.batch_size
     return sorted(pool, key=lambda c: c.cost_units)
+
+
+def _ema_choice(total_steps: int, batch: int) -> tuple[float, str]:
+    """The decay of the weights' moving average: it averages over about a tenth of the planned steps (20 to
+    2000 steps), so the average follows the end of the run and smooths its last epochs' noise."""
+    window = min(2000, max(20, total_steps // 10))
+    decay = round(1.0 - 1.0 / window, 4)
+    return decay, (f"validate and save the average of the weights over the last ~{window} of ~{total_steps} steps "
+                   f"(EMA, decay {decay}): with batches of {batch} the raw weights' validation score jumps from "
+                   "epoch to epoch; the average is steadier")
 
 
 def _loss_choice(fp: Fingerprint) -> tuple[str, Optional[list], str]:

@@ -73,7 +73,7 @@ class RunRecorder:
     def payload(self, epoch: int, metrics: dict, resume_state: bool, progress: Optional[dict] = None) -> dict:
         parts = self.parts
         cfg = parts.cfg
-        sd = {k: v.detach().to("cpu").contiguous() for k, v in parts.model.state_dict().items()}
+        sd = _cpu(parts.eval_model.state_dict())   # the moving average when the run keeps one
         p = {"format": FORMAT, "format_version": FORMAT_VERSION,
              "model": {"name": cfg.model, "in_channels": parts.in_channels, "num_classes": parts.num_classes,
                        "kwargs": dict(parts.model_kwargs)},
@@ -92,6 +92,9 @@ class RunRecorder:
                       "rng": ranks[0], "early_stop": dict(self.stop.early), "history": plain(self.history),
                       "progress": progress, "best_metrics": plain(self.best_metrics),
                       "elapsed_s": self.stop.elapsed()})
+            if parts.ema is not None:   # resume needs the trained weights too; "state_dict" is the average
+                p["train_state_dict"] = _cpu(parts.model.state_dict())
+                p["ema_updates"] = parts.ema.updates
         return p
 
     # ------------------------------------------------------------------ the end
@@ -107,3 +110,7 @@ class RunRecorder:
         if self.main and self.folder.path.is_dir():
             self.folder.write_status(FAILED, message=message)
         return Failed(message=message, advice=advice, run_dir=str(self.folder.path))
+
+
+def _cpu(state: dict) -> dict:
+    return {k: v.detach().to("cpu").contiguous() for k, v in state.items()}

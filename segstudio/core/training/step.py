@@ -31,6 +31,8 @@ def train_step(parts: Parts, batch: dict,
         torch.nn.utils.clip_grad_norm_(parts.model.parameters(), parts.cfg.grad_clip)
     parts.scaler.step(parts.optimizer)
     parts.scaler.update()
+    if parts.ema is not None:
+        parts.ema.update(parts.model)
     lv, images, fraction = parts.dist.after_step(loss.detach(), x.shape[0], time_fraction())
     if fraction is not None:
         parts.schedule.time_fraction = fraction
@@ -86,7 +88,8 @@ def validate(parts: Parts) -> tuple[float, dict]:
     from segstudio.core.metrics import ConfusionMatrix
     from segstudio.core.models.base import final_output
 
-    parts.model.eval()
+    model = parts.eval_model   # the weights' moving average when the run keeps one
+    model.eval()
     cm = ConfusionMatrix(parts.num_classes, ignore_index=-1)
     loss_sum = torch.zeros((), device=parts.device, dtype=torch.float64)
     n = 0
@@ -94,7 +97,7 @@ def validate(parts: Parts) -> tuple[float, dict]:
         for batch in loader(parts, parts.val_ds, parts.dist.shard(len(parts.val_ds)), False):
             x, y = to_device(parts, batch)
             with autocast(parts):
-                out = final_output(parts.model(x))
+                out = final_output(model(x))
             for i in range(x.shape[0]):
                 loss_sum += parts.loss_fn(out[i:i + 1].float(), y[i:i + 1]).double()
             n += x.shape[0]
