@@ -11,29 +11,19 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
-
 from segstudio.cli import main
 from segstudio.core.experiments.process import alive
 from segstudio.core.training.run_folder import RunFolder
-
-from conftest import TINY_TRAIN
 
 ROOT = Path(__file__).resolve().parents[2]
 EPOCHS = 200   # tiny epochs (~0.1 s): enough of them that the interruptions land while the run trains
 
 
-def plan_file(tmp_path, data, *, epochs=2, grid=None):
-    doc = {"name": "exp", "data": str(data), "split": {"holdout_every": 4},
-           "train": {**TINY_TRAIN, "epochs": epochs}, "device": "cpu",
-           "grid": grid or {"model": ["unet"], "loss": ["dice_ce"], "augment": ["none", "light"], "seed": [0]}}
-    path = tmp_path / "plan.yaml"
-    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
-    return path
+TWO_AUGMENTS = {"model": ["unet"], "loss": ["dice_ce"], "augment": ["none", "light"], "seed": [0]}
 
 
-def test_runs_the_plan_prints_progress_and_the_results_table(tmp_path, masks_data, capsys):
-    plan, exp = plan_file(tmp_path, masks_data), tmp_path / "EXP"
+def test_runs_the_plan_prints_progress_and_the_results_table(tmp_path, masks_data, tiny_plan, capsys):
+    plan, exp = tiny_plan(masks_data, grid=TWO_AUGMENTS), tmp_path / "EXP"
     assert main(["experiment", str(plan), "--out", str(exp)]) == 0
     out, err = capsys.readouterr()
     assert "[1/2] unet-dice_ce-none-s0: training" in err
@@ -56,8 +46,8 @@ def test_runs_the_plan_prints_progress_and_the_results_table(tmp_path, masks_dat
     assert main(["experiment", str(exp), "--report-only"]) == 0
 
 
-def test_bad_plans_exit_2_before_anything_trains(tmp_path, masks_data, capsys):
-    plan = plan_file(tmp_path, masks_data, grid={"model": ["unet", "vnet"]})
+def test_bad_plans_exit_2_before_anything_trains(tmp_path, masks_data, tiny_plan, capsys):
+    plan = tiny_plan(masks_data, grid={"model": ["unet", "vnet"]})
     assert main(["experiment", str(plan), "--out", str(tmp_path / "EXP")]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {plan}: grid.model: unknown model 'vnet'; known: ") and "cbam_unet" in err
@@ -65,9 +55,9 @@ def test_bad_plans_exit_2_before_anything_trains(tmp_path, masks_data, capsys):
     from segstudio.core.experiments.plan import load_plan
     from segstudio.core.experiments.queue import ExperimentQueue
 
-    plan = plan_file(tmp_path, masks_data, grid={"seed": [0]})
+    plan = tiny_plan(masks_data, grid={"seed": [0]})
     ExperimentQueue.create(load_plan(plan), tmp_path / "EXP")
-    plan_file(tmp_path, masks_data, grid={"seed": [0, 1]})           # the plan changed since
+    tiny_plan(masks_data, grid={"seed": [0, 1]})           # the plan changed since
     assert main(["experiment", str(plan), "--out", str(tmp_path / "EXP")]) == 2
     assert "grid.seed: [0] -> [0, 1]" in capsys.readouterr().err
 
@@ -94,8 +84,8 @@ def _epochs(run: Path) -> int:
         return 0
 
 
-def test_ctrl_c_stops_cleanly_and_a_killed_runner_is_continued(tmp_path, masks_data):
-    plan, exp = plan_file(tmp_path, masks_data, epochs=EPOCHS, grid={"seed": [0]}), tmp_path / "EXP"
+def test_ctrl_c_stops_cleanly_and_a_killed_runner_is_continued(tmp_path, masks_data, tiny_plan):
+    plan, exp = tiny_plan(masks_data, train={"epochs": EPOCHS}, grid={"seed": [0]}), tmp_path / "EXP"
     run = exp / "runs" / "unet-dice_ce-light-s0"
     proc = _cli(plan, "--out", exp)
     try:

@@ -12,8 +12,6 @@ import yaml
 from segstudio.core.experiments.data import link_train_folder, make_split, read_pairs, training_names
 from segstudio.core.experiments.plan import PlanError, load_plan
 
-from conftest import make_masks_dataset
-
 
 def write_plan(tmp_path, masks_data, **changes):
     doc = {"name": "exp", "data": str(masks_data), "split": {"holdout_every": 4}, "train": {"minutes": 1},
@@ -77,8 +75,8 @@ def test_bad_plans_are_refused(tmp_path, masks_data, changes, words):
         assert w in text
 
 
-def test_too_few_images_for_the_folds_says_so(tmp_path):
-    data = make_masks_dataset(tmp_path / "small", n=3)
+def test_too_few_images_for_the_folds_says_so(tmp_path, make_masks):
+    data = make_masks(tmp_path / "small", n=3)
     text = refused(write_plan(tmp_path, data, split={"folds": 5}))
     assert f"5 folds need at least 5 images; {data} has 3" in text
 

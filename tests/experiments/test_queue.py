@@ -7,27 +7,16 @@ import json
 import os
 
 import pytest
-import yaml
 
 from segstudio.core.experiments import queue as q
 from segstudio.core.experiments.plan import PlanError, load_plan
 from segstudio.core.experiments.queue import ExperimentQueue
 from segstudio.core.training.run_folder import RunFolder
 
-from conftest import TINY_TRAIN
 
 
-def plan_file(tmp_path, data, *, train=None, grid=None, split=None, name="exp"):
-    doc = {"name": name, "data": os.path.relpath(data, tmp_path), "split": split or {"holdout_every": 4},
-           "train": {**TINY_TRAIN, **(train or {})}, "device": "cpu",
-           "grid": grid or {"model": ["unet"], "loss": ["dice_ce"], "augment": ["none"], "seed": [0, 1]}}
-    path = tmp_path / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
-    return path
-
-
-def test_two_runs_train_and_are_scored_without_seeing_their_held_out_images(tmp_path, masks_data):
-    plan = load_plan(plan_file(tmp_path, masks_data))
+def test_two_runs_train_and_are_scored_without_seeing_their_held_out_images(tmp_path, tiny_plan, masks_data):
+    plan = load_plan(tiny_plan(masks_data))
     queue = ExperimentQueue.create(plan, tmp_path / "EXP")
     events = []
     finished = queue.run(events.append)
@@ -60,8 +49,8 @@ def test_two_runs_train_and_are_scored_without_seeing_their_held_out_images(tmp_
     assert sorted(p.name for p in masks_data.iterdir()) == ["classes.txt", "images", "masks"]
 
 
-def test_a_crashed_run_is_marked_failed_and_the_queue_goes_on(tmp_path, masks_data):
-    queue = ExperimentQueue.create(load_plan(plan_file(tmp_path, masks_data)), tmp_path / "EXP")
+def test_a_crashed_run_is_marked_failed_and_the_queue_goes_on(tmp_path, tiny_plan, masks_data):
+    queue = ExperimentQueue.create(load_plan(tiny_plan(masks_data)), tmp_path / "EXP")
     queue.entries[0].args += ["--set", "lr=-1"]     # injected: `segstudio train` refuses it and exits non-zero
     queue.save()
     events = []
@@ -78,8 +67,8 @@ def test_a_crashed_run_is_marked_failed_and_the_queue_goes_on(tmp_path, masks_da
     assert again.unfinished() == [] and [e.id for e in again.unfinished(retry_failed=True)] == [first.id]
 
 
-def test_cancel_puts_the_run_back_and_the_reopened_queue_continues_it(tmp_path, masks_data):
-    path = plan_file(tmp_path, masks_data, train={"epochs": 40}, grid={"seed": [0]})
+def test_cancel_puts_the_run_back_and_the_reopened_queue_continues_it(tmp_path, tiny_plan, masks_data):
+    path = tiny_plan(masks_data, train={"epochs": 40}, grid={"seed": [0]})
     queue = ExperimentQueue.create(load_plan(path), tmp_path / "EXP")
     events = []
     finished = queue.run(events.append, cancel=lambda: any(isinstance(e, q.RunProgress) for e in events))
@@ -100,8 +89,8 @@ def test_cancel_puts_the_run_back_and_the_reopened_queue_continues_it(tmp_path, 
     assert (entry.run_dir / "heldout.json").is_file()
 
 
-def test_an_entry_left_running_by_a_dead_runner_is_resumed(tmp_path, masks_data):
-    queue = ExperimentQueue.create(load_plan(plan_file(tmp_path, masks_data, grid={"seed": [0]})), tmp_path / "EXP")
+def test_an_entry_left_running_by_a_dead_runner_is_resumed(tmp_path, tiny_plan, masks_data):
+    queue = ExperimentQueue.create(load_plan(tiny_plan(masks_data, grid={"seed": [0]})), tmp_path / "EXP")
     entry = queue.entries[0]
     entry.status, entry.pid = "running", 2 ** 22 + 12345     # no such process
     queue.save()
@@ -110,8 +99,8 @@ def test_an_entry_left_running_by_a_dead_runner_is_resumed(tmp_path, masks_data)
     assert ExperimentQueue.open(tmp_path / "EXP").run().done == 1
 
 
-def test_a_second_runner_is_refused_while_the_first_lives(tmp_path, masks_data):
-    queue = ExperimentQueue.create(load_plan(plan_file(tmp_path, masks_data, grid={"seed": [0]})), tmp_path / "EXP")
+def test_a_second_runner_is_refused_while_the_first_lives(tmp_path, tiny_plan, masks_data):
+    queue = ExperimentQueue.create(load_plan(tiny_plan(masks_data, grid={"seed": [0]})), tmp_path / "EXP")
     (tmp_path / "EXP" / "queue.lock").write_text(json.dumps({"pid": os.getppid(), "host": __import__(
         "socket").gethostname()}))
     with pytest.raises(q.QueueBusy, match=f"being run by process {os.getppid()}"):
@@ -119,12 +108,12 @@ def test_a_second_runner_is_refused_while_the_first_lives(tmp_path, masks_data):
     assert queue.entries[0].status == "pending"
 
 
-def test_a_changed_plan_is_refused_and_the_same_plan_reopens_its_queue(tmp_path, masks_data):
-    path = plan_file(tmp_path, masks_data)
+def test_a_changed_plan_is_refused_and_the_same_plan_reopens_its_queue(tmp_path, tiny_plan, masks_data):
+    path = tiny_plan(masks_data)
     first = ExperimentQueue.create(load_plan(path), tmp_path / "EXP")
     same = ExperimentQueue.create(load_plan(path), tmp_path / "EXP")
     assert [e.id for e in same.entries] == [e.id for e in first.entries]
-    plan_file(tmp_path, masks_data, train={"epochs": 3})
+    tiny_plan(masks_data, train={"epochs": 3})
     with pytest.raises(PlanError) as info:
         ExperimentQueue.create(load_plan(path), tmp_path / "EXP")
     assert str(info.value).startswith(f"{path}: this experiment folder was made by another version of the plan")
@@ -135,8 +124,8 @@ def test_a_changed_plan_is_refused_and_the_same_plan_reopens_its_queue(tmp_path,
         ExperimentQueue.create(load_plan(path), tmp_path / "other")
 
 
-def test_a_labelme_project_is_rasterized_once_into_the_experiment(tmp_path, sample_project_ro):
-    path = plan_file(tmp_path, sample_project_ro, split={"folds": 3})
+def test_a_labelme_project_is_rasterized_once_into_the_experiment(tmp_path, tiny_plan, sample_project_ro):
+    path = tiny_plan(sample_project_ro, split={"folds": 3})
     plan = load_plan(path)
     assert plan.class_names[0] == "_background_" and len(plan.pairs.images) == 24
     queue = ExperimentQueue.create(plan, tmp_path / "EXP")
@@ -147,8 +136,8 @@ def test_a_labelme_project_is_rasterized_once_into_the_experiment(tmp_path, samp
     assert len(queue.entries) == 2 * 3
 
 
-def test_each_fold_trains_on_the_other_folds_and_is_scored_on_its_own(tmp_path, masks_data):
-    plan = load_plan(plan_file(tmp_path, masks_data, split={"folds": 2, "seed": 1}, grid={"seed": [0]}))
+def test_each_fold_trains_on_the_other_folds_and_is_scored_on_its_own(tmp_path, tiny_plan, masks_data):
+    plan = load_plan(tiny_plan(masks_data, split={"folds": 2, "seed": 1}, grid={"seed": [0]}))
     queue = ExperimentQueue.create(plan, tmp_path / "EXP")
     assert queue.run().done == 2
     folds = queue.split["folds"]
