@@ -45,6 +45,7 @@ ICONS = {
     "train": "train", "stop": "stop", "resume": "resume", "predict": "predict", "evaluate": "evaluate",
     "accept": "accept", "overlay": "overlay", "checkpoint": "model",
     "show_training": "train", "show_review": "overlay", "review_overlay": "overlay",
+    "show_experiments": "evaluate",   # the Experiments panel (gui/experiments)
     # Help
     "first_steps": "help", "help": "shortcuts", "shortcuts": "shortcuts", "about": "about", "log": "log",
 }

@@ -157,3 +157,26 @@ def test_a_bad_plan_is_shown_with_its_reason_and_nothing_starts(qtbot, dock, mas
     assert dock.start(small)
     qtbot.waitUntil(lambda: not dock.running, timeout=120_000)
     assert "100 folds" in dock.error_box.text() and not (tmp_path / "folds").exists()
+
+
+def test_the_window_installs_the_panel_hidden_with_its_menu(qtbot, messages, sample_project):
+    from segstudio.gui.main_window import MainWindow
+
+    w = MainWindow(extensions=["experiments"])
+    qtbot.addWidget(w)
+    try:
+        w.show()
+        w.open_project(sample_project)
+        dock = w.docks["experiments"]
+        assert not dock.isVisible() and w.extension_errors == []
+        menu = next(a.menu() for a in w.menuBar().actions() if a.text().replace("&", "") == "Experiments")
+        assert [a.text() for a in menu.actions() if a.text()][:3] == ["Show Experiments panel", "Open plan...",
+                                                                      "Save plan..."]
+        w.actions_by_name["show_experiments"].trigger()
+        assert dock.isVisible()
+        assert dock.form.data.text() == str(sample_project)   # the open project is the plan's data
+        assert w.dockWidgetArea(dock) == Qt.BottomDockWidgetArea
+        qtbot.waitUntil(lambda: dock.form.choices_loaded, timeout=60_000)
+    finally:
+        w.docks["experiments"].shutdown()
+        w.autosaver.enabled = False

@@ -76,8 +76,8 @@ def test_start_runs_the_queue_to_the_end_and_the_comparison_shows_it(qtbot, dock
     assert len(view.curves) == 2 and all(len(c.getData()[0]) == 1 for c in view.curves.values())
     assert [item for item in view.plot.getPlotItem().listDataItems()] == list(view.curves.values())
     assert "unet-dice_ce-none-s0" in view.legend.text() and "unet-dice_ce-none-s1" in view.legend.text()
-    assert view.table.rowCount() == 1 and view.cell(0, "Runs") == "2"
-    assert "±" in view.cell(0, "mIoU") and view.cell(0, "IoU lesion") != ""
+    assert view.table.columnCount() == 1 and view.cell("all", "Runs") == "2"   # one group: the two seeds
+    assert "±" in view.cell("all", "mIoU") and view.cell("all", "IoU lesion") != ""
     view.pick("unet-dice_ce-none-s0", "unet-dice_ce-none-s1", "dice")
     qtbot.mouseClick(view.compare_button, Qt.LeftButton)
     text = view.compare_result.text()

@@ -30,9 +30,11 @@ def install(session, services) -> ExperimentsDock:
 
     services.add_menu_action(menu, "Show Experiments panel", show, name="show_experiments")
     menu.addSeparator()
-    for text, slot in (("Open plan...", dock.open_plan), ("Save plan...", dock.save_plan),
-                       ("Open experiment...", dock.open_experiment), ("Start queue", dock.start),
-                       ("Cancel current run", dock.cancel), ("Resume queue", dock.resume)):
-        services.add_menu_action(menu, text, lambda s=slot: (show(), s()))
+    # the object name is the entry's icon (gui/icons.py ICONS)
+    for text, slot, icon in (("Open plan...", dock.open_plan, "open_file"), ("Save plan...", dock.save_plan, "save"),
+                             ("Open experiment...", dock.open_experiment, "open_folder"),
+                             ("Start queue", dock.start, "train"), ("Cancel current run", dock.cancel, "stop"),
+                             ("Resume queue", dock.resume, "resume")):
+        services.add_menu_action(menu, text, lambda s=slot: (show(), s())).setObjectName(icon)
     services.on_quit(dock.shutdown)   # a queue still running when the app quits: its run stops, resumable
     return dock

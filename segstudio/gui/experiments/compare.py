@@ -9,6 +9,7 @@ Runs of one group (same grid values but the seed / fold) share a colour and diff
 """
 from __future__ import annotations
 
+import html
 import math
 from pathlib import Path
 from typing import Optional
@@ -58,6 +59,7 @@ class ComparisonView(QWidget):
         self.results = None
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.last_compare: Optional[tuple] = None
+        self._sized = False
 
         self.metric = QComboBox()
         self.metric.setToolTip("The metric of the runs' curves (metrics.csv of each run)")
@@ -88,32 +90,37 @@ class ComparisonView(QWidget):
 
         self.table = QTableWidget(0, 0)
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
-        self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().lineSpacing() + 6)
         self.run_a, self.run_b, self.paired = QComboBox(), QComboBox(), QComboBox()
+        for combo in (self.run_a, self.run_b):
+            combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(10)
         self.paired.setToolTip("Per-image held-out score the two are paired on")
         self.compare_button = QPushButton("Compare")
         self.compare_button.setToolTip("Paired Wilcoxon signed-rank test on the held-out images")
         self.compare_result = QLabel("Pick two runs or groups and press Compare")
         self.compare_result.setWordWrap(True)
+        self.compare_result.setMinimumHeight(4 * self.compare_result.fontMetrics().lineSpacing())
+        self.compare_result.setAlignment(Qt.AlignLeft | Qt.AlignTop)
         self.compare_result.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        cmp = QGridLayout()
+        cmp = QGridLayout()   # two rows and a 2 x 2 grid of exports: the results side stays narrow
         cmp.addWidget(QLabel("A"), 0, 0)
         cmp.addWidget(self.run_a, 0, 1)
         cmp.addWidget(QLabel("B"), 0, 2)
         cmp.addWidget(self.run_b, 0, 3)
-        cmp.addWidget(self.paired, 0, 4)
-        cmp.addWidget(self.compare_button, 0, 5)
+        cmp.addWidget(QLabel("per image"), 1, 0, 1, 2, Qt.AlignRight)
+        cmp.addWidget(self.paired, 1, 2, 1, 1)
+        cmp.addWidget(self.compare_button, 1, 3)
         cmp.setColumnStretch(1, 1)
         cmp.setColumnStretch(3, 1)
         self.export_buttons = {kind: QPushButton(text) for kind, text in
                                (("csv", "Export CSV"), ("md", "Export Markdown"), ("tex", "Export LaTeX"),
                                 ("png", "Export plot PNG"))}
-        ex = QHBoxLayout()
-        for kind, button in self.export_buttons.items():
+        ex = QGridLayout()
+        for i, (kind, button) in enumerate(self.export_buttons.items()):
             button.setToolTip("Write to a folder you pick" + (" (the plot as shown)" if kind == "png" else ""))
-            ex.addWidget(button)
+            ex.addWidget(button, i // 2, i % 2)
         right = QWidget()
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
@@ -125,8 +132,8 @@ class ComparisonView(QWidget):
         split = QSplitter(Qt.Horizontal)
         split.addWidget(left)
         split.addWidget(right)
-        split.setStretchFactor(0, 1)
-        split.setStretchFactor(1, 1)
+        split.setStretchFactor(0, 3)   # the curves get the room; the results table is narrow (groups as columns)
+        split.setStretchFactor(1, 2)
         self.splitter = split
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -137,6 +144,13 @@ class ComparisonView(QWidget):
         for kind, button in self.export_buttons.items():
             button.clicked.connect(lambda _=False, k=kind: self.export_to_chosen_folder(k))
         self._update_enabled()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        """The first time the view has room: curves 55 %, results 45 % (then as the user drags the handle)."""
+        super().resizeEvent(event)
+        if not self._sized and self.width() > 400:
+            self._sized = True
+            self.splitter.setSizes([int(self.width() * 0.55), int(self.width() * 0.45)])
 
     # ------------------------------------------------------------------ data
     def set_experiment(self, exp_dir) -> None:
@@ -211,41 +225,44 @@ class ComparisonView(QWidget):
             self.curves[run.id] = curve
             legend.append((run.id, color, style != Qt.SolidLine))
         self.plot.setLabel("left", metric_label(key) if key else "")
+        last = max((len(c.getData()[0]) for c in self.curves.values()), default=0)
+        step = max(1, math.ceil(last / 10))   # whole epochs on the axis, at most ~10 ticks
+        self.plot.getAxis("bottom").setTickSpacing(major=step, minor=step)
         self.legend.setText(legend_html(legend) if legend else "No run has finished an epoch yet")
         self.plot.enableAutoRange()
 
     def _fill_table(self) -> None:
-        """One row per group: its runs, then mean ± std of every held-out metric (blank: not scored yet)."""
+        """One column per group, one row per held-out metric (mean ± std; blank: not scored yet): a group
+        table turned on its side, so that the dozen metrics read down a narrow panel."""
         rows = self.table_rows()
         metrics = self.results.metrics() if self.results is not None else []
-        headers = ["Group", "Runs"] + [label for _key, label in metrics]
         self.table.clear()
-        self.table.setColumnCount(len(headers))
-        self.table.setRowCount(len(rows))
-        self.table.setHorizontalHeaderLabels(headers)
-        for i, row in enumerate(rows):
-            cells = [row.key, str(row.n_runs)] + [cell_text((row.mean.get(k, math.nan), row.std.get(k, math.nan)))
-                                                   for k, _label in metrics]
-            tip = "\n".join(row.runs)
-            for j, text in enumerate(cells):
+        self.table.setColumnCount(len(rows))
+        self.table.setRowCount(1 + len(metrics))
+        self.table.setHorizontalHeaderLabels([row.key for row in rows])
+        self.table.setVerticalHeaderLabels(["Runs"] + [label for _key, label in metrics])
+        for j, row in enumerate(rows):
+            self.table.horizontalHeaderItem(j).setToolTip("\n".join(row.runs))
+            cells = [str(row.n_runs)] + [cell_text((row.mean.get(k, math.nan), row.std.get(k, math.nan)))
+                                         for k, _label in metrics]
+            for i, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                item.setToolTip(tip if j < 2 else f"{headers[j]}: n = {row.n.get(metrics[j - 2][0], 0)} runs")
-                if j:
-                    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                item.setToolTip("\n".join(row.runs) if i == 0 else
+                                f"{metrics[i - 1][1]} over {row.n.get(metrics[i - 1][0], 0)} of {row.n_runs} runs")
                 self.table.setItem(i, j, item)
 
     def table_rows(self) -> list:
-        """The results table's rows (``ExperimentResults.table()``: one ``GroupRow`` per group, mean ± std)."""
+        """The results table's groups (``ExperimentResults.table()``: one ``GroupRow`` each, mean ± std)."""
         return list(self.results.table()) if self.results is not None else []
 
-    def cell(self, row: int, header: str) -> str:
-        """The text the results table shows in ``row`` under ``header`` ("" when there is no such cell)."""
-        for j in range(self.table.columnCount()):
-            h = self.table.horizontalHeaderItem(j)
-            if h is not None and h.text() == header:
-                item = self.table.item(row, j)
-                return item.text() if item is not None else ""
-        return ""
+    def cell(self, group: str, metric: str) -> str:
+        """The text the results table shows for ``group`` (its label) and ``metric`` (a row's label, e.g.
+        "mIoU", or "Runs"); "" when there is no such cell."""
+        cols = [j for j in range(self.table.columnCount()) if self.table.horizontalHeaderItem(j).text() == group]
+        rows = [i for i in range(self.table.rowCount()) if self.table.verticalHeaderItem(i).text() == metric]
+        item = self.table.item(rows[0], cols[0]) if rows and cols else None
+        return item.text() if item is not None else ""
 
     def _fill_choices(self) -> None:
         """The A / B combos: the groups (when there are several) and every run with held-out scores."""
@@ -299,9 +316,10 @@ class ComparisonView(QWidget):
             return None
         stat, p, n = c["result"].statistic, c["result"].pvalue, c["n_pairs"]
         self.last_compare = (a, b, metric, stat, p, n)
-        verdict = "differ (p < 0.05)" if p < 0.05 else "no significant difference (p ≥ 0.05)"
+        verdict = "they differ (p &lt; 0.05)" if p < 0.05 else "no significant difference (p ≥ 0.05)"
         self.compare_result.setText(
-            f"<b>{self.run_a.currentText()}</b> vs <b>{self.run_b.currentText()}</b>, held-out {metric} per image: "
+            f"<b>{html.escape(self.run_a.currentText())}</b> vs <b>{html.escape(self.run_b.currentText())}</b>, "
+            f"held-out {html.escape(metric)} per image: "
             f"mean {c['mean_a']:.3f} vs {c['mean_b']:.3f}, better on {c['a_better']} vs {c['b_better']} images; "
             f"Wilcoxon signed-rank W = {stat:.1f}, <b>p = {p:.4g}</b>, n = {n} paired images — {verdict}")
         return stat, p, n

@@ -106,7 +106,7 @@ class ExperimentsDock(QDockWidget):
         for w in (plan_col, queue_col, self.compare):
             split.addWidget(w)
         split.setStretchFactor(2, 1)
-        split.setSizes([400, 460, 1000])
+        split.setSizes([470, 520, 930])
         self.splitter = split
         self.setWidget(split)
 

@@ -79,9 +79,10 @@ class QueueTable(QTableWidget):
         self.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.verticalHeader().setVisible(False)
+        self.setWordWrap(False)
         header = self.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeToContents)
-        header.setSectionResizeMode(0, QHeaderView.Stretch)
+        header.setSectionResizeMode(QHeaderView.ResizeToContents)   # whole run ids; the table scrolls if narrow
+        header.setStretchLastSection(True)
         self.epochs_total = 0   # the plan's epochs per run (until a run reports its own)
         self.rows: dict[str, int] = {}
         self.state: dict[str, dict] = {}
