@@ -138,3 +138,23 @@ def test_cancel_stops_the_run_and_opening_the_folder_offers_resume(qtbot, dock, 
         assert epochs[:2] == [1, 2]   # epoch 1 from the first start, epoch 2 after Resume
     finally:
         other.shutdown()
+
+
+def test_a_crashed_run_shows_failed_with_its_reason_and_the_queue_goes_on(qtbot, dock, sample_project, tmp_path):
+    from segstudio.core.experiments.plan import load_plan
+    from segstudio.core.experiments.queue import ExperimentQueue
+
+    exp = tmp_path / "crash"
+    queue = ExperimentQueue.create(load_plan(write_plan(tmp_path, sample_project, name="crash")), exp)
+    queue.entries[0].args += ["--set", "lr=-1"]     # injected: `segstudio train` refuses it and exits non-zero
+    queue.save()
+    assert dock.open_experiment(exp)
+    assert dock.resume_box is None   # never started: nothing to resume, Start runs it
+    assert dock.table.statuses() == ["pending", "pending"] and "crash" in dock.plan_label.text()
+    qtbot.mouseClick(dock.start_button, Qt.LeftButton)
+    assert dock.running
+    qtbot.waitUntil(lambda: not dock.running, timeout=TIMEOUT)
+    assert dock.table.statuses() == ["failed", "done"]
+    assert "lr: must be > 0" in dock.table.item(0, 1).toolTip()
+    assert "1 done, 1 failed" in dock.status.text() and "1 failed" in dock.progress.format()
+    assert dock.compare.curves.keys() == {"unet-dice_ce-none-s1"}   # the failed run has no curve

@@ -158,7 +158,9 @@ class ExperimentsDock(QDockWidget):
         self._update_plan_label()
 
     def _update_plan_label(self) -> None:
-        if self.plan_path is None:
+        if self.plan_path is None and self.exp_dir is not None and not self.plan_dirty:
+            self.plan_label.setText(f"Plan of the experiment {self.exp_dir.name} (Save plan... to keep a copy)")
+        elif self.plan_path is None:
             self.plan_label.setText("Plan not saved yet")
         else:
             self.plan_label.setText(f"Plan: {self.plan_path}" + (" (changed, not saved)" if self.plan_dirty else ""))
@@ -237,6 +239,8 @@ class ExperimentsDock(QDockWidget):
         started."""
         if self.running or self.checker.busy:
             return False
+        if plan_path is None and self.plan_path is None and not self.plan_dirty and self.exp_dir is not None:
+            return self.resume()   # an opened experiment's plan, unchanged: work its queue
         if plan_path is None:
             if self.plan_dirty or self.plan_path is None:
                 return self.save_plan(self.plan_path, then_start=True)
@@ -272,11 +276,12 @@ class ExperimentsDock(QDockWidget):
         plan_file = exp_dir / "plan.yaml"
         try:
             self.form.set_plan(read_yaml(plan_file), plan_dir=Path(queue.doc.get("plan_file") or plan_file).parent)
-            self.plan_path, self.plan_dirty = None, True   # the copy in EXP is not the user's plan file
-            self._update_plan_label()
+            # the copy in EXP is not the user's plan file: unchanged, Start works this folder's queue
+            self.plan_path, self.plan_dirty = None, False
         except SegStudioError:
             pass
         self._show_queue(exp_dir, queue.entries)
+        self._update_plan_label()
         left = [e for e in queue.entries if e.status in UNFINISHED]
         if interrupted(queue.entries):
             self._offer_resume(len(queue.entries) - len(left), len(queue.entries))
