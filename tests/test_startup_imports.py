@@ -147,3 +147,19 @@ def test_main_window_reaches_its_first_frame_without_torch_then_loads_the_traini
     assert after["complete"] is True and after["torch"] is True
     assert set(BUILTIN_MODELS) <= set(after["models"])
     assert after["devices"][:2] == ["auto", "cpu"] and "looking" not in after["auto"]
+
+
+def test_core_inference_exports_lazily_and_overlay_stays_the_function():
+    r = run_python("""
+        import json, sys
+        import segstudio.core.review.layer   # the canvas review layer: imports core.inference.overlay
+        from segstudio.core import inference
+        loaded = "torch" in sys.modules
+        from segstudio.core.inference import overlay
+        names = {n: type(getattr(inference, n)).__name__ for n in inference.__all__}
+        print(json.dumps([loaded, callable(overlay) and overlay.__name__, "torch" in sys.modules, names]))
+    """)
+    assert r.returncode == 0, r.stderr
+    loaded_before, overlay_name, loaded_after, names = json.loads(r.stdout.strip().splitlines()[-1])
+    assert loaded_before is False and overlay_name == "overlay"   # the function, not the submodule of that name
+    assert loaded_after is True and "module" not in names.values() and names["Predictor"] == "type"
