@@ -180,3 +180,19 @@ def test_the_window_installs_the_panel_hidden_with_its_menu(qtbot, messages, sam
     finally:
         w.docks["experiments"].shutdown()
         w.autosaver.enabled = False
+
+
+def test_a_narrow_panel_puts_queue_and_comparison_in_tabs(qtbot, dock):
+    dock.resize(1700, 500)
+    qtbot.waitUntil(lambda: dock.wide)
+    assert dock.splitter.indexOf(dock.queue_col) == 1 and dock.splitter.indexOf(dock.compare) == 2
+    assert dock.queue_col.isVisible() and dock.compare.isVisible() and not dock.tabs.isVisible()
+    dock.resize(1200, 500)   # e.g. a 1366 px screen
+    qtbot.waitUntil(lambda: not dock.wide)
+    assert [dock.tabs.tabText(i) for i in range(dock.tabs.count())] == ["Queue", "Comparison"]
+    assert dock.tabs.isVisible() and dock.queue_col.isVisible() and dock.splitter.sizes()[1] > 600
+    dock.tabs.setCurrentIndex(1)
+    assert dock.compare.isVisible()
+    dock.resize(1700, 500)   # and back
+    qtbot.waitUntil(lambda: dock.wide)
+    assert dock.tabs.count() == 0 and dock.queue_col.isVisible() and dock.compare.isVisible()

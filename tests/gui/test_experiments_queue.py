@@ -158,3 +158,21 @@ def test_a_crashed_run_shows_failed_with_its_reason_and_the_queue_goes_on(qtbot,
     assert "lr: must be > 0" in dock.table.item(0, 1).toolTip()
     assert "1 done, 1 failed" in dock.status.text() and "1 failed" in dock.progress.format()
     assert dock.compare.curves.keys() == {"unet-dice_ce-none-s1"}   # the failed run has no curve
+    assert dock.retry_button.isEnabled() and not dock.use_button.isEnabled()
+
+    # the done run's model for prediction (the session's checkpoint: the Review panel follows it)
+    dock.table.selectRow(1)
+    assert dock.use_button.isEnabled() and not dock.use_button.isHidden()
+    qtbot.mouseClick(dock.use_button, Qt.LeftButton)
+    assert dock.session.checkpoint == exp / "runs" / "unet-dice_ce-none-s1" / "best.pt"
+
+    # fixed (the injected setting removed from queue.json): Retry failed runs it again, the done one is kept
+    doc = json.loads((exp / "queue.json").read_text())
+    assert doc["entries"][0]["args"][-2:] == ["--set", "lr=-1"]
+    doc["entries"][0]["args"] = doc["entries"][0]["args"][:-2]
+    (exp / "queue.json").write_text(json.dumps(doc))
+    qtbot.mouseClick(dock.retry_button, Qt.LeftButton)
+    assert dock.running
+    qtbot.waitUntil(lambda: not dock.running, timeout=TIMEOUT)
+    assert dock.table.statuses() == ["done", "done"] and not dock.retry_button.isEnabled()
+    assert dock.compare.curves.keys() == {"unet-dice_ce-none-s0", "unet-dice_ce-none-s1"}

@@ -15,18 +15,20 @@ from typing import Optional
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QMessageBox,
-                               QProgressBar, QPushButton, QScrollArea, QSplitter, QVBoxLayout, QWidget)
+                               QProgressBar, QPushButton, QScrollArea, QSplitter, QTabWidget, QVBoxLayout,
+                               QWidget)
 
 from segstudio.core.errors import SegStudioError
 from segstudio.core.session import Session
 from segstudio.gui.experiments.compare import ComparisonView
 from segstudio.gui.experiments.plan_form import PlanForm
 from segstudio.gui.experiments.plan_io import PlanChecker, load_plan, read_yaml
-from segstudio.gui.experiments.queue_view import QueueRunner, QueueTable
+from segstudio.gui.experiments.queue_view import (UNFINISHED, QueueRunner, QueueTable, interrupted, plan_epochs,
+                                                   write_report)
 
-#: queue states a Resume works through
-UNFINISHED = ("pending", "running", "cancelled")
-REFRESH_MS = 1000   # the comparison view re-reads the runs' files at most once a second while a queue runs
+REFRESH_MS = 1000
+#: narrower than this, the queue and the comparison share a column as tabs
+WIDE_PX = 1500   # the comparison view re-reads the runs' files at most once a second while a queue runs
 
 
 class ExperimentsDock(QDockWidget):
@@ -92,9 +94,14 @@ class ExperimentsDock(QDockWidget):
         queue_col = QWidget()
         ql = QVBoxLayout(queue_col)
         ql.setContentsMargins(4, 4, 4, 4)
+        self.retry_button = QPushButton("Retry failed")
+        self.retry_button.setToolTip("Run the failed runs again (after fixing what made them fail)")
+        self.use_button = QPushButton("Use for prediction")
+        self.use_button.setToolTip("Predict with the selected run's best.pt: the Review panel follows")
         buttons = QGridLayout()
-        for i, b in enumerate((self.start_button, self.cancel_button, self.resume_button, self.open_exp_button)):
-            buttons.addWidget(b, 0, i)
+        for i, b in enumerate((self.start_button, self.cancel_button, self.resume_button, self.open_exp_button,
+                               self.retry_button, self.use_button)):
+            buttons.addWidget(b, i // 4, i % 4, 1, 2 if i >= 4 else 1)
         ql.addLayout(buttons)
         ql.addWidget(self.exp_label)
         ql.addWidget(self.table, 1)
@@ -102,11 +109,15 @@ class ExperimentsDock(QDockWidget):
         ql.addWidget(self.status)
 
         self.compare = ComparisonView()
+        self.queue_col = queue_col
+        self.tabs = QTabWidget()   # queue | comparison as tabs when the dock is too narrow for three columns
         split = QSplitter(Qt.Horizontal)
-        for w in (plan_col, queue_col, self.compare):
+        for w in (plan_col, queue_col, self.compare, self.tabs):
             split.addWidget(w)
+        self.tabs.hide()
+        self.wide = True
         split.setStretchFactor(2, 1)
-        split.setSizes([470, 520, 930])
+        split.setSizes([470, 520, 930, 0])
         self.splitter = split
         self.setWidget(split)
 
@@ -123,6 +134,10 @@ class ExperimentsDock(QDockWidget):
         self.start_button.clicked.connect(lambda: self.start())
         self.cancel_button.clicked.connect(self.cancel)
         self.resume_button.clicked.connect(lambda: self.resume())
+        self.retry_button.clicked.connect(lambda: self.resume(retry_failed=True))
+        self.use_button.clicked.connect(lambda: self.use_selected())
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+        self.table.itemDoubleClicked.connect(lambda _item: self.use_selected())
         self.form.changed.connect(self._form_changed)
         self.checker.checked.connect(self._on_plan_checked)
         self.checker.failed.connect(self._on_plan_failed)
@@ -289,15 +304,35 @@ class ExperimentsDock(QDockWidget):
             self.show_status(f"Opened {exp_dir.name}: " + self._count_text())
         return True
 
-    def resume(self) -> bool:
-        """Continue the open experiment's queue (the interrupted run from its checkpoint, then the pending)."""
+    def resume(self, retry_failed: bool = False) -> bool:
+        """Continue the open experiment's queue (the interrupted run from its checkpoint, then the pending;
+        ``retry_failed``: the failed runs too)."""
         if self.running or self.exp_dir is None:
             return False
         if self.resume_box is not None:
             self.resume_box.close()
             self.resume_box = None
         self._starting = False
-        return self._run(f"Resuming the queue of {self.exp_dir}")
+        what = "Running the failed and unfinished runs" if retry_failed else "Resuming the queue"
+        return self._run(f"{what} of {self.exp_dir}", retry_failed=retry_failed)
+
+    def selected_run(self) -> Optional[str]:
+        rows = {i.row() for i in self.table.selectedItems()}
+        if len(rows) != 1:
+            return None
+        item = self.table.item(rows.pop(), 0)
+        return item.text() if item is not None else None
+
+    def use_selected(self) -> bool:
+        """The selected run's best.pt becomes the project's model (the session's checkpoint: Review follows)."""
+        run_id = self.selected_run()
+        run_dir = self.table.state.get(run_id, {}).get("run_dir") if run_id else None
+        best = Path(run_dir) / "best.pt" if run_dir is not None else None
+        if best is None or not best.is_file():
+            return False
+        self.session.set_checkpoint(best)
+        self.show_status(f"{run_id}/best.pt is now the model for prediction (Review panel)")
+        return True
 
     def cancel(self) -> None:
         if self.running:
@@ -308,14 +343,14 @@ class ExperimentsDock(QDockWidget):
     def _show_queue(self, exp_dir: Path, entries) -> None:
         self.exp_dir = Path(exp_dir)
         self.exp_label.setText(f"Experiment: {self.exp_dir}")
-        self.table.set_entries(entries, _plan_epochs(self.exp_dir))
+        self.table.set_entries(entries, plan_epochs(self.exp_dir))
         self.compare.set_experiment(self.exp_dir)
         self._update_progress()
         self._update_buttons()
 
-    def _run(self, message: str, queue_factory=None) -> bool:
+    def _run(self, message: str, queue_factory=None, retry_failed: bool = False) -> bool:
         try:
-            self.runner.start(self.exp_dir, queue_factory, after=_write_report)
+            self.runner.start(self.exp_dir, queue_factory, after=write_report, retry_failed=retry_failed)
         except RuntimeError as exc:
             self.show_error("Cannot start the experiment", str(exc))
             return False
@@ -389,7 +424,7 @@ class ExperimentsDock(QDockWidget):
         try:
             from segstudio.core.experiments.queue import ExperimentQueue
 
-            self.table.set_entries(ExperimentQueue.open(self.exp_dir).entries, _plan_epochs(self.exp_dir))
+            self.table.set_entries(ExperimentQueue.open(self.exp_dir).entries, plan_epochs(self.exp_dir))
         except SegStudioError as exc:
             self.show_status(str(exc), error=True)
         self._update_progress()
@@ -415,6 +450,11 @@ class ExperimentsDock(QDockWidget):
         self.start_button.setEnabled(not running)
         self.cancel_button.setEnabled(running and not self.runner.cancelling())
         self.resume_button.setEnabled(not running and self.exp_dir is not None and resumable)
+        failed = any(st["status"] == "failed" for st in self.table.state.values())
+        self.retry_button.setEnabled(not running and self.exp_dir is not None and failed)
+        run_id = self.selected_run()
+        run_dir = self.table.state.get(run_id, {}).get("run_dir") if run_id else None
+        self.use_button.setEnabled(run_dir is not None and (Path(run_dir) / "best.pt").is_file())
         self.open_exp_button.setEnabled(not running)
         self.form.setEnabled(not running)
         self.open_plan_button.setEnabled(not running)
@@ -426,7 +466,29 @@ class ExperimentsDock(QDockWidget):
         o = Qt.Horizontal if self.width() > 1.4 * self.height() else Qt.Vertical
         if self.splitter.orientation() != o:
             self.splitter.setOrientation(o)
+        self.arrange(o == Qt.Horizontal and self.width() >= WIDE_PX)
 
+    def arrange(self, wide: bool) -> None:
+        """Wide: plan | queue | comparison side by side; else plan | tabs (Queue, Comparison)."""
+        if wide == self.wide:
+            return
+        self.wide = wide
+        if wide:
+            self.tabs.removeTab(self.tabs.indexOf(self.compare))
+            self.tabs.removeTab(self.tabs.indexOf(self.queue_col))
+            self.splitter.insertWidget(1, self.queue_col)
+            self.splitter.insertWidget(2, self.compare)
+            self.queue_col.show()
+            self.compare.show()
+            self.tabs.hide()
+            w = max(self.width(), WIDE_PX)
+            self.splitter.setSizes([470, 520, w - 990, 0])
+        else:
+            self.tabs.addTab(self.queue_col, "Queue")
+            self.tabs.addTab(self.compare, "Comparison")
+            self.tabs.show()
+            plan = min(470, int(0.4 * self.width()))
+            self.splitter.setSizes([plan, self.width() - plan])
     def show_status(self, text: str, error: bool = False) -> None:
         self.status.setText(text)
         self.status.setStyleSheet("color: #b00000" if error else "")
@@ -448,27 +510,3 @@ class ExperimentsDock(QDockWidget):
         if self.running:
             self.runner.cancel()
             self.runner.wait(ms)
-
-
-def interrupted(entries) -> bool:
-    """Whether a queue was started and not worked to its end: an unfinished entry beside finished ones, one left
-    "running" (its runner died), or one with a partial run folder (cancelled: it continues from its checkpoint)."""
-    left = [e for e in entries if e.status in UNFINISHED]
-    if not left:
-        return False
-    return (len(left) < len(entries) or any(e.status != "pending" for e in left)
-            or any(e.run_dir is not None and Path(e.run_dir).is_dir() for e in left))
-
-
-def _plan_epochs(exp_dir: Path) -> int:
-    try:
-        train = read_yaml(exp_dir / "plan.yaml").get("train") or {}
-        return int(train.get("epochs") or 0)
-    except (SegStudioError, TypeError, ValueError):
-        return 0
-
-
-def _write_report(exp_dir: Path) -> None:
-    from segstudio.core.experiments.report import write_report
-
-    write_report(exp_dir)

@@ -19,11 +19,15 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
+from segstudio.core.errors import SegStudioError
+from segstudio.gui.experiments.plan_io import read_yaml
 from segstudio.gui.workers import Worker, error_text
 
 #: queue.json states as the table shows them
 STATUS_TEXT = {"pending": "pending", "running": "running", "evaluating": "evaluating", "done": "done",
                "failed": "failed", "cancelled": "cancelled"}
+#: queue states a Resume works through
+UNFINISHED = ("pending", "running", "cancelled")
 #: a pending run with a checkpoint (cancelled, or its runner died): Resume continues it from there
 RESUMABLE_TEXT = "interrupted (resumable)"
 STATUS_COLOR = {"running": (0, 90, 200), "evaluating": (0, 90, 200), "done": (0, 120, 40), "failed": (190, 0, 0),
@@ -195,10 +199,11 @@ class QueueRunner(QObject):
     def running(self) -> bool:
         return self.worker is not None
 
-    def start(self, exp_dir, queue_factory=None, after=None) -> None:
+    def start(self, exp_dir, queue_factory=None, after=None, retry_failed: bool = False) -> None:
         """Run (or resume) the queue of the experiment folder ``exp_dir``.  ``queue_factory(exp_dir)`` opens or
         makes the queue (default: ``ExperimentQueue.open``; its folder is then the queue's); ``after(exp_dir)`` runs once the queue ended without being
-        cancelled (the dock writes the report there); both run in the worker too."""
+        cancelled (the dock writes the report there); both run in the worker too.  ``retry_failed``: the failed
+        runs are run again as well."""
         if self.running:
             raise RuntimeError("the experiment queue is already running")
         exp = self.exp_dir = Path(exp_dir) if exp_dir is not None else None
@@ -211,7 +216,7 @@ class QueueRunner(QObject):
                 opener = ExperimentQueue.open
             queue = opener(exp)
             emit(QueueReady(Path(queue.dir), list(queue.entries)))
-            value = queue.run(on_event=emit, cancel=cancel)
+            value = queue.run(on_event=emit, cancel=cancel, retry_failed=retry_failed)
             if after is not None and not cancel():
                 after(Path(queue.dir))
             return value
@@ -241,3 +246,29 @@ class QueueRunner(QObject):
     def _on_done(self) -> None:
         self.worker = None
         self.runningChanged.emit(False)
+
+
+def interrupted(entries) -> bool:
+    """Whether a queue was started and not worked to its end: an unfinished entry beside finished ones, one left
+    "running" (its runner died), or one with a partial run folder (cancelled: it continues from its checkpoint)."""
+    left = [e for e in entries if e.status in UNFINISHED]
+    if not left:
+        return False
+    return (len(left) < len(entries) or any(e.status != "pending" for e in left)
+            or any(e.run_dir is not None and Path(e.run_dir).is_dir() for e in left))
+
+
+def plan_epochs(exp_dir: Path) -> int:
+    """The epochs per run of the experiment's plan (EXP/plan.yaml), 0 when it does not say."""
+    try:
+        train = read_yaml(exp_dir / "plan.yaml").get("train") or {}
+        return int(train.get("epochs") or 0)
+    except (SegStudioError, TypeError, ValueError):
+        return 0
+
+
+def write_report(exp_dir: Path) -> None:
+    """EXP/report/ once a queue has ended (the runner calls it on its worker)."""
+    from segstudio.core.experiments import report
+
+    report.write_report(exp_dir)
