@@ -99,9 +99,10 @@ class ExperimentsDock(QDockWidget):
         self.use_button = QPushButton("Use for prediction")
         self.use_button.setToolTip("Predict with the selected run's best.pt: the Review panel follows")
         buttons = QGridLayout()
-        for i, b in enumerate((self.start_button, self.cancel_button, self.resume_button, self.open_exp_button,
-                               self.retry_button, self.use_button)):
-            buttons.addWidget(b, i // 4, i % 4, 1, 2 if i >= 4 else 1)
+        for i, b in enumerate((self.start_button, self.cancel_button, self.resume_button, self.open_exp_button)):
+            buttons.addWidget(b, 0, i)
+        buttons.addWidget(self.retry_button, 1, 0, 1, 2)
+        buttons.addWidget(self.use_button, 1, 2, 1, 2)
         ql.addLayout(buttons)
         ql.addWidget(self.exp_label)
         ql.addWidget(self.table, 1)

@@ -86,7 +86,7 @@ class QueueTable(QTableWidget):
         self.setWordWrap(False)
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeToContents)   # whole run ids; the table scrolls if narrow
-        header.setStretchLastSection(True)
+        header.setStretchLastSection(False)
         self.epochs_total = 0   # the plan's epochs per run (until a run reports its own)
         self.rows: dict[str, int] = {}
         self.state: dict[str, dict] = {}
