@@ -196,3 +196,24 @@ def test_a_narrow_panel_puts_queue_and_comparison_in_tabs(qtbot, dock):
     dock.resize(1700, 500)   # and back
     qtbot.waitUntil(lambda: dock.wide)
     assert dock.tabs.count() == 0 and dock.queue_col.isVisible() and dock.compare.isVisible()
+
+
+def test_a_changed_plan_is_not_run_into_the_old_experiment_folder(qtbot, dock, masks_data, tmp_path):
+    from segstudio.core.experiments.plan import load_plan
+    from segstudio.core.experiments.queue import ExperimentQueue
+
+    plan_file = tmp_path / "same.yaml"
+    plan_file.write_text(yaml.safe_dump({"name": "same", "data": str(masks_data), "split": {"holdout_every": 5},
+                                         "train": {"epochs": 1}, "grid": {"model": ["unet"], "seed": [0]}}))
+    ExperimentQueue.create(load_plan(plan_file), tmp_path / "same")   # it ran before with 1 epoch
+    before = (tmp_path / "same" / "queue.json").read_text()
+    assert checked(qtbot, dock, lambda: dock.open_plan(plan_file)) == ""
+    dock.form.epochs.setValue(7)
+    assert dock.plan_dirty
+    qtbot.mouseClick(dock.start_button, Qt.LeftButton)   # saved (valid), then refused by the folder's plan
+    qtbot.waitUntil(lambda: dock.error_box is not None and dock.error_box.isVisible(), timeout=120_000)
+    qtbot.waitUntil(lambda: not dock.running, timeout=120_000)
+    text = dock.error_box.text()
+    assert "another version of the plan" in text and "train.epochs: 1 -> 7" in text and "another Name" in text
+    assert yaml.safe_load(plan_file.read_text())["train"]["epochs"] == 7
+    assert (tmp_path / "same" / "queue.json").read_text() == before   # the old experiment is untouched

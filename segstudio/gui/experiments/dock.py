@@ -401,12 +401,17 @@ class ExperimentsDock(QDockWidget):
             self._refresh_compare()
             if ev.error:
                 self.show_status(f"{ev.id} {ev.status}: {ev.error.splitlines()[0]}", error=ev.status == "failed")
+        elif kind == "ReportProblem":
+            self.show_status(f"The report could not be written: {ev.message}", error=True)
         elif kind == "QueueFinished":
             self.show_status(f"Queue finished: {ev.done} done, {ev.failed} failed, {ev.cancelled} cancelled",
                              error=bool(ev.failed))
         self._update_progress()
 
     def _on_failed(self, message: str) -> None:
+        if "another version of the plan" in message:   # the core's advice is the command line's (--out)
+            message += ("\n\nIn the panel: give the changed plan another Name (its experiment folder is "
+                        "<plan folder>/<name>), or Open experiment... to continue the one that is there.")
         self.show_error("Cannot start the experiment" if self._starting else "The experiment queue stopped", message)
         self._starting = False
 

@@ -230,7 +230,11 @@ class PlanForm(QWidget):
             signal.connect(self._update_visibility)
         for signal in (self.name.textChanged, self.data.textChanged, self.seeds.textChanged,
                        self.models.changed, self.losses.changed, self.augments.changed,
-                       self.repeat.currentIndexChanged, self.holdout.currentIndexChanged):
+                       self.repeat.currentIndexChanged, self.holdout.currentIndexChanged,
+                       self.folds.valueChanged, self.holdout_every.valueChanged, self.holdout_fraction.valueChanged,
+                       self.stratified.toggled, self.minutes.valueChanged, self.epochs.valueChanged,
+                       self.img_size.valueChanged, self.batch_size.valueChanged, self.patience.valueChanged,
+                       self.device.currentIndexChanged, self.config_mode.currentIndexChanged):
             signal.connect(self.changed)
         self._update_visibility()
 
@@ -347,9 +351,12 @@ class PlanForm(QWidget):
             data = str((self.base_dir / data).resolve())
         self.data.setText(data)
         grid = plan.get("grid") or {}
-        self.models.set_checked(_as_list(grid.get("model", [])))
-        self.losses.set_checked(_as_list(grid.get("loss", [])))
-        self.augments.set_checked(_as_list(grid.get("augment", [])))
+        from segstudio.core.training.config import TrainConfig
+
+        d = TrainConfig()   # an axis the plan leaves out has one value: the training default (as load_plan reads it)
+        self.models.set_checked(_as_list(grid.get("model", [d.model])))
+        self.losses.set_checked(_as_list(grid.get("loss", [d.loss])))
+        self.augments.set_checked(_as_list(grid.get("augment", [d.augment])))
         split = plan.get("split") or {}
         if "folds" in split:
             self.repeat.setCurrentIndex(self.repeat.findData("folds"))

@@ -181,6 +181,13 @@ class QueueReady:
     entries: list
 
 
+@dataclass
+class ReportProblem:
+    """The queue ended but its report could not be written (the runs are fine; --report-only retries)."""
+
+    message: str
+
+
 class QueueRunner(QObject):
     """Works an experiment's queue on a worker thread; re-emits its events on the GUI thread."""
 
@@ -218,7 +225,10 @@ class QueueRunner(QObject):
             emit(QueueReady(Path(queue.dir), list(queue.entries)))
             value = queue.run(on_event=emit, cancel=cancel, retry_failed=retry_failed)
             if after is not None and not cancel():
-                after(Path(queue.dir))
+                try:
+                    after(Path(queue.dir))
+                except (SegStudioError, OSError) as exc:
+                    emit(ReportProblem(error_text(exc)))
             return value
 
         worker = Worker(work, torch_threads=self.torch_threads, name="experiment-queue", parent=self, nice=5)
