@@ -106,6 +106,8 @@ def test_cancel_stops_the_run_and_opening_the_folder_offers_resume(qtbot, dock, 
     assert dock.start(plan)
     first = "unet-dice_ce-none-s0"
     qtbot.waitUntil(lambda: dock.table.state.get(first, {}).get("epoch", 0) >= 1, timeout=TIMEOUT)   # it trains: epoch 1 done
+    assert dock.progress.value() > 0 and dock.table.status(first) == "running"
+    qtbot.waitUntil(lambda: first in dock.compare.curves, timeout=TIMEOUT)   # the curves follow the run live
     qtbot.mouseClick(dock.cancel_button, Qt.LeftButton)
     assert not dock.cancel_button.isEnabled()
     qtbot.waitUntil(lambda: not dock.running, timeout=TIMEOUT)

@@ -19,6 +19,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QGridLayout, QHBoxLayout, QHeaderView, QLabel,
                                QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
+from segstudio.gui.canvas.review_layer import LatestJob
 from segstudio.gui.training.curves import CLASS_COLORS, legend_html
 
 #: metrics.csv columns the metric combo offers first, with their names
@@ -60,6 +61,8 @@ class ComparisonView(QWidget):
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.last_compare: Optional[tuple] = None
         self._sized = False
+        self._loader = LatestJob(self)   # background reads of the results while a queue runs
+        self._loader.ready.connect(self._loaded)
 
         self.metric = QComboBox()
         self.metric.setToolTip("The metric of the runs' curves (metrics.csv of each run)")
@@ -154,17 +157,39 @@ class ComparisonView(QWidget):
 
     # ------------------------------------------------------------------ data
     def set_experiment(self, exp_dir) -> None:
-        """Show ``exp_dir``'s results (re-read from its files; called again after every finished run)."""
+        """Show ``exp_dir``'s results, read from its files now (opening it, after every finished run)."""
         from segstudio.core.errors import SegStudioError
         from segstudio.core.experiments.results import load_results
 
-        self.exp_dir = Path(exp_dir) if exp_dir is not None else None
-        self.results = None
-        if self.exp_dir is not None:
+        self._loader.cancel()   # an older background read must not replace these
+        results = None
+        if exp_dir is not None:
             try:
-                self.results = load_results(self.exp_dir)
+                results = load_results(Path(exp_dir))
             except SegStudioError as exc:
                 self.message.emit(str(exc), True)
+        self._show(exp_dir, results)
+
+    def refresh_later(self) -> None:
+        """Re-read the results on a worker thread and show them when read (while a queue trains: every new
+        epoch's curves, without the window waiting for the files)."""
+        from segstudio.core.experiments.results import load_results
+
+        exp = self.exp_dir
+        if exp is not None:
+            self._loader.request(lambda: (exp, load_results(exp)))
+
+    def _loaded(self, value) -> None:
+        if value is not None and value[0] == self.exp_dir:
+            self._show(*value)
+
+    def shutdown(self, timeout: float = 30.0) -> None:
+        self._loader.cancel()
+        self._loader.wait(timeout)
+
+    def _show(self, exp_dir, results) -> None:
+        self.exp_dir = Path(exp_dir) if exp_dir is not None else None
+        self.results = results
         self._fill_metrics()
         self.draw_curves()
         self._fill_table()

@@ -147,7 +147,7 @@ class ExperimentsDock(QDockWidget):
         self.runner.failed.connect(self._on_failed)
         self.runner.runningChanged.connect(self._on_running)
         self.compare.message.connect(self.show_status)
-        self.timer.timeout.connect(self._refresh_compare)
+        self.timer.timeout.connect(lambda: self._refresh_compare(now=False))
         self.session.events.project.connect(self._on_project)
 
     # ------------------------------------------------------------------ project and plan
@@ -435,10 +435,15 @@ class ExperimentsDock(QDockWidget):
             self.show_status(str(exc), error=True)
         self._update_progress()
 
-    def _refresh_compare(self) -> None:
+    def _refresh_compare(self, now: bool = True) -> None:
+        """The comparison re-reads the runs' files: now (a run ended, the queue ended) or, from the timer while
+        runs train, on a worker thread."""
         if self._compare_dirty and self.exp_dir is not None:
             self._compare_dirty = False
-            self.compare.set_experiment(self.exp_dir)
+            if now:
+                self.compare.set_experiment(self.exp_dir)
+            else:
+                self.compare.refresh_later()
 
     def _update_progress(self) -> None:
         self.progress.setValue(int(1000 * self.table.fraction_done()))
@@ -513,6 +518,7 @@ class ExperimentsDock(QDockWidget):
         """Cancel a running queue (its run stays resumable) and wait for the worker (window close)."""
         self.form.shutdown(ms)
         self.checker.wait(ms)
+        self.compare.shutdown(ms / 1000)
         if self.running:
             self.runner.cancel()
             self.runner.wait(ms)
