@@ -63,7 +63,24 @@ class ComparisonView(QWidget):
         self._sized = False
         self._loader = LatestJob(self)   # background reads of the results while a queue runs
         self._loader.ready.connect(self._loaded)
+        split = QSplitter(Qt.Horizontal)
+        split.addWidget(self._build_curves())
+        split.addWidget(self._build_results())
+        split.setStretchFactor(0, 3)   # the curves get the room; the results table is narrow (groups as columns)
+        split.setStretchFactor(1, 2)
+        self.splitter = split
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(split)
 
+        self.metric.currentIndexChanged.connect(self.draw_curves)
+        self.compare_button.clicked.connect(self.compare)
+        for kind, button in self.export_buttons.items():
+            button.clicked.connect(lambda _=False, k=kind: self.export_to_chosen_folder(k))
+        self._update_enabled()
+
+    def _build_curves(self) -> QWidget:
+        """The metric combo above the legend and the plot."""
         self.metric = QComboBox()
         self.metric.setToolTip("The metric of the runs' curves (metrics.csv of each run)")
         self.legend = QLabel("")
@@ -90,7 +107,10 @@ class ComparisonView(QWidget):
         row.addWidget(self.metric, 1)
         ll.addLayout(row)
         ll.addWidget(self.plot_box, 1)
+        return left
 
+    def _build_results(self) -> QWidget:
+        """The results table, the Compare row and its answer, the export buttons."""
         self.table = QTableWidget(0, 0)
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
@@ -132,21 +152,7 @@ class ComparisonView(QWidget):
         rl.addLayout(cmp)
         rl.addWidget(self.compare_result)
         rl.addLayout(ex)
-        split = QSplitter(Qt.Horizontal)
-        split.addWidget(left)
-        split.addWidget(right)
-        split.setStretchFactor(0, 3)   # the curves get the room; the results table is narrow (groups as columns)
-        split.setStretchFactor(1, 2)
-        self.splitter = split
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(split)
-
-        self.metric.currentIndexChanged.connect(self.draw_curves)
-        self.compare_button.clicked.connect(self.compare)
-        for kind, button in self.export_buttons.items():
-            button.clicked.connect(lambda _=False, k=kind: self.export_to_chosen_folder(k))
-        self._update_enabled()
+        return right
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
         """The first time the view has room: curves 55 %, results 45 % (then as the user drags the handle)."""

@@ -51,7 +51,28 @@ class ExperimentsDock(QDockWidget):
         self.error_box: Optional[QMessageBox] = None
         self.resume_box: Optional[QMessageBox] = None
         self._shown_folder = None
+        plan_col, queue_col = self._build_plan_column(), self._build_queue_column()
+        self.compare = ComparisonView()
+        self.queue_col = queue_col
+        self.tabs = QTabWidget()   # queue | comparison as tabs when the dock is too narrow for three columns
+        split = QSplitter(Qt.Horizontal)
+        for w in (plan_col, queue_col, self.compare, self.tabs):
+            split.addWidget(w)
+        self.tabs.hide()
+        self.wide = True
+        split.setStretchFactor(2, 1)
+        split.setSizes([470, 520, 930, 0])
+        self.splitter = split
+        self.setWidget(split)
 
+        self.timer = QTimer(self)
+        self.timer.setInterval(REFRESH_MS)
+        self._compare_dirty = False
+        self._connect()
+        self._on_project(self.session.project)
+
+    def _build_plan_column(self) -> QWidget:
+        """Open plan... / Save plan..., the plan file, the form (scrolls when the dock is short)."""
         self.form = PlanForm()
         self.open_plan_button = QPushButton("Open plan...")
         self.save_plan_button = QPushButton("Save plan...")
@@ -71,7 +92,10 @@ class ExperimentsDock(QDockWidget):
         form_scroll.setFrameShape(QScrollArea.NoFrame)
         form_scroll.setWidget(self.form)
         pl.addWidget(form_scroll, 1)
+        return plan_col
 
+    def _build_queue_column(self) -> QWidget:
+        """Start / Cancel / Resume / Open experiment..., Retry failed / Use for prediction, the table, progress."""
         self.table = QueueTable()
         self.open_exp_button = QPushButton("Open experiment...")
         self.open_exp_button.setToolTip("Open an experiment folder (its queue.json): its runs, results, Resume")
@@ -108,25 +132,7 @@ class ExperimentsDock(QDockWidget):
         ql.addWidget(self.table, 1)
         ql.addWidget(self.progress)
         ql.addWidget(self.status)
-
-        self.compare = ComparisonView()
-        self.queue_col = queue_col
-        self.tabs = QTabWidget()   # queue | comparison as tabs when the dock is too narrow for three columns
-        split = QSplitter(Qt.Horizontal)
-        for w in (plan_col, queue_col, self.compare, self.tabs):
-            split.addWidget(w)
-        self.tabs.hide()
-        self.wide = True
-        split.setStretchFactor(2, 1)
-        split.setSizes([470, 520, 930, 0])
-        self.splitter = split
-        self.setWidget(split)
-
-        self.timer = QTimer(self)
-        self.timer.setInterval(REFRESH_MS)
-        self._compare_dirty = False
-        self._connect()
-        self._on_project(self.session.project)
+        return queue_col
 
     def _connect(self) -> None:
         self.open_plan_button.clicked.connect(lambda: self.open_plan())

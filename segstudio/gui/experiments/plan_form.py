@@ -169,7 +169,27 @@ class PlanForm(QWidget):
         self._choices_worker: Optional[Worker] = None
         for grid in (self.models, self.losses, self.augments):
             outer.addWidget(grid)
+        outer.addWidget(self._build_runs_box(d))
+        outer.addStretch(1)
 
+        self.models.set_checked([d.model])
+        self.losses.set_checked([d.loss])
+        self.augments.set_checked([d.augment])
+        self.data_button.clicked.connect(self.browse_data)
+        for signal in (self.repeat.currentIndexChanged, self.holdout.currentIndexChanged):
+            signal.connect(self._update_visibility)
+        for signal in (self.name.textChanged, self.data.textChanged, self.seeds.textChanged,
+                       self.models.changed, self.losses.changed, self.augments.changed,
+                       self.repeat.currentIndexChanged, self.holdout.currentIndexChanged,
+                       self.folds.valueChanged, self.holdout_every.valueChanged, self.holdout_fraction.valueChanged,
+                       self.stratified.toggled, self.minutes.valueChanged, self.epochs.valueChanged,
+                       self.img_size.valueChanged, self.batch_size.valueChanged, self.patience.valueChanged,
+                       self.device.currentIndexChanged, self.config_mode.currentIndexChanged):
+            signal.connect(self.changed)
+        self._update_visibility()
+
+    def _build_runs_box(self, d) -> QGroupBox:
+        """Seeds or folds, the held-out split and the training settings of every run (``d``: TrainConfig())."""
         runs = QGroupBox("Runs and split")
         form = QGridLayout(runs)
         form.setContentsMargins(6, 4, 6, 4)
@@ -219,24 +239,7 @@ class PlanForm(QWidget):
             self.labels[widget] = label
             form.addWidget(label, i // 2, 2 * (i % 2))
             form.addWidget(widget, i // 2, 2 * (i % 2) + 1)
-        outer.addWidget(runs)
-        outer.addStretch(1)
-
-        self.models.set_checked(["unet"])
-        self.losses.set_checked([d.loss])
-        self.augments.set_checked([d.augment])
-        self.data_button.clicked.connect(self.browse_data)
-        for signal in (self.repeat.currentIndexChanged, self.holdout.currentIndexChanged):
-            signal.connect(self._update_visibility)
-        for signal in (self.name.textChanged, self.data.textChanged, self.seeds.textChanged,
-                       self.models.changed, self.losses.changed, self.augments.changed,
-                       self.repeat.currentIndexChanged, self.holdout.currentIndexChanged,
-                       self.folds.valueChanged, self.holdout_every.valueChanged, self.holdout_fraction.valueChanged,
-                       self.stratified.toggled, self.minutes.valueChanged, self.epochs.valueChanged,
-                       self.img_size.valueChanged, self.batch_size.valueChanged, self.patience.valueChanged,
-                       self.device.currentIndexChanged, self.config_mode.currentIndexChanged):
-            signal.connect(self.changed)
-        self._update_visibility()
+        return runs
 
     # ------------------------------------------------------------------ registry choices
     def showEvent(self, event) -> None:  # noqa: N802 - Qt API
