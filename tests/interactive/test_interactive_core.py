@@ -121,6 +121,43 @@ def test_model_with_another_class_count_is_refused(scene):
         Interaction(scene[0], "model")
 
 
+def test_model_click_flips_only_the_clicked_error_band():
+    """A negative click in a false-positive band 6 px wide removes the band - not the equally uncertain object
+    behind it (deeper than 2 x the click's distance to the outline), nor an unconnected blob nearby."""
+    from segstudio.core.interactive.methods import click_thresholds
+
+    p = np.zeros((100, 100), np.float32)
+    p[20:80, 10:60] = 0.6      # the object, as uncertain as ...
+    p[20:80, 60:66] = 0.6      # ... the false-positive band along its right side
+    p[45:55, 70:74] = 0.6      # a separate blob 4 px right of the band
+    t = click_thresholds(p, [Click(63.5, 50.5, False)])
+    fg = p >= t
+    assert not fg[42:59, 60:66].any()                  # the band is gone near the click ...
+    assert fg[20:25, 60:66].all()                      # ... (far along it, it is another click's job)
+    assert fg[20:80, 10:60].all()                      # the object behind it stays
+    assert fg[45:55, 70:74].all()                      # the unconnected blob is not touched
+    # a positive click in a false-negative band grows the object by that band only
+    p2 = np.zeros((100, 100), np.float32)
+    p2[20:80, 10:60] = 0.9
+    p2[20:80, 60:90] = 0.4     # the missed band (60:66), then background of the same probability
+    fg2 = p2 >= click_thresholds(p2, [Click(63.5, 50.5, True)])
+    assert fg2[42:59, 60:66].all() and not fg2[:, 69:].any()
+
+
+def test_model_clicks_continue_from_the_previous_state():
+    """Each click continues from the thresholds after the previous clicks (one click's work per click); the
+    result is the same as from scratch (an undo recomputes from scratch)."""
+    from segstudio.core.interactive.methods import click_thresholds
+
+    p = np.tile(np.linspace(0, 1, 80, dtype=np.float32), (80, 1))     # probability rising left to right
+    clicks = [Click(30.5, 20.5, True), Click(60.5, 60.5, False)]
+    first = click_thresholds(p, clicks[:1])
+    whole = click_thresholds(p, clicks)
+    assert (p >= first)[20, 30] and not (p >= whole)[60, 60]
+    assert np.array_equal(whole, click_thresholds(p, clicks, start=(first, 1)))
+    assert not np.array_equal(whole, first)
+
+
 def test_components_keep_positives_and_drop_the_wrong_object():
     m = np.zeros((50, 100), bool)
     m[10:40, 5:45] = True      # big (wrong) object
