@@ -178,3 +178,32 @@ def test_a_crashed_run_shows_failed_with_its_reason_and_the_queue_goes_on(qtbot,
     qtbot.waitUntil(lambda: not dock.running, timeout=TIMEOUT)
     assert dock.table.statuses() == ["done", "done"] and not dock.retry_button.isEnabled()
     assert dock.compare.curves.keys() == {"unet-dice_ce-none-s0", "unet-dice_ce-none-s1"}
+
+
+def test_closing_the_window_while_a_queue_runs_asks_then_stops_it_resumable(qtbot, messages, sample_project,
+                                                                            tmp_path):
+    from segstudio.gui.main_window import MainWindow
+
+    w = MainWindow(extensions=["experiments"])
+    qtbot.addWidget(w)
+    dock = w.docks["experiments"]
+    try:
+        w.show()
+        w.open_project(sample_project)
+        asked = []
+        dock.close_guard.ask = lambda: asked.append(1) or False   # "No": the window stays, the queue goes on
+        assert dock.start(write_plan(tmp_path, sample_project, name="closing", seeds=(0,), epochs=30))
+        first = "unet-dice_ce-none-s0"
+        qtbot.waitUntil(lambda: dock.table.state.get(first, {}).get("epoch", 0) >= 1, timeout=TIMEOUT)
+        w.close()
+        assert asked == [1] and w.isVisible() and dock.running
+        dock.close_guard.ask = lambda: asked.append(2) or True    # "Stop and close"
+        w.close()
+        assert w.isVisible()   # closes once the run has stopped
+        qtbot.waitUntil(lambda: not w.isVisible(), timeout=TIMEOUT)
+        assert asked == [1, 2] and not dock.running
+        entry = json.loads((tmp_path / "closing" / "queue.json").read_text())["entries"][0]
+        assert entry["status"] == "pending" and (tmp_path / "closing" / "runs" / first / "last.pt").is_file()
+    finally:
+        dock.shutdown()
+        w.autosaver.enabled = False
