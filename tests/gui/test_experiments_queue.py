@@ -102,7 +102,7 @@ def test_start_runs_the_queue_to_the_end_and_the_comparison_shows_it(qtbot, dock
 
 
 def test_cancel_stops_the_run_and_opening_the_folder_offers_resume(qtbot, dock, sample_project, tmp_path):
-    plan = write_plan(tmp_path, sample_project, name="cancelme", seeds=(0,), epochs=30)
+    plan = write_plan(tmp_path, sample_project, name="cancelme", seeds=(0,), epochs=300)
     assert dock.start(plan)
     first = "unet-dice_ce-none-s0"
     qtbot.waitUntil(lambda: dock.table.state.get(first, {}).get("epoch", 0) >= 1, timeout=TIMEOUT)   # it trains: epoch 1 done
@@ -192,7 +192,7 @@ def test_closing_the_window_while_a_queue_runs_asks_then_stops_it_resumable(qtbo
         w.open_project(sample_project)
         asked = []
         dock.close_guard.ask = lambda: asked.append(1) or False   # "No": the window stays, the queue goes on
-        assert dock.start(write_plan(tmp_path, sample_project, name="closing", seeds=(0,), epochs=30))
+        assert dock.start(write_plan(tmp_path, sample_project, name="closing", seeds=(0,), epochs=300))
         first = "unet-dice_ce-none-s0"
         qtbot.waitUntil(lambda: dock.table.state.get(first, {}).get("epoch", 0) >= 1, timeout=TIMEOUT)
         w.close()
