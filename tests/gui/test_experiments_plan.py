@@ -6,6 +6,8 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
+from pathlib import Path  # noqa: E402
+
 import yaml  # noqa: E402
 from PySide6.QtCore import QPoint, Qt  # noqa: E402
 from PySide6.QtWidgets import QFileDialog  # noqa: E402
@@ -80,14 +82,14 @@ def test_the_form_builds_a_plan_and_saves_it_as_yaml(qtbot, dock, masks_data, tm
     doc = yaml.safe_load(plan_file.read_text())
     assert doc["name"] == "unet_vs_cbam"
     assert (plan_file.parent / doc["data"]).resolve() == masks_data.resolve()   # relative to the plan file
-    assert doc["grid"] == {"model": ["cbam_unet", "unet"], "loss": ["dice_focal"], "augment": ["none", "light"],
+    assert doc["grid"] == {"model": ["unet", "cbam_unet"], "loss": ["dice_focal"], "augment": ["light", "none"],
                            "seed": [0, 1]}
     assert doc["split"] == {"holdout_every": 4}
     assert doc["train"]["epochs"] == 1 and doc["train"]["img_size"] == 64 and doc["train"]["minutes"] == 1.5
     from segstudio.core.experiments.plan import load_plan
 
     runs = load_plan(plan_file).runs()
-    assert len(runs) == 8 and runs[0].id == "cbam_unet-dice_focal-none-s0"
+    assert len(runs) == 8 and runs[0].id == "unet-dice_focal-light-s0"
     assert dock.plan_path == plan_file and not dock.plan_dirty
     assert "8 runs" in dock.status.text() and "unet_vs_cbam.yaml" in dock.plan_label.text()
     assert [p.name for p in plan_file.parent.iterdir()] == ["unet_vs_cbam.yaml"]   # no temporary file left
@@ -217,3 +219,20 @@ def test_a_changed_plan_is_not_run_into_the_old_experiment_folder(qtbot, dock, m
     assert "another version of the plan" in text and "train.epochs: 1 -> 7" in text and "another Name" in text
     assert yaml.safe_load(plan_file.read_text())["train"]["epochs"] == 7
     assert (tmp_path / "same" / "queue.json").read_text() == before   # the old experiment is untouched
+
+
+SHIPPED = sorted((Path(__file__).resolve().parents[2] / "experiments").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("plan_file", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_a_shipped_plan_opened_in_the_form_and_saved_again_makes_the_same_runs(qtbot, dock, shared_data, plan_file,
+                                                                                tmp_path):
+    """The form keeps what it has no field for (mappings with options, split seeds, fractions of a minute)."""
+    from segstudio.core.experiments.plan import load_plan
+
+    assert checked(qtbot, dock, lambda: dock.open_plan(plan_file)) == ""
+    again = tmp_path / plan_file.name
+    assert checked(qtbot, dock, lambda: dock.save_plan(again)) == ""
+    before, after = load_plan(plan_file), load_plan(again)
+    assert after.canonical() == before.canonical()
+    assert [r.id for r in after.runs()] == [r.id for r in before.runs()]

@@ -85,6 +85,7 @@ class CheckGrid(QGroupBox):
         self.grid.setVerticalSpacing(2)
         self.boxes: dict[str, QCheckBox] = {}
         self.entries: dict[str, object] = {}   # name -> the plan's entry when it was a mapping (kept as it is)
+        self.order: list[str] = []              # the names as the plan listed them
         for name in names:
             self.add(name)
 
@@ -112,22 +113,26 @@ class CheckGrid(QGroupBox):
         self.set_checked([entries.get(n, n) for n in ticked])
 
     def checked(self) -> list[str]:
-        return [name for name, box in self.boxes.items() if box.isChecked()]
+        """The ticked names: those of the opened plan in its order (it is the queue's order), then the others."""
+        ticked = [name for name, box in self.boxes.items() if box.isChecked()]
+        rank = {name: i for i, name in enumerate(self.order)}
+        return sorted(ticked, key=lambda n: (rank.get(n, len(rank)), ticked.index(n)))
 
     def values(self) -> list:
         """The ticked entries as the plan lists them (a name, or the mapping an opened plan gave it)."""
         return [self.entries.get(name, name) for name in self.checked()]
 
     def set_checked(self, entries) -> None:
-        """Tick these entries (names, or mappings with a ``name``) and nothing else."""
+        """Tick these entries (names, or mappings with a ``name``) and nothing else; their order is kept."""
         self.entries = {}
-        wanted = set()
+        self.order = []
         for entry in entries:
             name = entry_name(entry)
             if isinstance(entry, dict):
                 self.entries[name] = entry
-            wanted.add(name)
+            self.order.append(name)
             self.add(name)
+        wanted = set(self.order)
         for name, box in self.boxes.items():
             box.setChecked(name in wanted)
 
@@ -209,7 +214,7 @@ class PlanForm(QWidget):
         self.holdout_fraction = QDoubleSpinBox(minimum=0.02, maximum=0.5, singleStep=0.05, decimals=2, value=0.1)
         self.stratified = QCheckBox("stratified")
         self.stratified.setChecked(True)
-        self.minutes = QDoubleSpinBox(minimum=0, maximum=100000, decimals=1, singleStep=1, value=2)
+        self.minutes = QDoubleSpinBox(minimum=0, maximum=100000, decimals=2, singleStep=0.5, value=2)
         self.minutes.setSpecialValueText("no limit")
         self.minutes.setSuffix(" min")
         self.epochs = QSpinBox(minimum=1, maximum=10000, value=d.epochs)
@@ -294,8 +299,9 @@ class PlanForm(QWidget):
     def _update_visibility(self, *_):
         folds = self.repeat.currentData() == "folds"
         every = self.holdout.currentData() == "every"
-        for widget, shown in ((self.seeds, not folds), (self.folds, folds), (self.holdout_every, every),
-                              (self.holdout_fraction, not every), (self.stratified, not every)):
+        for widget, shown in ((self.seeds, not folds), (self.folds, folds), (self.holdout, not folds),
+                              (self.holdout_every, every and not folds), (self.holdout_fraction, not every and not folds),
+                              (self.stratified, folds or not every)):
             widget.setVisible(shown)
             self.labels[widget].setVisible(shown)
 
@@ -318,13 +324,14 @@ class PlanForm(QWidget):
                 data = os.path.relpath(data, base)
             except ValueError:   # another drive (Windows): keep it absolute
                 pass
+        seed = {k: v for k, v in (self.extra.get("split") or {}).items() if k == "seed"}   # an opened plan's
         if self.repeat.currentData() == "folds":
-            split = {"folds": self.folds.value()}
+            split = {"folds": self.folds.value(), "stratified": self.stratified.isChecked(), **seed}
         elif self.holdout.currentData() == "every":
             split = {"holdout_every": self.holdout_every.value()}
         else:
             split = {"holdout_fraction": round(self.holdout_fraction.value(), 4),
-                     "stratified": self.stratified.isChecked()}
+                     "stratified": self.stratified.isChecked(), **seed}
         train = dict(self.extra.get("train") or {})
         train.update({"minutes": self.minutes.value(), "epochs": self.epochs.value(),
                       "img_size": self.img_size.value(), "batch_size": self.batch_size.value(),
@@ -364,6 +371,7 @@ class PlanForm(QWidget):
         if "folds" in split:
             self.repeat.setCurrentIndex(self.repeat.findData("folds"))
             self.folds.setValue(int(split["folds"]))
+            self.stratified.setChecked(bool(split.get("stratified", True)))
         else:
             self.repeat.setCurrentIndex(self.repeat.findData("seeds"))
             self.seeds.setText(", ".join(str(s) for s in _as_list(grid.get("seed", [0]))))
