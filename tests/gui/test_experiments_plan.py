@@ -236,3 +236,22 @@ def test_a_shipped_plan_opened_in_the_form_and_saved_again_makes_the_same_runs(q
     before, after = load_plan(plan_file), load_plan(again)
     assert after.canonical() == before.canonical()
     assert [r.id for r in after.runs()] == [r.id for r in before.runs()]
+
+
+def test_unsaved_changes_in_the_form_are_not_replaced_without_asking(qtbot, dock, masks_data, tmp_path):
+    plan_file = tmp_path / "other.yaml"
+    plan_file.write_text(yaml.safe_dump({"name": "other", "data": str(masks_data), "split": {"holdout_every": 5},
+                                         "grid": {"model": ["unetpp"], "seed": [0]}}))
+    assert not dock.edited()   # a fresh form on the project: nothing to lose
+    asked = []
+    dock.confirm_discard = lambda: asked.append(1) or False      # "No": keep my changes
+    set_box(qtbot, dock.form.models.boxes["attention_unet"], True)
+    assert dock.edited()
+    assert not dock.open_plan(plan_file) and not dock.open_experiment(tmp_path)
+    assert asked == [1, 1] and dock.form.models.boxes["attention_unet"].isChecked()
+    dock.confirm_discard = lambda: asked.append(2) or True       # "Yes": discard them
+    assert checked(qtbot, dock, lambda: dock.open_plan(plan_file)) == ""
+    assert asked == [1, 1, 2] and dock.form.models.checked() == ["unetpp"] and not dock.edited()
+    saved = tmp_path / "mine.yaml"
+    dock.form.epochs.setValue(3)
+    assert checked(qtbot, dock, lambda: dock.save_plan(saved)) == "" and not dock.edited()   # saved: nothing to lose

@@ -68,8 +68,10 @@ class ExperimentsDock(PlanActions, QDockWidget):
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
         self._compare_dirty = False
+        self.confirm_discard = self._confirm_discard   # asks before the form's unsaved changes are replaced
         self._connect()
         self._on_project(self.session.project)
+        self.mark_clean()
 
     def _build_plan_column(self) -> QWidget:
         """Open plan... / Save plan..., the plan file, the form (scrolls when the dock is short)."""
@@ -170,9 +172,12 @@ class ExperimentsDock(PlanActions, QDockWidget):
         if folder != self._shown_folder:
             previous, self._shown_folder = self._shown_folder, folder
             if not self.form.data.text() or (previous is not None and Path(self.form.data.text()) == previous):
+                edited = self.edited()
+                if folder is not None and self.form.base_dir is None:
+                    self.form.base_dir = Path(folder)
                 self.form.set_data_folder(folder)   # the project's images are the plan's data unless you chose
-            if folder is not None and self.form.base_dir is None:
-                self.form.base_dir = Path(folder)
+                if not edited:
+                    self.mark_clean()
         self._update_buttons()
 
     # ------------------------------------------------------------------ queue
@@ -202,6 +207,8 @@ class ExperimentsDock(PlanActions, QDockWidget):
 
     def open_experiment(self, exp_dir=None) -> bool:
         """Show an experiment folder's queue and results; an interrupted queue offers Resume."""
+        if not self.running and not self.discard_ok():
+            return False
         if exp_dir is None:
             exp_dir = QFileDialog.getExistingDirectory(self, "Open experiment folder", self._start_dir())
             if not exp_dir:
@@ -222,6 +229,7 @@ class ExperimentsDock(PlanActions, QDockWidget):
             self.form.set_plan(read_yaml(plan_file), plan_dir=Path(queue.doc.get("plan_file") or plan_file).parent)
             # the copy in EXP is not the user's plan file: unchanged, Start works this folder's queue
             self.plan_path, self.plan_dirty = None, False
+            self.mark_clean()
         except SegStudioError:
             pass
         self._show_queue(exp_dir, queue.entries)

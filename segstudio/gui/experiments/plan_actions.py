@@ -8,13 +8,37 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from segstudio.core.errors import SegStudioError
 
 
 class PlanActions:
     """Open / save / check the plan the form shows (mixed into the dock)."""
+
+    def mark_clean(self) -> None:
+        """The form as it is now is saved (or opened): :meth:`edited` compares with it."""
+        self._clean_plan = self._form_plan()
+
+    def _form_plan(self):
+        try:
+            return self.form.plan_dict()
+        except ValueError:   # seeds being typed
+            return None
+
+    def edited(self) -> bool:
+        """Whether the form holds changes that are in no file (it differs from what was last saved / opened)."""
+        return self._form_plan() != getattr(self, "_clean_plan", None)
+
+    def discard_ok(self) -> bool:
+        """True when nothing unsaved would be lost, or the user agrees to lose it (``confirm_discard``)."""
+        return not self.edited() or self.confirm_discard()
+
+    def _confirm_discard(self) -> bool:
+        answer = QMessageBox.question(self, "Discard the plan's changes?",
+                                      "The plan in the form has changes that are not saved. Discard them?",
+                                      QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+        return answer == QMessageBox.Yes
 
     def _form_changed(self) -> None:
         self.plan_dirty = True
@@ -36,6 +60,8 @@ class PlanActions:
     def open_plan(self, path=None) -> bool:
         """Open a plan YAML into the form, once the core's ``load_plan`` accepted it (on a worker: the answer
         is ``planChecked``); a bad plan is refused with its reason.  False when nothing was started."""
+        if not self.discard_ok():
+            return False
         if path is None:
             path, _ = QFileDialog.getOpenFileName(self, "Open experiment plan", self._start_dir(),
                                                   "Plans (*.yaml *.yml);;All files (*)")
@@ -73,6 +99,7 @@ class PlanActions:
         if opened:
             self.form.set_plan(info["raw"], plan_dir=path.parent)
         self.plan_path, self.plan_dirty = path, False
+        self.mark_clean()
         self._update_plan_label()
         runs = f"{info['runs']} run{'s' if info['runs'] != 1 else ''}"
         self.show_status(f"{'Opened' if opened else 'Saved'} plan {path}: {runs}")
