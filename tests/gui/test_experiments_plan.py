@@ -255,3 +255,27 @@ def test_unsaved_changes_in_the_form_are_not_replaced_without_asking(qtbot, dock
     saved = tmp_path / "mine.yaml"
     dock.form.epochs.setValue(3)
     assert checked(qtbot, dock, lambda: dock.save_plan(saved)) == "" and not dock.edited()   # saved: nothing to lose
+
+
+def test_the_progress_of_a_run_with_a_time_budget_follows_the_budget(qtbot, tmp_path):
+    """A plan's runs usually end by time (``minutes``) long before their ``epochs``: the bar follows the larger
+    share (fake clock)."""
+    from types import SimpleNamespace
+
+    from segstudio.gui.experiments.queue_view import QueueTable
+
+    table = QueueTable()
+    qtbot.addWidget(table)
+    now = [100.0]
+    table.clock = lambda: now[0]
+    entries = [SimpleNamespace(id=f"r{i}", params={"seed": i}, status="pending", run_dir=tmp_path / f"r{i}",
+                               error=None) for i in range(2)]
+    table.set_entries(entries, 100, 2.0)   # 100 epochs, 2 minutes per run
+    table.update_run("r0", status="running", started=table.clock(), epoch=3, epochs=100)
+    assert table.fraction_done() == pytest.approx(0.03 / 2)
+    now[0] += 60   # half the budget
+    assert table.fraction_done() == pytest.approx(0.5 / 2)
+    now[0] += 600  # over it (the run is saving its last epoch): never shown as finished before it is
+    assert table.fraction_done() == pytest.approx(0.99 / 2)
+    table.update_run("r0", status="done")
+    assert table.fraction_done() == pytest.approx(0.5) and table.item(0, 2).text() == "3/100"

@@ -155,7 +155,7 @@ class ExperimentsDock(PlanActions, QDockWidget):
         self.runner.failed.connect(self._on_failed)
         self.runner.runningChanged.connect(self._on_running)
         self.compare.message.connect(self.show_status)
-        self.timer.timeout.connect(lambda: self._refresh_compare(now=False))
+        self.timer.timeout.connect(lambda: (self._refresh_compare(now=False), self._update_progress()))
         self.session.events.project.connect(self._on_project)
 
     # ------------------------------------------------------------------ project and plan
@@ -280,7 +280,7 @@ class ExperimentsDock(PlanActions, QDockWidget):
     def _show_queue(self, exp_dir: Path, entries) -> None:
         self.exp_dir = Path(exp_dir)
         self.exp_label.setText(f"Experiment: {self.exp_dir}")
-        self.table.set_entries(entries, plan_epochs(self.exp_dir))
+        self.table.set_entries(entries, *plan_epochs(self.exp_dir))
         self.compare.set_experiment(self.exp_dir)
         self._update_progress()
         self._update_buttons()
@@ -317,7 +317,7 @@ class ExperimentsDock(PlanActions, QDockWidget):
             self._show_queue(ev.exp_dir, ev.entries)
             self.show_status(f"Running {len(ev.entries)} runs in {ev.exp_dir}")
         elif kind == "RunStarted":
-            self.table.update_run(ev.id, status="running", error="")
+            self.table.update_run(ev.id, status="running", error="", started=self.table.clock())
             self.show_status(f"Run {ev.index + 1}/{ev.total}: {ev.id}")
         elif kind == "RunProgress":
             st = self.table.state.get(ev.id, {})
@@ -366,7 +366,7 @@ class ExperimentsDock(PlanActions, QDockWidget):
         try:
             from segstudio.core.experiments.queue import ExperimentQueue
 
-            self.table.set_entries(ExperimentQueue.open(self.exp_dir).entries, plan_epochs(self.exp_dir))
+            self.table.set_entries(ExperimentQueue.open(self.exp_dir).entries, *plan_epochs(self.exp_dir))
         except SegStudioError as exc:
             self.show_status(str(exc), error=True)
         self._update_progress()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -88,12 +89,16 @@ class QueueTable(QTableWidget):
         header.setSectionResizeMode(QHeaderView.ResizeToContents)   # whole run ids; the table scrolls if narrow
         header.setStretchLastSection(False)
         self.epochs_total = 0   # the plan's epochs per run (until a run reports its own)
+        self.minutes = 0.0      # the plan's time budget per run (0: none)
+        self.clock = time.monotonic   # when a run started, for its share of the time budget (tests: a fake one)
         self.rows: dict[str, int] = {}
         self.state: dict[str, dict] = {}
 
-    def set_entries(self, entries, epochs_total: int = 0) -> None:
-        """One row per queue entry (``QueueEntry``: id, params, status, run_dir, error), filled from its files."""
+    def set_entries(self, entries, epochs_total: int = 0, minutes: float = 0.0) -> None:
+        """One row per queue entry (``QueueEntry``: id, params, status, run_dir, error), filled from its files;
+        ``epochs_total`` / ``minutes``: the plan's epochs and time budget per run."""
         self.epochs_total = int(epochs_total or 0)
+        self.minutes = float(minutes or 0.0)
         self.setRowCount(len(entries))
         self.rows, self.state = {}, {}
         for i, entry in enumerate(entries):
@@ -168,9 +173,17 @@ class QueueTable(QTableWidget):
                 total += 1
             elif st["status"] == "evaluating":
                 total += 0.95
-            elif st["status"] == "running" and st.get("epochs"):
-                total += min(1.0, st["epoch"] / st["epochs"])
+            elif st["status"] == "running":
+                total += self.run_fraction(st)
         return total / len(self.state)
+
+    def run_fraction(self, st: dict) -> float:
+        """How far a running run is: its epochs done, or the share of its time budget used when that is more
+        (a plan with ``minutes`` usually ends its runs by time, long before their ``epochs``)."""
+        frac = st["epoch"] / st["epochs"] if st.get("epochs") else 0.0
+        if self.minutes and st.get("started") is not None:
+            frac = max(frac, (self.clock() - st["started"]) / (60.0 * self.minutes))
+        return min(frac, 0.99)
 
 
 @dataclass
@@ -268,13 +281,14 @@ def interrupted(entries) -> bool:
             or any(e.run_dir is not None and Path(e.run_dir).is_dir() for e in left))
 
 
-def plan_epochs(exp_dir: Path) -> int:
-    """The epochs per run of the experiment's plan (EXP/plan.yaml), 0 when it does not say."""
+def plan_epochs(exp_dir: Path) -> tuple[int, float]:
+    """(epochs, minutes) per run of the experiment's plan (EXP/plan.yaml), 0 where it does not say."""
     try:
         train = read_yaml(exp_dir / "plan.yaml").get("train") or {}
-        return int(train.get("epochs") or 0)
+        minutes = train.get("minutes", train.get("max_minutes"))
+        return int(train.get("epochs") or 0), float(minutes or 0.0)
     except (SegStudioError, TypeError, ValueError):
-        return 0
+        return 0, 0.0
 
 
 def write_report(exp_dir: Path) -> None:
