@@ -16,10 +16,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout,
                                QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
-from segstudio.gui.workers import Worker
-
-#: the devices listed before torch has looked for a GPU
-LIGHT_DEVICES = (("auto", "Auto"), ("cpu", "CPU"))
+from segstudio.gui.training.choices import Choices, ChoicesLoader, ready_choices
 
 #: how the runs of one grid cell repeat: over seeds, or over the folds of a k-fold split
 REPEATS = (("seeds", "Seeds"), ("folds", "k folds"))
@@ -27,25 +24,6 @@ REPEATS = (("seeds", "Seeds"), ("folds", "k folds"))
 CONFIG_MODES = (("defaults", "Built-in defaults"), ("auto", "Auto (planned per run)"))
 #: the held-out split: every n-th image, or a (stratified) random fraction
 HOLDOUTS = (("every", "Every n-th image"), ("fraction", "Random fraction"))
-
-
-def registry_choices() -> tuple[list[str], list[str], list[str], list[tuple[str, str]]]:
-    """(models, losses, augmentation presets, devices) from the registries (plugins included) and torch: imports
-    torch (about 2 s when it is not loaded yet), so the form asks for it on a worker, after it was first shown."""
-    from segstudio.core.data.augment_config import PRESETS
-    from segstudio.core.losses import LOSSES
-    from segstudio.core.models import MODELS
-
-    devices = list(LIGHT_DEVICES)
-    if torch_cuda_available():
-        devices.append(("cuda", "CUDA"))
-    return MODELS.names(), LOSSES.names(), list(PRESETS), devices
-
-
-def torch_cuda_available() -> bool:
-    import torch
-
-    return bool(torch.cuda.is_available())
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -112,6 +90,12 @@ class CheckGrid(QGroupBox):
             self.add(name)
         self.set_checked([entries.get(n, n) for n in ticked])
 
+    def describe(self, descriptions: dict) -> None:
+        """Tooltips: the registry's one-line description of each name."""
+        for name, box in self.boxes.items():
+            if descriptions.get(name):
+                box.setToolTip(str(descriptions[name]))
+
     def checked(self) -> list[str]:
         """The ticked names: those of the opened plan in its order (it is the queue's order), then the others."""
         ticked = [name for name, box in self.boxes.items() if box.isChecked()]
@@ -166,12 +150,16 @@ class PlanForm(QWidget):
         top.addRow("Data folder", row)
         outer.addLayout(top)
 
-        # filled from the registries once the form is shown (load_choices: importing them imports torch)
-        self.models = CheckGrid("Models", ())
-        self.losses = CheckGrid("Losses", (), columns=4)
-        self.augments = CheckGrid("Augmentation presets", ("none", "light", "strong"))
-        self.choices_loaded = False
-        self._choices_worker: Optional[Worker] = None
+        # the built-in names at once (core.catalog, no torch); the registries' (plugins) once the form was shown
+        from segstudio.core.data.augment_config import PRESETS
+
+        first = ready_choices()
+        self.models = CheckGrid("Models", list(first.models))
+        self.losses = CheckGrid("Losses", list(first.losses), columns=4)
+        self.augments = CheckGrid("Augmentation presets", list(PRESETS))
+        for grid, descriptions in ((self.models, first.models), (self.losses, first.losses)):
+            grid.describe(descriptions)
+        self.choices_loaded = first.complete
         for grid in (self.models, self.losses, self.augments):
             outer.addWidget(grid)
         outer.addWidget(self._build_runs_box(d))
@@ -225,7 +213,7 @@ class PlanForm(QWidget):
         self.patience.setSpecialValueText("off")
         self.patience.setToolTip("Early stopping: epochs without a better val mIoU before a run stops")
         self.device = QComboBox()
-        for value, text in LIGHT_DEVICES:
+        for value, text in ready_choices().devices:
             self.device.addItem(text, value)
         self.device.setCurrentIndex(max(0, self.device.findData("cpu")))
         self.config_mode = QComboBox()
@@ -251,49 +239,35 @@ class PlanForm(QWidget):
         super().showEvent(event)
         self.load_choices()
 
-    def load_choices(self, wait: bool = False) -> None:
-        """List the registries' models, losses, presets and the devices: at once when torch is loaded already,
-        else on a worker (the window's first frame never waits for torch).  ``wait``: block until listed."""
-        import sys
-
+    def load_choices(self) -> None:
+        """List the registries' models and losses (plugins included) and the devices torch finds: loaded once
+        per application on a worker by the training form's :class:`ChoicesLoader` (the window's first frame never
+        waits for torch), at once when it has them already."""
         if self.choices_loaded:
             return
-        if "torch" in sys.modules or wait:
-            self._set_choices(registry_choices())
+        loader = ChoicesLoader.instance()
+        if loader.choices is not None:
+            self.set_choices(loader.choices)
             return
-        if self._choices_worker is None:
-            worker = Worker(lambda emit, cancel: registry_choices(), name="experiment-choices", parent=self, nice=5)
-            worker.result.connect(self._set_choices)
-            worker.failed.connect(self._choices_failed)
-            worker.done.connect(lambda: setattr(self, "_choices_worker", None))
-            self._choices_worker = worker
-            worker.start()
+        loader.loaded.connect(self.set_choices)
+        loader.request()
 
-    def _set_choices(self, choices) -> None:
-        if self.choices_loaded:
+    def set_choices(self, choices: Choices) -> None:
+        if self.choices_loaded or not choices.complete:
             return
-        models, losses, presets, devices = choices
         self.choices_loaded = True
-        self.models.set_names(models)
-        self.losses.set_names(losses)
-        self.augments.set_names(presets)
+        self.models.set_names(list(choices.models))
+        self.losses.set_names(list(choices.losses))
+        for grid, descriptions in ((self.models, choices.models), (self.losses, choices.losses)):
+            grid.describe(descriptions)
         current = self.device.currentData()
         self.device.clear()
-        for value, text in devices:
+        for value, text in choices.devices:
             self.device.addItem(text, value)
         self.device.setCurrentIndex(max(0, self.device.findData(current)))
 
-    def _choices_failed(self, exc) -> None:
-        """The registries could not be imported: the names shown so far stay, and the Models box says why
-        (saving or running a plan then reports the same problem)."""
-        from segstudio.gui.workers import error_text
-
-        self.choices_loaded = True
-        self.models.setTitle(f"Models (the model list could not be loaded: {error_text(exc).splitlines()[0]})")
-
     def shutdown(self, ms: int = 60000) -> None:
-        if self._choices_worker is not None:
-            self._choices_worker.wait(ms)
+        """Nothing of the form's own runs in the background (the shared loader is waited for at quit)."""
 
     # ------------------------------------------------------------------ fields
     def _update_visibility(self, *_):
