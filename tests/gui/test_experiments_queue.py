@@ -76,6 +76,10 @@ def test_start_runs_the_queue_to_the_end_and_the_comparison_shows_it(qtbot, dock
     assert len(view.curves) == 2 and all(len(c.getData()[0]) == 1 for c in view.curves.values())
     assert [item for item in view.plot.getPlotItem().listDataItems()] == list(view.curves.values())
     assert "unet-dice_ce-none-s0" in view.legend.text() and "unet-dice_ce-none-s1" in view.legend.text()
+    dock.table.selectRow(1)   # the run selected in the queue is drawn thick and on top
+    widths = {rid: c.opts["pen"].widthF() for rid, c in view.curves.items()}
+    assert widths["unet-dice_ce-none-s1"] > widths["unet-dice_ce-none-s0"]
+    assert view.curves["unet-dice_ce-none-s1"].zValue() > view.curves["unet-dice_ce-none-s0"].zValue()
     assert view.table.columnCount() == 1 and view.cell("all", "Runs") == "2"   # one group: the two seeds
     assert "±" in view.cell("all", "mIoU") and view.cell("all", "IoU lesion") != ""
     view.pick("unet-dice_ce-none-s0", "unet-dice_ce-none-s1", "dice")

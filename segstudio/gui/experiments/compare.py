@@ -59,6 +59,8 @@ class ComparisonView(QWidget):
         self.exp_dir: Optional[Path] = None
         self.results = None
         self.curves: dict[str, pg.PlotDataItem] = {}
+        self._styles: dict[str, tuple] = {}          # run id -> (colour, line style) of its curve
+        self.highlighted: Optional[str] = None       # the run drawn thick (selected in the queue table)
         self.last_compare: Optional[tuple] = None
         self._sized = False
         self._loader = LatestJob(self)   # background reads of the results while a queue runs
@@ -236,7 +238,7 @@ class ComparisonView(QWidget):
         """One curve per run with a history: x epoch, y the chosen metric."""
         for curve in self.curves.values():
             self.plot.removeItem(curve)
-        self.curves = {}
+        self.curves, self._styles = {}, {}
         key = self.metric.currentData()
         groups: dict[str, int] = {}
         seen_in_group: dict[str, int] = {}
@@ -254,6 +256,7 @@ class ComparisonView(QWidget):
             curve = self.plot.plot(xs, ys, pen=pg.mkPen(color, width=2, style=style), symbol="o", symbolSize=4,
                                    symbolBrush=color, name=run.id, connect="finite")
             self.curves[run.id] = curve
+            self._styles[run.id] = (color, style)
             legend.append((run.id, color, style != Qt.SolidLine))
         self.plot.setLabel("left", metric_label(key) if key else "")
         last = max((len(c.getData()[0]) for c in self.curves.values()), default=0)
@@ -261,6 +264,16 @@ class ComparisonView(QWidget):
         self.plot.getAxis("bottom").setTickSpacing(major=step, minor=step)
         self.legend.setText(legend_html(legend) if legend else "No run has finished an epoch yet")
         self.plot.enableAutoRange()
+        self.highlight(self.highlighted)
+
+    def highlight(self, run_id: Optional[str]) -> None:
+        """Draw ``run_id``'s curve thick and on top (the run selected in the queue table); None: all alike."""
+        self.highlighted = run_id
+        for rid, curve in self.curves.items():
+            color, style = self._styles[rid]
+            on = rid == run_id
+            curve.setPen(pg.mkPen(color, width=4 if on else (1.2 if run_id in self.curves else 2), style=style))
+            curve.setZValue(10 if on else 0)
 
     def _fill_table(self) -> None:
         """One column per group, one row per held-out metric (mean ± std; blank: not scored yet): a group

@@ -146,6 +146,7 @@ class ExperimentsDock(PlanActions, QDockWidget):
         self.retry_button.clicked.connect(lambda: self.resume(retry_failed=True))
         self.use_button.clicked.connect(lambda: self.use_selected())
         self.table.itemSelectionChanged.connect(self._update_buttons)
+        self.table.itemSelectionChanged.connect(lambda: self.compare.highlight(self.selected_run()))
         self.table.itemDoubleClicked.connect(lambda _item: self.use_selected())
         self.form.changed.connect(self._form_changed)
         self.checker.checked.connect(self._on_plan_checked)
