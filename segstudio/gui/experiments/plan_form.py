@@ -226,6 +226,9 @@ class PlanForm(QWidget):
                  ("Fraction", self.holdout_fraction), ("", self.stratified), ("Minutes per run", self.minutes),
                  ("Epochs", self.epochs), ("Image size", self.img_size), ("Batch size", self.batch_size),
                  ("Early stopping", self.patience), ("Device", self.device), ("Settings", self.config_mode))
+        for combo in (self.repeat, self.holdout, self.device, self.config_mode):   # never wider than the column
+            combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(8)
         self.labels = {}
         for i, (text, widget) in enumerate(cells):
             label = QLabel(text)
