@@ -34,7 +34,7 @@ def dock(qtbot, masks_data):
     qtbot.addWidget(d)
     d.resize(1600, 700)
     d.show()
-    qtbot.waitUntil(lambda: d.form.choices_loaded, timeout=60_000)   # the registries, listed on a worker
+    qtbot.waitUntil(lambda: d.form.choices_loaded, timeout=180_000)   # the registries, listed on a worker
     yield d
     d.shutdown()
 
@@ -178,7 +178,7 @@ def test_the_window_installs_the_panel_hidden_with_its_menu(qtbot, messages, sam
         assert dock.isVisible()
         assert dock.form.data.text() == str(sample_project)   # the open project is the plan's data
         assert w.dockWidgetArea(dock) == Qt.BottomDockWidgetArea
-        qtbot.waitUntil(lambda: dock.form.choices_loaded, timeout=60_000)
+        qtbot.waitUntil(lambda: dock.form.choices_loaded, timeout=180_000)
     finally:
         w.docks["experiments"].shutdown()
         w.autosaver.enabled = False

@@ -29,7 +29,7 @@ def dock(qtbot, sample_project):
     qtbot.addWidget(d)
     d.resize(1700, 650)
     d.show()
-    qtbot.waitUntil(lambda: d.form.choices_loaded, timeout=60_000)
+    qtbot.waitUntil(lambda: d.form.choices_loaded, timeout=180_000)
     yield d
     d.shutdown()
 
