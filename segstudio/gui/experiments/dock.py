@@ -396,7 +396,7 @@ class ExperimentsDock(PlanActions, QDockWidget):
         running = self.running or self.checker.busy
         resumable = any(st["status"] in UNFINISHED for st in self.table.state.values())
         self.start_button.setEnabled(not running)
-        self.cancel_button.setEnabled(running and not self.runner.cancelling())
+        self.cancel_button.setEnabled(self.running and not self.runner.cancelling())   # not while a plan is checked
         self.resume_button.setEnabled(not running and self.exp_dir is not None and resumable)
         failed = any(st["status"] == "failed" for st in self.table.state.values())
         self.retry_button.setEnabled(not running and self.exp_dir is not None and failed)
