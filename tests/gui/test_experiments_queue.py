@@ -34,11 +34,11 @@ def dock(qtbot, sample_project):
     d.shutdown()
 
 
-def write_plan(folder, data, name="tiny", seeds=(0, 1), **train) -> object:
+def write_plan(folder, data, name="tiny", seeds=(0, 1), models=("unet",), **train) -> object:
     plan = folder / f"{name}.yaml"
     plan.write_text(yaml.safe_dump({"name": name, "data": str(data), "split": {"holdout_every": 4},
                                     "train": {**TINY, **train}, "device": "cpu",
-                                    "grid": {"model": ["unet"], "loss": ["dice_ce"], "augment": ["none"],
+                                    "grid": {"model": list(models), "loss": ["dice_ce"], "augment": ["none"],
                                              "seed": list(seeds)}}))
     return plan
 
@@ -211,3 +211,20 @@ def test_closing_the_window_while_a_queue_runs_asks_then_stops_it_resumable(qtbo
     finally:
         dock.shutdown()
         w.autosaver.enabled = False
+
+
+def test_two_groups_are_compared_and_drawn_in_their_colours(qtbot, dock, sample_project, tmp_path):
+    assert dock.start(write_plan(tmp_path, sample_project, name="groups", seeds=(0,), models=("unet", "cbam_unet")))
+    qtbot.waitUntil(lambda: dock.table.statuses() == ["done", "done"] and not dock.running, timeout=TIMEOUT)
+    view = dock.compare
+    headers = [view.table.horizontalHeaderItem(j).text() for j in range(view.table.columnCount())]
+    assert headers == ["unet", "cbam_unet"] and view.cell("cbam_unet", "Runs") == "1"
+    choices = [view.run_a.itemText(i) for i in range(view.run_a.count())]
+    assert choices[:2] == ["group unet", "group cbam_unet"]
+    colors = {rid: c.opts["pen"].color().name() for rid, c in view.curves.items()}
+    assert colors["unet-dice_ce-none-s0"] != colors["cbam_unet-dice_ce-none-s0"]
+    view.pick("unet", "cbam_unet", "iou")
+    qtbot.mouseClick(view.compare_button, Qt.LeftButton)
+    a, b, metric, stat, p, n = view.last_compare
+    assert (a, b, metric) == ("unet", "cbam_unet", "iou") and 0 <= p <= 1 and n >= 4
+    assert "group unet" in view.compare_result.text() and f"p = {p:.4g}" in view.compare_result.text()

@@ -311,10 +311,9 @@ class ComparisonView(QWidget):
     def _fill_choices(self) -> None:
         """The A / B combos: the groups (when there are several) and every run with held-out scores."""
         runs = [run.id for run in self.runs if run.heldout]
-        groups = []
-        if self.results is not None:
-            groups = [key for key, members in self.results.groups().items()
-                      if len(self.results.groups()) > 1 and any(r.heldout for r in members) and key not in runs]
+        all_groups = self.results.groups() if self.results is not None else {}
+        groups = [key for key, members in all_groups.items()
+                  if len(all_groups) > 1 and any(r.heldout for r in members) and key not in runs]
         for combo, pick in ((self.run_a, 0), (self.run_b, 1)):
             current = combo.currentData()
             combo.clear()
