@@ -133,3 +133,15 @@ def test_overlay_skips_missing_values_and_names_metrics(tmp_path):
     p = draw_overlay([("only", [1, 2], [0.5, float("nan")], (200, 0, 0))], "t", tmp_path / "x.png", size=(300, 200))
     with Image.open(p) as im:
         assert im.size[1] == 200 and np.all(np.asarray(im.convert("RGB"))[:, :300] == (200, 0, 0), axis=-1).any()
+
+
+def test_title_is_the_plans_name_else_the_folder(tmp_path):
+    exp = grid_experiment(tmp_path / "folder-name")
+    md = write_report(exp)[1].read_text(encoding="utf-8")
+    assert md.splitlines()[0] == "# Experiment folder-name"          # no plan.yaml: the folder's name
+    (exp / "plan.yaml").write_text("name: ph2_unet_vs_cbam\ndata: x\n", encoding="utf-8")
+    files = {p.name: p for p in write_report(exp)}
+    assert files["results.md"].read_text(encoding="utf-8").splitlines()[0] == "# Experiment ph2_unet_vs_cbam"
+    assert "ph2\\_unet\\_vs\\_cbam" in files["results.tex"].read_text(encoding="utf-8").splitlines()[0]
+    (exp / "plan.yaml").write_text("name: [unclosed\n", encoding="utf-8")   # unreadable: back to the folder
+    assert write_report(exp)[1].read_text(encoding="utf-8").splitlines()[0] == "# Experiment folder-name"

@@ -118,7 +118,15 @@ class ExperimentResults:
 
     @property
     def name(self) -> str:
-        return self.dir.name
+        """The plan's ``name:`` (from the folder's plan.yaml), else the folder's name."""
+        import yaml
+
+        try:
+            doc = yaml.safe_load((self.dir / "plan.yaml").read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            doc = None
+        name = doc.get("name") if isinstance(doc, dict) else None
+        return str(name) if isinstance(name, (str, int, float)) and str(name).strip() else self.dir.name
 
     def run(self, run_id: str) -> RunResult:
         for r in self.runs:
