@@ -67,7 +67,9 @@ def test_fingerprint_of_shared_data(shared_data):
     assert drive.classes[1].rel_width_p10 < 0.02          # vessels are thin
     floor, want, cap, why = size_range(drive)
     assert floor >= 320 and "thin" in why
+    assert "objects are large" in size_range(ph2)[3]      # lesions ~1/4 of the image wide
     busi = fingerprint(shared_data / "busi", sample=12)
+    assert "thin" not in size_range(busi)[3]
     assert busi.channels == 1 and busi.vertical_asymmetry > 0.8   # ultrasound: depth runs top to bottom
 
 

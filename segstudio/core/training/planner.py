@@ -127,7 +127,8 @@ def size_range(fp: Fingerprint) -> tuple[int, int, int, str]:
         why = (f"thin structures (about {min(thin) * 100:.1f} % of the image side wide) need >= {floor} px to "
                "stay visible")
     else:
-        why = (f"objects are large (typical width {min(typical) * 100:.0f} % of the image side)" if typical
+        size = ("large" if min(typical) >= 0.15 else "compact") if typical else ""
+        why = (f"objects are {size} (typical width {min(typical) * 100:.0f} % of the image side)" if typical
                else "no foreground found in the sample")
     return floor, want, cap, why
 
