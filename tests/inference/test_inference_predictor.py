@@ -71,6 +71,15 @@ def test_flip_tta_is_mean_of_flipped_passes():
     assert not np.allclose(got, plain.predict(img, return_probs=True).probs, atol=1e-3)
     eq = Predictor(Threshold(), ["bg", "fg"], img_size=32, device="cpu", tta=True)
     assert np.array_equal(eq.predict(img).label, expected_label(img))
+    # only the trained mirror axes: left-right alone (an ultrasound model never saw up-down flips)
+    h_only = Predictor(model, ["a", "b", "c"], img_size=32, device="cpu", tta=True, tta_flips=("h",))
+    with torch.no_grad():
+        expect_h = sum(torch.flip(torch.softmax(model(torch.flip(x, d)), 1), d) for d in [(), (3,)]) / 2
+    assert np.allclose(h_only.predict(img, return_probs=True).probs, expect_h[0].numpy(), atol=1e-5)
+    none = Predictor(model, ["a", "b", "c"], img_size=32, device="cpu", tta=True, tta_flips=())
+    assert np.allclose(none.predict(img, return_probs=True).probs, plain.predict(img, return_probs=True).probs)
+    with pytest.raises(ConfigError, match="unknown TTA flip axis 'x'"):
+        Predictor(model, ["a", "b", "c"], img_size=32, device="cpu", tta_flips=("x",))
 
 
 def test_one_channel_model_and_grayscale_16bit():

@@ -125,6 +125,25 @@ def test_recorded_tta_is_used_by_default(threshold_ckpt):
     assert Predictor.from_checkpoint.__doc__ and "postprocess" in Predictor.from_checkpoint.__doc__
 
 
+@pytest.mark.parametrize("augment, overrides, axes", [
+    ("light", {}, ("h",)),                                   # the light preset mirrors left-right only
+    ("light", {"vflip_p": 0.5}, ("h", "v")),                 # the planner adds up-down flips (dermoscopy)
+    ("strong", {"vflip_p": 0.0}, ("h",)),                    # ... and leaves them out for ultrasound
+    ("none", {}, ()),
+    ("no-such-preset", {}, ("h", "v")),                      # unreadable: both, as before
+])
+def test_tta_mirrors_only_along_the_axes_the_model_was_trained_with(threshold_ckpt, augment, overrides, axes):
+    import torch
+
+    ckpt = load_checkpoint(threshold_ckpt)
+    ckpt["config"] = dict(ckpt.get("config") or {}, augment=augment, augment_overrides=overrides)
+    with threshold_registered():
+        torch.save(ckpt, threshold_ckpt)
+        assert Predictor.from_checkpoint(threshold_ckpt, device="cpu").tta_flips == axes
+        given = Predictor.from_checkpoint(threshold_ckpt, device="cpu", tta_flips=("v",))
+        assert given.tta_flips == ("v",)
+
+
 def test_predict_command_applies_the_recorded_choice(blob_run, tmp_path, capsys):
     from segstudio.cli import main
     from segstudio.core.annotation.masks import read_label_mask

@@ -86,3 +86,21 @@ PRESETS = {
         brightness=0.2, contrast_p=0.5, contrast=0.2, gamma_p=0.3, blur_p=0.2, noise_p=0.2,
     ),
 }
+
+
+def trained_flips(augment, overrides=None) -> tuple:
+    """The mirror axes a model was trained with (``"h"``: left-right, ``"v"``: up-down), from a run config's
+    ``augment`` (preset name, settings dict or :class:`AugmentConfig`) and ``augment_overrides``.  Test-time
+    augmentation mirrors only along these (as nnU-Net does): an ultrasound model trained without up-down flips
+    is wrong on up-down flipped images.  Settings that cannot be read give both axes (the old behaviour)."""
+    try:
+        if isinstance(augment, AugmentConfig):
+            cfg = augment
+        elif isinstance(augment, dict):
+            cfg = AugmentConfig.from_dict(augment)
+        else:
+            cfg = PRESETS[str(augment)]
+        cfg = cfg.updated(**dict(overrides or {}))
+    except (KeyError, TypeError, ValueError, ConfigError):
+        return ("h", "v")
+    return tuple(axis for axis, p in (("h", cfg.hflip_p), ("v", cfg.vflip_p)) if p > 0)

@@ -8,7 +8,8 @@ keep-largest-component, recorded in the checkpoint and applied by the predictor.
   with and without flips, and tries keep-largest-component for the foreground as a whole and for each class;
   an option is kept only when it raises the validation mIoU (by more than :data:`MIN_GAIN`; a tie keeps the
   cheaper choice).  The result is written into the checkpoint as ``postprocess``:
-  ``{"tta": bool, "keep_largest": [class names], "merged": bool, "val_miou": {option: mIoU}, "n_val": n}``
+  ``{"tta": bool, "tta_flips": ["h", "v"] (the mirror axes TTA used: those the model trained with),
+  "keep_largest": [class names], "merged": bool, "val_miou": {option: mIoU}, "n_val": n}``
   (atomic rewrite).  :meth:`Predictor.from_checkpoint` applies it unless told otherwise.
 """
 from __future__ import annotations
@@ -133,7 +134,7 @@ def select_postprocessing(checkpoint, *, data: Optional[str] = None, labels: Opt
     for c in fg:
         if scores[f"{prefix}/largest:{names[c]}"] > base_score + MIN_GAIN:
             chosen.append(names[c])
-    spec = {"tta": bool(tta), "keep_largest": chosen, "merged": merged, "val_miou": scores, "n_val": len(items)}
+    spec = {"tta": bool(tta), "tta_flips": list(pred.tta_flips), "keep_largest": chosen, "merged": merged, "val_miou": scores, "n_val": len(items)}
     if len(chosen) > 1 or (merged and chosen):
         # the options were scored one at a time: score the combination, keep it only if it still helps
         spec = _check_combination(spec, pred, ds, items, names, base_score)

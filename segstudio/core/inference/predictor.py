@@ -11,7 +11,9 @@ Pipeline of :meth:`Predictor.predict` for an image (HxW or HxWxC, any dtype):
    image gets several tiles; ``"fit"`` = this image's own letterbox/resize factor (engine checkpoints older
    than ``train_scale``); ``None`` / 1.0 = native scale (models trained on native-resolution patches);
 3. softmax probabilities (sigmoid for a one-channel model), optionally averaged over flips (``tta``:
-   identity, horizontal, vertical, both);
+   identity, horizontal, vertical, both; ``tta_flips`` limits them to the axes named, and
+   ``from_checkpoint`` names only the axes the model was trained to mirror: an ultrasound model trained
+   without up-down flips is not shown up-down flipped images);
 4. :func:`~segstudio.core.data.transforms.unletterbox`: padding cropped, probabilities resized (bilinear)
    to the original size; the label is their argmax;
 5. ``postprocess`` (a dict as chosen on the validation split by
@@ -32,6 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from segstudio.core.data.augment_config import trained_flips
 from segstudio.core.data.transforms import RESIZE_MODES, fit_to_size, resize_array, to_float_chw, unletterbox
 from segstudio.core.device import resolve_device
 from segstudio.core.errors import CheckpointError, ConfigError, SegStudioError
@@ -90,7 +93,8 @@ class Predictor:
     def __init__(self, model: nn.Module, class_names: Sequence[str], *, img_size=256,
                  resize_mode: str = "letterbox", in_channels: Optional[int] = None, device="auto",
                  tile: bool = False, tile_overlap: float = 0.25, blend: str = "gaussian", tta: bool = False,
-                 batch_size: int = 4, tile_scale=None, postprocess: Optional[dict] = None):
+                 batch_size: int = 4, tile_scale=None, postprocess: Optional[dict] = None,
+                 tta_flips: Sequence[str] = ("h", "v")):
         if resize_mode not in RESIZE_MODES:
             raise ConfigError(f"unknown resize mode {resize_mode!r}; known: {', '.join(RESIZE_MODES)}")
         if blend not in BLENDS:
@@ -104,6 +108,10 @@ class Predictor:
         self.resize_mode = resize_mode
         self.in_channels = int(in_channels) if in_channels is not None else self._guess_in_channels(model)
         self.tile, self.tile_overlap, self.blend, self.tta = bool(tile), float(tile_overlap), blend, bool(tta)
+        unknown = [a for a in tta_flips if a not in ("h", "v")]
+        if unknown:
+            raise ConfigError(f"unknown TTA flip axis {unknown[0]!r}; known: h (left-right), v (up-down)")
+        self.tta_flips = tuple(a for a in ("h", "v") if a in tta_flips)
         self.batch_size = max(1, int(batch_size))
         self.tile_scale = _check_tile_scale(tile_scale)
         self.postprocess = dict(postprocess) if postprocess else None
@@ -167,6 +175,9 @@ class Predictor:
         recorded = ckpt.get("postprocess") if isinstance(ckpt.get("postprocess"), dict) else {}
         if options.get("tta") is None:
             options["tta"] = bool(recorded.get("tta", False))
+        if options.get("tta_flips") is None:   # mirror only along the axes the model was trained to see
+            cfg = ckpt.get("config") if isinstance(ckpt.get("config"), dict) else {}
+            options["tta_flips"] = trained_flips(cfg.get("augment", "light"), cfg.get("augment_overrides"))
         post = options.pop("postprocess", True)
         options["postprocess"] = (recorded or None) if post is True else (post or None)
         pred = cls(model, ckpt["class_names"], in_channels=int(spec["in_channels"]), device=device, **options)
@@ -200,13 +211,21 @@ class Predictor:
         x = x.to(self.device, non_blocking=True)
         if not self.tta:
             return self._probs(x)
-        flips = ((), (3,), (2,), (2, 3))
+        flips = [()]
+        if "h" in self.tta_flips:
+            flips.append((3,))
+        if "v" in self.tta_flips:
+            flips.append((2,))
+        if len(self.tta_flips) == 2:
+            flips.append((2, 3))
+        if len(flips) == 1:
+            return self._probs(x)
         n = x.shape[0]
         probs = self._probs(torch.cat([torch.flip(x, d) if d else x for d in flips]))  # one batch of 4 N
         total = probs[:n].clone()
         for k, d in enumerate(flips[1:], start=1):
             total += torch.flip(probs[k * n : (k + 1) * n], d)
-        return total / 4
+        return total / len(flips)
 
     def predict_probs(self, image: np.ndarray, cancel: Optional[Callable[[], bool]] = None) -> torch.Tensor:
         """K x H x W float32 probabilities (CPU tensor) at the image's original size."""
