@@ -72,7 +72,7 @@ def register(sub) -> None:
                         "(e.g. --set 'model_kwargs={base: 16}' --set freeze_epochs=3)")
     p.add_argument("--threads", type=int,
                    help="torch CPU threads (default: the count recorded by --config / --resume, else the cores "
-                        "idle at start = cores minus the 1-minute load average, at least 1; oversubscribed cores "
+                        "idle at start (measured over 0.4 s), at least 1; oversubscribed cores "
                         "make PyTorch several times slower). Results on the CPU can depend on it")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, epoch lines only")
     p.add_argument("--nproc", type=int, metavar="N",
