@@ -23,8 +23,7 @@ import torch.nn.functional as TF
 from torchvision import tv_tensors
 from torchvision.transforms.v2 import functional as F
 
-from segstudio.core.data.augment_config import PRESETS, AugmentConfig
-from segstudio.core.errors import ConfigError
+from segstudio.core.data.augment_config import PRESETS, AugmentConfig, resolve_augment
 from segstudio.core.data.transforms import fit_to_size
 
 __all__ = ["PRESETS", "Augment", "AugmentConfig", "build_transforms"]
@@ -165,13 +164,4 @@ def build_transforms(preset: Union[str, dict, AugmentConfig] = "light", img_size
 
     Raises :class:`ConfigError` for an unknown preset or setting.  ``preset="none"`` only fits the size.
     """
-    if isinstance(preset, AugmentConfig):
-        cfg = preset
-    elif isinstance(preset, dict):
-        cfg = AugmentConfig.from_dict(preset)
-    elif preset in PRESETS:
-        cfg = PRESETS[preset]
-    else:
-        raise ConfigError(f"unknown augmentation preset {preset!r}; known: {', '.join(PRESETS)}")
-    cfg = cfg.updated(**overrides)
-    return Augment(cfg, img_size=img_size, seed=seed, resize_mode=resize_mode)
+    return Augment(resolve_augment(preset, **overrides), img_size=img_size, seed=seed, resize_mode=resize_mode)

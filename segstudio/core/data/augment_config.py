@@ -88,19 +88,28 @@ PRESETS = {
 }
 
 
+def resolve_augment(preset="light", **overrides) -> AugmentConfig:
+    """The settings of a preset name (none | light | strong), a settings dict or an :class:`AugmentConfig`, with
+    per-setting ``overrides`` (e.g. ``rotate_p=0.5``).  Raises :class:`ConfigError` for an unknown preset or
+    setting."""
+    if isinstance(preset, AugmentConfig):
+        cfg = preset
+    elif isinstance(preset, dict):
+        cfg = AugmentConfig.from_dict(preset)
+    elif preset in PRESETS:
+        cfg = PRESETS[preset]
+    else:
+        raise ConfigError(f"unknown augmentation preset {preset!r}; known: {', '.join(PRESETS)}")
+    return cfg.updated(**overrides)
+
+
 def trained_flips(augment, overrides=None) -> tuple:
     """The mirror axes a model was trained with (``"h"``: left-right, ``"v"``: up-down), from a run config's
-    ``augment`` (preset name, settings dict or :class:`AugmentConfig`) and ``augment_overrides``.  Test-time
-    augmentation mirrors only along these (as nnU-Net does): an ultrasound model trained without up-down flips
-    is wrong on up-down flipped images.  Settings that cannot be read give both axes (the old behaviour)."""
+    ``augment`` (see :func:`resolve_augment`) and ``augment_overrides``.  Test-time augmentation mirrors only
+    along these (as nnU-Net does): an ultrasound model trained without up-down flips is wrong on up-down
+    flipped images.  Settings that cannot be read give both axes (the old behaviour)."""
     try:
-        if isinstance(augment, AugmentConfig):
-            cfg = augment
-        elif isinstance(augment, dict):
-            cfg = AugmentConfig.from_dict(augment)
-        else:
-            cfg = PRESETS[str(augment)]
-        cfg = cfg.updated(**dict(overrides or {}))
-    except (KeyError, TypeError, ValueError, ConfigError):
+        cfg = resolve_augment(augment, **dict(overrides or {}))
+    except (TypeError, ValueError, ConfigError):
         return ("h", "v")
     return tuple(axis for axis, p in (("h", cfg.hflip_p), ("v", cfg.vflip_p)) if p > 0)

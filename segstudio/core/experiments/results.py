@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -116,9 +117,9 @@ class ExperimentResults:
         self.class_names: list = next((list(r.heldout["classes"]) for r in runs
                                        if r.heldout and r.heldout.get("classes")), [])
 
-    @property
+    @cached_property
     def name(self) -> str:
-        """The plan's ``name:`` (from the folder's plan.yaml), else the folder's name."""
+        """The plan's ``name:`` (from the folder's plan.yaml, read once), else the folder's name."""
         import yaml
 
         try:

@@ -134,7 +134,8 @@ def select_postprocessing(checkpoint, *, data: Optional[str] = None, labels: Opt
     for c in fg:
         if scores[f"{prefix}/largest:{names[c]}"] > base_score + MIN_GAIN:
             chosen.append(names[c])
-    spec = {"tta": bool(tta), "tta_flips": list(pred.tta_flips), "keep_largest": chosen, "merged": merged, "val_miou": scores, "n_val": len(items)}
+    spec = {"tta": bool(tta), "tta_flips": list(pred.tta_flips), "keep_largest": chosen, "merged": merged,
+            "val_miou": scores, "n_val": len(items)}
     if len(chosen) > 1 or (merged and chosen):
         # the options were scored one at a time: score the combination, keep it only if it still helps
         spec = _check_combination(spec, pred, ds, items, names, base_score)

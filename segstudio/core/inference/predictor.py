@@ -87,6 +87,10 @@ def checkpoint_tile_scale(ckpt: dict):
     return None
 
 
+#: the flips (torch dims of N x C x H x W) averaged by TTA, per set of mirror axes: identity first
+TTA_FLIPS = {(): [()], ("h",): [(), (3,)], ("v",): [(), (2,)], ("h", "v"): [(), (3,), (2,), (2, 3)]}
+
+
 class Predictor:
     """A model + its preprocessing settings.  Thread-compatible (one prediction at a time)."""
 
@@ -111,7 +115,7 @@ class Predictor:
         unknown = [a for a in tta_flips if a not in ("h", "v")]
         if unknown:
             raise ConfigError(f"unknown TTA flip axis {unknown[0]!r}; known: h (left-right), v (up-down)")
-        self.tta_flips = tuple(a for a in ("h", "v") if a in tta_flips)
+        self.tta_flips = tuple(a for a in ("h", "v") if a in tta_flips)   # a key of TTA_FLIPS
         self.batch_size = max(1, int(batch_size))
         self.tile_scale = _check_tile_scale(tile_scale)
         self.postprocess = dict(postprocess) if postprocess else None
@@ -211,17 +215,11 @@ class Predictor:
         x = x.to(self.device, non_blocking=True)
         if not self.tta:
             return self._probs(x)
-        flips = [()]
-        if "h" in self.tta_flips:
-            flips.append((3,))
-        if "v" in self.tta_flips:
-            flips.append((2,))
-        if len(self.tta_flips) == 2:
-            flips.append((2, 3))
+        flips = TTA_FLIPS[self.tta_flips]
         if len(flips) == 1:
             return self._probs(x)
         n = x.shape[0]
-        probs = self._probs(torch.cat([torch.flip(x, d) if d else x for d in flips]))  # one batch of 4 N
+        probs = self._probs(torch.cat([torch.flip(x, d) if d else x for d in flips]))  # one batch of len(flips) N
         total = probs[:n].clone()
         for k, d in enumerate(flips[1:], start=1):
             total += torch.flip(probs[k * n : (k + 1) * n], d)

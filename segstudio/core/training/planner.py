@@ -126,10 +126,11 @@ def size_range(fp: Fingerprint) -> tuple[int, int, int, str]:
     if thin and min(thin) < 0.02:
         why = (f"thin structures (about {min(thin) * 100:.1f} % of the image side wide) need >= {floor} px to "
                "stay visible")
+    elif typical:
+        size = "large" if min(typical) >= 0.15 else "compact"
+        why = f"objects are {size} (typical width {min(typical) * 100:.0f} % of the image side)"
     else:
-        size = ("large" if min(typical) >= 0.15 else "compact") if typical else ""
-        why = (f"objects are {size} (typical width {min(typical) * 100:.0f} % of the image side)" if typical
-               else "no foreground found in the sample")
+        why = "no foreground found in the sample"
     return floor, want, cap, why
 
 
@@ -204,10 +205,10 @@ def plan_run(cfg: TrainConfig, explicit: Iterable[str] = (), *, fp: Optional[Fin
     k = len(fp.class_names)
 
     # loss and class weights
-    loss, weights, loss_why = _loss_choice(fp)
+    loss, loss_why = _loss_choice(fp)
     choose("loss", loss, loss_why)
-    if weights is not None or "class_weights" in explicit:
-        choose("class_weights", weights, loss_why)
+    if "class_weights" in explicit:
+        choose("class_weights", None, loss_why)
     # augmentation (before measuring: its cost is part of a step)
     augment, aug_over, aug_why = _augment_choice(fp, n_train)
     choose("augment", augment, aug_why)
@@ -385,7 +386,7 @@ def _ema_choice(total_steps: int, batch: int) -> tuple[float, str]:
                    "epoch to epoch; the average is steadier")
 
 
-def _loss_choice(fp: Fingerprint) -> tuple[str, Optional[list], str]:
+def _loss_choice(fp: Fingerprint) -> tuple[str, str]:
     """Dice + CE without class weights, as nnU-Net: the Dice term already balances the classes.  Class-weighted
     CE (square-root median-frequency weights) was the rule for rare classes until it was measured on BUSI
     (2026-12-04, BENCHMARKS.md): the same 60-epoch run with weights [0.26, 1.08, 1.0] scored held-out mIoU
@@ -395,8 +396,8 @@ def _loss_choice(fp: Fingerprint) -> tuple[str, Optional[list], str]:
                                                                0.5 * max(x.image_frequency for x in fg))]
     share = (f"foreground {100 * (1 - fp.classes[0].pixel_frequency):.0f} % of the pixels" if not rare else
              f"{', '.join(rare)} rare: {', '.join(f'{100 * c.pixel_frequency:.1f} %' for c in fg)} of the pixels")
-    return "dice_ce", None, (f"Dice + cross-entropy: Dice for the class imbalance ({share}; unweighted: "
-                             "class-weighted CE scored lower on BUSI)")
+    return "dice_ce", (f"Dice + cross-entropy: Dice for the class imbalance ({share}; unweighted: "
+                       "class-weighted CE scored lower on BUSI)")
 
 
 def _augment_choice(fp: Fingerprint, n_train: int) -> tuple[str, dict, str]:
