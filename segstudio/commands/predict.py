@@ -75,7 +75,8 @@ def run(args) -> int:
         print(f"error: {path}: {reason}", file=sys.stderr)
     print(f"{report.n_ok} image(s) predicted into {report.out} ({predictor.device.type}"
           f"{', tiled' if args.tile else ''}{', TTA' if predictor.tta else ''}"
-          f"{', keep-largest ' + _largest(predictor) if _largest(predictor) else ''})"
+          f"{', keep-largest ' + _largest(predictor) if _largest(predictor) else ''}"
+          f"{', one class per region' if (predictor.postprocess or {}).get('vote') else ''})"
           + (f"; {len(report.failures)} failed" if report.failures else ""))
     if args.gt is not None:
         _score(args, report.out, predictor.class_names)

@@ -5,11 +5,13 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from inference_helpers import make_checkpoint, threshold_registered
 
 from segstudio.core.checkpoint import load_checkpoint
 from segstudio.core.inference import Predictor
-from segstudio.core.inference.postprocess import apply_postprocess, keep_largest_component, select_postprocessing
+from segstudio.core.inference.postprocess import (apply_postprocess, keep_largest_component, select_postprocessing,
+                                                  vote_components)
 
 
 def save_image(path, array):
@@ -45,6 +47,34 @@ def test_keep_largest_component_per_class_and_merged():
     diag[0, 0] = diag[1, 1] = 1                  # 8-connected: one region
     assert (keep_largest_component(diag, [1]) == diag).all()
     assert (keep_largest_component(lab, [3]) == lab).all()   # absent class: unchanged
+
+
+def test_vote_gives_each_region_its_majority_class():
+    lab = np.zeros((20, 20), dtype=np.int64)
+    lab[1:9, 1:9] = 1
+    lab[3:5, 3:5] = 2          # a class-2 patch inside a class-1 region: becomes 1
+    lab[12:15, 12:15] = 2
+    lab[12, 12] = 1            # a class-1 pixel inside a class-2 region: becomes 2
+    lab[18, 1] = 2             # a lone pixel keeps its class
+    out = vote_components(lab)
+    assert (out[1:9, 1:9] == 1).all() and (out[12:15, 12:15] == 2).all() and out[18, 1] == 2
+    assert (out == 0).sum() == (lab == 0).sum()       # background untouched, nothing removed
+    assert (vote_components(np.zeros((4, 4), dtype=np.int64)) == 0).all()
+    tie = np.array([[1, 2]])
+    assert (vote_components(tie) == 1).all()          # a tie: the lower class id
+    assert lab[3, 3] == 2                             # the input is not changed
+
+
+def test_apply_postprocess_votes_before_keeping_the_largest():
+    lab = np.zeros((20, 20), dtype=np.int64)
+    lab[1:9, 1:9] = 1
+    lab[1:9, 5:9] = 2          # 32 px of class 1, 32 px of class 2... plus:
+    lab[1, 1:5] = 2            # 36 vs 28: the region votes 2
+    lab[15:17, 15:17] = 2      # a small separate class-2 region
+    names = ["_background_", "benign", "malignant"]
+    out = apply_postprocess(lab, {"vote": True, "keep_largest": ["malignant"], "merged": False}, names)
+    assert (out[1:9, 1:9] == 2).all() and (out[15:17, 15:17] == 0).all()
+    assert (apply_postprocess(lab, {"vote": False, "keep_largest": []}, names) == lab).all()
 
 
 def test_apply_postprocess_by_class_name():
@@ -161,3 +191,71 @@ def test_predict_command_applies_the_recorded_choice(blob_run, tmp_path, capsys)
         assert main(["predict", "--weights", str(run / "best.pt"), "--images", str(data / "images"),
                      "--out", str(out2), "--device", "cpu", "--quiet", "--no-postprocess"]) == 0
         assert np.asarray(read_label_mask(out2 / "im0.png", 2))[44:48, 44:48].min() == 1
+
+
+class TwoClassThreshold(torch.nn.Module):
+    """label 0 where R < 0.5, else 2 where G > 0.5, else 1 (pointwise: flip-equivariant)."""
+
+    def __init__(self, in_channels=3, num_classes=3):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(in_channels, num_classes, 1)
+        with torch.no_grad():
+            self.conv.weight.zero_()
+            self.conv.bias.zero_()
+            self.conv.weight[1, 0, 0, 0] = self.conv.weight[2, 0, 0, 0] = 10.0
+            self.conv.bias[1] = -5.0
+            self.conv.weight[2, 1, 0, 0] = 20.0
+            self.conv.bias[2] = -15.0
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+def test_the_class_vote_is_chosen_when_lesions_come_out_mixed(tmp_path):
+    """Three classes; every lesion is class 1 but a patch of it looks like class 2: the vote repairs it and is
+    chosen; predict then gives whole lesions one class."""
+    from segstudio.core.models import MODELS
+
+    data = tmp_path / "data"
+    (data / "images").mkdir(parents=True)
+    (data / "masks").mkdir()
+    (data / "classes.txt").write_text("_background_\nbenign\nmalignant\n")
+
+    def lesion(shift):
+        img = np.full((64, 64, 3), 40, dtype=np.uint8)
+        gt = np.zeros((64, 64), dtype=np.uint8)
+        img[8 + shift:36 + shift, 8:36, 0] = 230
+        img[12 + shift:18 + shift, 12:18, 1] = 230       # looks malignant
+        gt[8 + shift:36 + shift, 8:36] = 1
+        return img, gt
+
+    names = []
+    for i in range(4):
+        img, gt = lesion(i)
+        save_image(data / "images" / f"im{i}.png", img)
+        save_image(data / "masks" / f"im{i}.png", gt)
+        names.append(f"im{i}")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "split.json").write_text(json.dumps({"train": names[:1], "val": names[1:]}))
+    MODELS.entries["test_two_class"] = lambda in_channels=3, num_classes=3: TwoClassThreshold(in_channels,
+                                                                                               num_classes)
+    try:
+        ckpt = make_checkpoint(run / "best.pt", "test_two_class", class_names=("_background_", "benign",
+                                                                                "malignant"))
+        payload = load_checkpoint(ckpt)
+        payload["config"] = {"data": str(data), "labels": None}
+        torch.save(payload, ckpt)
+        spec = select_postprocessing(ckpt, device="cpu")
+        assert spec["vote"] is True and spec["merged"] is False
+        assert spec["val_miou"]["plain/vote"] > spec["val_miou"]["plain/none"] + 0.1
+        img, gt = lesion(0)
+        pred = Predictor.from_checkpoint(ckpt, device="cpu")
+        assert (pred.predict(img).label == gt).all()
+        raw = Predictor.from_checkpoint(ckpt, device="cpu", postprocess=False)
+        assert (raw.predict(img).label == 2).sum() == 36
+        from segstudio.core.inference.postprocess import describe
+
+        assert "one class per region" in describe(spec)
+    finally:
+        MODELS.entries.pop("test_two_class", None)

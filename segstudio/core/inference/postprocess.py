@@ -1,15 +1,19 @@
-"""Post-processing chosen on the validation split (as nnU-Net does): flip test-time augmentation and
-keep-largest-component, recorded in the checkpoint and applied by the predictor.
+"""Post-processing chosen on the validation split (as nnU-Net does): flip test-time augmentation,
+keep-largest-component and one class per lesion, recorded in the checkpoint and applied by the predictor.
 
 * :func:`keep_largest_component` keeps, for each given class, its largest 8-connected region; the other
   regions of that class become background.  ``merged=True`` treats all foreground classes as one region
   first (the largest foreground blob survives with its own class labels).
+* :func:`vote_components` gives every 8-connected foreground region (all foreground classes together) the
+  class most of its pixels have: a lesion is benign or malignant, not a patchwork of both.  Only offered
+  with two or more foreground classes.
 * :func:`select_postprocessing` predicts the run's validation images (``split.json``) at their original size
-  with and without flips, and tries keep-largest-component for the foreground as a whole and for each class;
+  with and without flips, and tries keep-largest-component for the foreground as a whole and for each class,
+  and the per-region class vote;
   an option is kept only when it raises the validation mIoU (by more than :data:`MIN_GAIN`; a tie keeps the
   cheaper choice).  The result is written into the checkpoint as ``postprocess``:
   ``{"tta": bool, "tta_flips": ["h", "v"] (the mirror axes TTA used: those the model trained with),
-  "keep_largest": [class names], "merged": bool, "val_miou": {option: mIoU}, "n_val": n}``
+  "keep_largest": [class names], "merged": bool, "vote": bool, "val_miou": {option: mIoU}, "n_val": n}``
   (atomic rewrite).  :meth:`Predictor.from_checkpoint` applies it unless told otherwise.
 """
 from __future__ import annotations
@@ -52,14 +56,40 @@ def _largest(mask: np.ndarray, structure, ndimage) -> np.ndarray:
     return lab == int(sizes.argmax())
 
 
+def vote_components(label: np.ndarray, *, background: int = 0) -> np.ndarray:
+    """A copy of ``label`` where every 8-connected foreground region (any non-background class, together)
+    takes the class most of its pixels have (ties: the lower class id)."""
+    from scipy import ndimage
+
+    out = np.array(label, copy=True)
+    fg = out != background
+    lab, n = ndimage.label(fg, structure=np.ones((3, 3), dtype=bool))
+    if n == 0:
+        return out
+    k = int(out.max()) + 1
+    counts = np.bincount(lab[fg].astype(np.int64) * k + out[fg], minlength=(n + 1) * k).reshape(n + 1, k)
+    counts[:, background] = -1
+    out[fg] = counts.argmax(1)[lab[fg]]
+    return out
+
+
+def postprocess_label(label: np.ndarray, classes: Sequence[int], *, merged: bool = False,
+                      vote: bool = False) -> np.ndarray:
+    """The class vote (first: each region one class) then keep-largest-component; ``label`` itself when
+    nothing is asked."""
+    if vote:
+        label = vote_components(label)
+    if classes or merged:
+        label = keep_largest_component(label, classes, merged=merged)
+    return label
+
+
 def apply_postprocess(label: np.ndarray, spec: Optional[dict], class_names: Sequence[str]) -> np.ndarray:
-    """``label`` with the checkpoint's recorded keep-largest-component applied (``spec`` None: unchanged)."""
+    """``label`` with the checkpoint's recorded post-processing applied (``spec`` None: unchanged)."""
     if not spec:
         return label
     ids = [class_names.index(n) for n in spec.get("keep_largest", []) if n in class_names]
-    if not ids and not spec.get("merged"):
-        return label
-    return keep_largest_component(label, ids, merged=bool(spec.get("merged")))
+    return postprocess_label(label, ids, merged=bool(spec.get("merged")), vote=bool(spec.get("vote")))
 
 
 def _miou(cms: np.ndarray) -> float:
@@ -106,11 +136,12 @@ def select_postprocessing(checkpoint, *, data: Optional[str] = None, labels: Opt
     names = list(pred.class_names)
     k = len(names)
     fg = list(range(1, k))
-    options = {"none": ([], False)}
+    options = {"none": ([], False, False)}
     if k > 2:
-        options["merged"] = ([], True)
+        options["merged"] = ([], True, False)
+        options["vote"] = ([], False, True)
     for c in fg:
-        options[f"largest:{names[c]}"] = ([c], False)
+        options[f"largest:{names[c]}"] = ([c], False, False)
     cms = {(tta, o): np.zeros((k, k), dtype=np.int64) for tta in (False, True) for o in options}
     for step, i in enumerate(items):
         if cancel is not None and cancel():
@@ -119,33 +150,35 @@ def select_postprocessing(checkpoint, *, data: Optional[str] = None, labels: Opt
         for tta in (False, True):
             pred.tta = tta
             label = pred.predict(image).label
-            for o, (cls, merged) in options.items():
-                out = keep_largest_component(label, cls, merged=merged) if (cls or merged) else label
+            for o, (cls, merged, vote) in options.items():
+                out = postprocess_label(label, cls, merged=merged, vote=vote)
                 cms[(tta, o)] += _confusion(out, np.asarray(gt), k)
         if progress is not None:
             progress(step + 1, len(items))
     scores = {f"{'tta' if t else 'plain'}/{o}": _miou(cm) for (t, o), cm in cms.items()}
     tta = scores["tta/none"] > scores["plain/none"] + MIN_GAIN
     prefix = "tta" if tta else "plain"
-    chosen, merged = [], False
+    chosen, merged, vote = [], False, False
     base_score = scores[f"{prefix}/none"]
     if k > 2 and scores[f"{prefix}/merged"] > base_score + MIN_GAIN:
         merged = True
+    if k > 2 and scores[f"{prefix}/vote"] > base_score + MIN_GAIN:
+        vote = True
     for c in fg:
         if scores[f"{prefix}/largest:{names[c]}"] > base_score + MIN_GAIN:
             chosen.append(names[c])
     spec = {"tta": bool(tta), "tta_flips": list(pred.tta_flips), "keep_largest": chosen, "merged": merged,
-            "val_miou": scores, "n_val": len(items)}
-    if len(chosen) > 1 or (merged and chosen):
-        # the options were scored one at a time: score the combination, keep it only if it still helps
-        spec = _check_combination(spec, pred, ds, items, names, base_score)
+            "vote": vote, "val_miou": scores, "n_val": len(items)}
+    if len(chosen) + merged + vote > 1:
+        # the options were scored one at a time: score the combination, keep it only if it beats each alone
+        spec = _check_combination(spec, pred, ds, items, names)
     if write:
         ckpt[KEY] = spec
         save_checkpoint(ckpt, checkpoint)
     return spec
 
 
-def _check_combination(spec, pred, ds, items, names, base_score) -> dict:
+def _check_combination(spec, pred, ds, items, names) -> dict:
     k = len(names)
     pred.tta = spec["tta"]
     cm = np.zeros((k, k), dtype=np.int64)
@@ -154,8 +187,14 @@ def _check_combination(spec, pred, ds, items, names, base_score) -> dict:
         cm += _confusion(apply_postprocess(pred.predict(image).label, spec, names), np.asarray(gt), k)
     combined = _miou(cm)
     spec["val_miou"]["combined"] = combined
-    if combined <= base_score + MIN_GAIN:
-        spec["keep_largest"], spec["merged"] = [], False
+    prefix = "tta" if spec["tta"] else "plain"
+    singles = ((["merged"] if spec["merged"] else []) + (["vote"] if spec["vote"] else [])
+               + [f"largest:{n}" for n in spec["keep_largest"]])
+    best = max(singles, key=lambda o: spec["val_miou"][f"{prefix}/{o}"])
+    if combined <= spec["val_miou"][f"{prefix}/{best}"]:
+        # the combination does no better than the best option alone (each one helped on its own): that one
+        spec["merged"], spec["vote"] = best == "merged", best == "vote"
+        spec["keep_largest"] = [best.split(":", 1)[1]] if best.startswith("largest:") else []
     return spec
 
 
@@ -191,4 +230,4 @@ def describe(spec: dict) -> str:
     largest = (["foreground"] if spec["merged"] else []) + list(spec["keep_largest"])
     return (f"post-processing chosen on {spec['n_val']} validation images: TTA {'on' if spec['tta'] else 'off'} "
             f"(mIoU {s['plain/none']:.4f} -> {s['tta/none']:.4f}), keep largest component: "
-            f"{', '.join(largest) or 'none'}")
+            f"{', '.join(largest) or 'none'}" + ("; one class per region (majority vote)" if spec.get("vote") else ""))
