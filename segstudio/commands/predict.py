@@ -75,18 +75,21 @@ def run(args) -> int:
         print(f"error: {path}: {reason}", file=sys.stderr)
     print(f"{report.n_ok} image(s) predicted into {report.out} ({predictor.device.type}"
           f"{', tiled' if args.tile else ''}{', TTA' if predictor.tta else ''}"
-          f"{', keep-largest ' + _largest(predictor) if _largest(predictor) else ''}"
-          f"{', one class per region' if (predictor.postprocess or {}).get('vote') else ''})"
+          f"{_postprocess_text(predictor)})"
           + (f"; {len(report.failures)} failed" if report.failures else ""))
     if args.gt is not None:
         _score(args, report.out, predictor.class_names)
     return 1 if report.failures else 0
 
 
-def _largest(predictor) -> str:
+def _postprocess_text(predictor) -> str:
+    """", keep-largest fg, one class per region": the recorded post-processing the predictor applies."""
+    from segstudio.core.inference.postprocess import kept_largest
+
     spec = predictor.postprocess or {}
-    parts = (["foreground"] if spec.get("merged") else []) + list(spec.get("keep_largest", []))
-    return ", ".join(parts)
+    largest = kept_largest(spec)
+    return ((f", keep-largest {', '.join(largest)}" if largest else "")
+            + (", one class per region" if spec.get("vote") else ""))
 
 
 def _score(args, pred_dir: Path, class_names) -> None:

@@ -27,14 +27,25 @@ class Threshold(nn.Module):
         return self.conv(x)
 
 
+class TwoClassThreshold(Threshold):
+    """Three classes: label 0 where R < 0.5, else 2 where G > 0.5, else 1 (pointwise, flip-equivariant)."""
+
+    def __init__(self, in_channels=3, num_classes=3):
+        super().__init__(in_channels, num_classes)
+        with torch.no_grad():
+            self.conv.weight[2, 0, 0, 0] = 10.0
+            self.conv.weight[2, 1, 0, 0] = 20.0
+            self.conv.bias[2] = -15.0
+
+
 @contextlib.contextmanager
-def threshold_registered():
-    """``test_threshold`` in the model registry for the duration (never left behind for other tests)."""
-    MODELS.entries["test_threshold"] = lambda in_channels=3, num_classes=2: Threshold(in_channels, num_classes)
+def threshold_registered(name="test_threshold", module=Threshold):
+    """``module`` in the model registry as ``name`` for the duration (never left behind for other tests)."""
+    MODELS.entries[name] = lambda in_channels=3, num_classes=2: module(in_channels, num_classes)
     try:
         yield
     finally:
-        MODELS.entries.pop("test_threshold", None)
+        MODELS.entries.pop(name, None)
 
 
 def expected_label(img_u8: np.ndarray) -> np.ndarray:

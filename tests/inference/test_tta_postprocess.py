@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from inference_helpers import make_checkpoint, threshold_registered
+from inference_helpers import TwoClassThreshold, make_checkpoint, threshold_registered
 
 from segstudio.core.checkpoint import load_checkpoint
 from segstudio.core.inference import Predictor
@@ -193,29 +193,9 @@ def test_predict_command_applies_the_recorded_choice(blob_run, tmp_path, capsys)
         assert np.asarray(read_label_mask(out2 / "im0.png", 2))[44:48, 44:48].min() == 1
 
 
-class TwoClassThreshold(torch.nn.Module):
-    """label 0 where R < 0.5, else 2 where G > 0.5, else 1 (pointwise: flip-equivariant)."""
-
-    def __init__(self, in_channels=3, num_classes=3):
-        super().__init__()
-        self.conv = torch.nn.Conv2d(in_channels, num_classes, 1)
-        with torch.no_grad():
-            self.conv.weight.zero_()
-            self.conv.bias.zero_()
-            self.conv.weight[1, 0, 0, 0] = self.conv.weight[2, 0, 0, 0] = 10.0
-            self.conv.bias[1] = -5.0
-            self.conv.weight[2, 1, 0, 0] = 20.0
-            self.conv.bias[2] = -15.0
-
-    def forward(self, x):
-        return self.conv(x)
-
-
 def test_the_class_vote_is_chosen_when_lesions_come_out_mixed(tmp_path):
     """Three classes; every lesion is class 1 but a patch of it looks like class 2: the vote repairs it and is
     chosen; predict then gives whole lesions one class."""
-    from segstudio.core.models import MODELS
-
     data = tmp_path / "data"
     (data / "images").mkdir(parents=True)
     (data / "masks").mkdir()
@@ -238,9 +218,7 @@ def test_the_class_vote_is_chosen_when_lesions_come_out_mixed(tmp_path):
     run = tmp_path / "run"
     run.mkdir()
     (run / "split.json").write_text(json.dumps({"train": names[:1], "val": names[1:]}))
-    MODELS.entries["test_two_class"] = lambda in_channels=3, num_classes=3: TwoClassThreshold(in_channels,
-                                                                                               num_classes)
-    try:
+    with threshold_registered("test_two_class", TwoClassThreshold):
         ckpt = make_checkpoint(run / "best.pt", "test_two_class", class_names=("_background_", "benign",
                                                                                 "malignant"))
         payload = load_checkpoint(ckpt)
@@ -257,5 +235,3 @@ def test_the_class_vote_is_chosen_when_lesions_come_out_mixed(tmp_path):
         from segstudio.core.inference.postprocess import describe
 
         assert "one class per region" in describe(spec)
-    finally:
-        MODELS.entries.pop("test_two_class", None)

@@ -158,27 +158,26 @@ def select_postprocessing(checkpoint, *, data: Optional[str] = None, labels: Opt
     scores = {f"{'tta' if t else 'plain'}/{o}": _miou(cm) for (t, o), cm in cms.items()}
     tta = scores["tta/none"] > scores["plain/none"] + MIN_GAIN
     prefix = "tta" if tta else "plain"
-    chosen, merged, vote = [], False, False
     base_score = scores[f"{prefix}/none"]
-    if k > 2 and scores[f"{prefix}/merged"] > base_score + MIN_GAIN:
-        merged = True
-    if k > 2 and scores[f"{prefix}/vote"] > base_score + MIN_GAIN:
-        vote = True
-    for c in fg:
-        if scores[f"{prefix}/largest:{names[c]}"] > base_score + MIN_GAIN:
-            chosen.append(names[c])
-    spec = {"tta": bool(tta), "tta_flips": list(pred.tta_flips), "keep_largest": chosen, "merged": merged,
-            "vote": vote, "val_miou": scores, "n_val": len(items)}
-    if len(chosen) + merged + vote > 1:
+    helped = [o for o in options if o != "none" and scores[f"{prefix}/{o}"] > base_score + MIN_GAIN]
+    spec = {"tta": bool(tta), "tta_flips": list(pred.tta_flips), **_option_fields(helped), "val_miou": scores,
+            "n_val": len(items)}
+    if len(helped) > 1:
         # the options were scored one at a time: score the combination, keep it only if it beats each alone
-        spec = _check_combination(spec, pred, ds, items, names)
+        spec = _check_combination(spec, helped, pred, ds, items, names)
     if write:
         ckpt[KEY] = spec
         save_checkpoint(ckpt, checkpoint)
     return spec
 
 
-def _check_combination(spec, pred, ds, items, names) -> dict:
+def _option_fields(options: Sequence[str]) -> dict:
+    """The ``postprocess`` fields that apply the named options ("merged", "vote", "largest:<class>")."""
+    return {"keep_largest": [o.split(":", 1)[1] for o in options if o.startswith("largest:")],
+            "merged": "merged" in options, "vote": "vote" in options}
+
+
+def _check_combination(spec, helped, pred, ds, items, names) -> dict:
     k = len(names)
     pred.tta = spec["tta"]
     cm = np.zeros((k, k), dtype=np.int64)
@@ -188,13 +187,10 @@ def _check_combination(spec, pred, ds, items, names) -> dict:
     combined = _miou(cm)
     spec["val_miou"]["combined"] = combined
     prefix = "tta" if spec["tta"] else "plain"
-    singles = ((["merged"] if spec["merged"] else []) + (["vote"] if spec["vote"] else [])
-               + [f"largest:{n}" for n in spec["keep_largest"]])
-    best = max(singles, key=lambda o: spec["val_miou"][f"{prefix}/{o}"])
+    best = max(helped, key=lambda o: spec["val_miou"][f"{prefix}/{o}"])
     if combined <= spec["val_miou"][f"{prefix}/{best}"]:
         # the combination does no better than the best option alone (each one helped on its own): that one
-        spec["merged"], spec["vote"] = best == "merged", best == "vote"
-        spec["keep_largest"] = [best.split(":", 1)[1]] if best.startswith("largest:") else []
+        spec.update(_option_fields([best]))
     return spec
 
 
@@ -225,9 +221,14 @@ def choose_for_run(run_dir, *, quiet: bool = False, out=None, device="auto") -> 
     return spec
 
 
+def kept_largest(spec: dict) -> list:
+    """What keep-largest-component applies to in a ``postprocess`` spec: "foreground" (merged) and class names."""
+    return (["foreground"] if spec.get("merged") else []) + list(spec.get("keep_largest", []))
+
+
 def describe(spec: dict) -> str:
     s = spec["val_miou"]
-    largest = (["foreground"] if spec["merged"] else []) + list(spec["keep_largest"])
+    largest = kept_largest(spec)
     return (f"post-processing chosen on {spec['n_val']} validation images: TTA {'on' if spec['tta'] else 'off'} "
             f"(mIoU {s['plain/none']:.4f} -> {s['tta/none']:.4f}), keep largest component: "
             f"{', '.join(largest) or 'none'}" + ("; one class per region (majority vote)" if spec.get("vote") else ""))
