@@ -235,3 +235,46 @@ def test_the_class_vote_is_chosen_when_lesions_come_out_mixed(tmp_path):
         from segstudio.core.inference.postprocess import describe
 
         assert "one class per region" in describe(spec)
+
+
+class _FixedPredictor:
+    """Stands in for a Predictor in the combination check: the same raw label map for every image."""
+
+    def __init__(self, label):
+        self.tta, self.label = False, label
+
+    def predict(self, image):
+        return type("Result", (), {"label": self.label.copy()})()
+
+
+class _Images:
+    def __init__(self, gt):
+        self.gt = gt
+
+    def load_raw(self, i):
+        return np.zeros(self.gt.shape + (3,), dtype=np.uint8), self.gt
+
+
+def test_a_combination_no_better_than_its_best_option_alone_gives_way_to_that_option():
+    from segstudio.core.inference.postprocess import _check_combination
+
+    names = ["_background_", "benign", "malignant"]
+    gt = np.zeros((20, 20), dtype=np.int64)
+    gt[1:9, 1:9] = 1
+    raw = gt.copy()
+    raw[2:4, 2:4] = 2             # a mixed region (the vote fixes it) ...
+    raw[15:17, 15:17] = 1         # ... and a false benign blob (keep-largest removes it)
+    pred, ds, helped = _FixedPredictor(raw), _Images(gt), ["vote", "largest:benign"]
+
+    def check(vote_score, largest_score):
+        spec = {"tta": False, "vote": True, "merged": False, "keep_largest": ["benign"],
+                "val_miou": {"plain/vote": vote_score, "plain/largest:benign": largest_score}}
+        return _check_combination(spec, helped, pred, ds, [0, 1], names)
+
+    both = check(0.0, 0.0)        # each alone scored lower than the two together: both kept
+    combined = both["val_miou"]["combined"]
+    assert combined == pytest.approx(1.0) and both["vote"] and both["keep_largest"] == ["benign"]
+    alone = check(combined, combined - 0.1)   # the vote alone did as well: the vote alone is kept
+    assert alone["vote"] is True and alone["keep_largest"] == [] and alone["merged"] is False
+    alone = check(0.5, combined + 0.01)       # keep-largest alone did better
+    assert alone["vote"] is False and alone["keep_largest"] == ["benign"]
