@@ -195,7 +195,7 @@ def _add_tool_actions(window, services, canvas, names) -> dict:
         group.addAction(act)
         menu.addAction(act)
         toolbar.addAction(act)
-        window.actions_by_name[name] = act
+        services.add_action(name, act)
         if tool_actions is not None:
             tool_actions[name] = act
         actions[name] = act
@@ -204,8 +204,7 @@ def _add_tool_actions(window, services, canvas, names) -> dict:
 
 def install(session, services) -> AssistPanel:
     """Window extension: the assist tools, their actions and the Assist dock (see the module docstring)."""
-    window = services.window
-    canvas = window.canvas
+    window, canvas = services.window, services.canvas
     controller = AssistController(canvas, checkpoint=lambda: session.checkpoint,
                                   class_names=lambda: session.class_names or None, parent=window)
     wand = WandTool(canvas, controller)

@@ -6,7 +6,8 @@ An extension is a callable ``install(session, services)`` registered in
 * ``session`` (:class:`segstudio.core.session.Session`) is the model the window shows: the project, the
   current image and its document, the classes with their colours, the chosen checkpoint, and their events;
 * ``services`` (:class:`WindowServices`) is the window's small GUI API: ``add_dock``, ``add_menu``,
-  ``add_menu_action``, ``action``, ``status``, ``open_image``, ``refresh_statuses``, ``on_quit`` and
+  ``add_menu_action``, ``action``, ``add_action``, ``show_panel``, ``canvas``, ``status``, ``open_image``,
+  ``refresh_statuses``, ``on_quit`` and
   ``window`` (the parent for dialogs and event filters).
 
 The built-in extensions are registered below (each imports its module only when installed); a plugin
@@ -102,6 +103,31 @@ class WindowServices:
     def action(self, name: str) -> Optional[QAction]:
         """A named action of the window or of an extension installed before, or None."""
         return self.window.actions_by_name.get(name)
+
+    def add_action(self, name: str, action: QAction, *, toolbar: bool = False) -> QAction:
+        """Make an extension's own ``action`` ``action(name)``; ``toolbar``: also on the window's tools bar."""
+        self.window.actions_by_name[name] = action
+        bar = getattr(self.window, "toolbar", None)
+        if toolbar and bar is not None:
+            bar.addAction(action)
+        return action
+
+    @property
+    def canvas(self):
+        """The annotation canvas (an extension may draw a layer on it, e.g. the review overlay)."""
+        return self.window.canvas
+
+    def show_panel(self, key: str) -> bool:
+        """Show the dock ``key`` on top of its tab group (False when there is no such dock)."""
+        show = getattr(self.window, "show_panel", None)
+        if show is not None:
+            return bool(show(key))
+        dock = self.window.docks.get(key)
+        if dock is None:
+            return False
+        dock.show()
+        dock.raise_()
+        return True
 
     def status(self, text: str, error: bool = False) -> None:
         self.window.show_message(text, error=error)

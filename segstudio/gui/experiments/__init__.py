@@ -56,14 +56,9 @@ def install(session, services) -> ExperimentsDock:
     dock = ExperimentsDock(session=session, parent=services.window)
     services.add_dock("experiments", dock, Qt.BottomDockWidgetArea)
     menu = services.add_menu("E&xperiments")
-    window = services.window
 
     def show() -> None:
-        if hasattr(window, "show_panel"):
-            window.show_panel("experiments")
-        else:
-            dock.show()
-            dock.raise_()
+        services.show_panel("experiments")
 
     services.add_menu_action(menu, "Show Experiments panel", show, name="show_experiments")
     menu.addSeparator()
@@ -73,6 +68,6 @@ def install(session, services) -> ExperimentsDock:
                              ("Start queue", dock.start, "train"), ("Cancel current run", dock.cancel, "stop"),
                              ("Resume queue", dock.resume, "resume")):
         services.add_menu_action(menu, text, lambda s=slot: (show(), s())).setObjectName(icon)
-    dock.close_guard = QueueCloseGuard(window, dock)
+    dock.close_guard = QueueCloseGuard(services.window, dock)
     services.on_quit(dock.shutdown)   # a queue still running when the app quits another way: stopped, resumable
     return dock

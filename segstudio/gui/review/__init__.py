@@ -21,14 +21,11 @@ def install(session, services) -> ReviewDock:
     services.add_dock("review", dock, Qt.BottomDockWidgetArea)   # as training.install: below, wide layout
     services.on_quit(dock.shutdown)     # a prediction still running when the app quits is cancelled and waited for
     # the overlay as a layer of the main canvas (V), in the View and Review menus and on the dock's button
-    overlay = CanvasOverlay(dock, services.window.canvas, parent=dock)
+    overlay = CanvasOverlay(dock, services.canvas, parent=dock)
     dock.canvas_overlay = overlay
     services.on_quit(overlay.shutdown)
     services.add_menu("&View").addAction(overlay.action)
-    services.window.actions_by_name["review_overlay"] = overlay.action
-    toolbar = getattr(services.window, "toolbar", None)     # the window's tools bar, after Fit
-    if toolbar is not None:
-        toolbar.addAction(overlay.action)
+    services.add_action("review_overlay", overlay.action, toolbar=True)     # on the tools bar, after Fit
     dock.imageActivated.connect(services.open_image)
     dock.predictionsChanged.connect(services.refresh_statuses)
     menu = services.add_menu("&Review")

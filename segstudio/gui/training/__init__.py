@@ -64,7 +64,7 @@ def install(session, services) -> TrainingDock:
     services.add_menu_action(menu, "Train", dock.start_training)
     services.add_menu_action(menu, "Stop", dock.stop_training)
     services.add_menu_action(menu, "Resume last run", dock.resume_training)
-    dock.reviewRequested.connect(lambda: (act := services.action("show_review")) is not None and act.trigger())
+    dock.reviewRequested.connect(lambda: services.show_panel("review"))
     dock.close_guard = CloseGuard(services.window, dock)
     services.on_quit(dock.shutdown)   # quitting another way (guard bypassed, session end): stop cleanly
     return dock
