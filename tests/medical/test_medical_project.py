@@ -128,40 +128,15 @@ def test_nifti_label_volume_is_aligned_with_the_source_affine(medical_folder, tm
     assert (out / "classes.txt").read_text() == "_background_\nlesion\n"
 
 
-class _Threshold(__import__("torch").nn.Module):
-    """label = channel 0 > 0.5 (pointwise): the prediction shows the slice's own pixels."""
-
-    def __init__(self, in_channels=3, num_classes=2):
-        import torch
-
-        super().__init__()
-        self.conv = torch.nn.Conv2d(in_channels, num_classes, 1)
-        with torch.no_grad():
-            self.conv.weight.zero_()
-            self.conv.bias.zero_()
-            self.conv.weight[1, 0, 0, 0] = 10.0
-            self.conv.bias[1] = -5.0
-
-    def forward(self, x):
-        return self.conv(x)
-
-
 def test_prediction_reads_each_slice(medical_folder, tmp_path):
     """The Review dock's prediction (core/review predict_entries) predicts every slice from its own pixels."""
-    import torch
+    from inference_helpers import make_checkpoint, threshold_registered
 
     from segstudio.core.inference import Predictor
-    from segstudio.core.models import MODELS
     from segstudio.core.review.project import predict_entries, read_prediction
 
-    ckpt = tmp_path / "best.pt"
-    torch.save({"format": "segstudio-checkpoint", "format_version": 1,
-                "model": {"name": "test_medical_threshold", "in_channels": 3, "num_classes": 2, "kwargs": {}},
-                "state_dict": _Threshold().state_dict(),
-                "class_names": ["_background_", "lesion"], "img_size": 64, "resize_mode": "letterbox",
-                "epoch": 1, "metrics": {}, "config": {}}, ckpt)
-    MODELS.entries["test_medical_threshold"] = _Threshold
-    try:
+    with threshold_registered("test_medical_threshold"):
+        ckpt = make_checkpoint(tmp_path / "best.pt", "test_medical_threshold", class_names=("_background_", "lesion"))
         project = Project(medical_folder)
         entries = [project.entry_for(s) for s in ("head_z005", "head_z012", "ct")]
         report = predict_entries(ckpt, project, entries, device="cpu")
@@ -171,28 +146,20 @@ def test_prediction_reads_each_slice(medical_folder, tmp_path):
                                           read_slice(medical_folder / "head.nii", 12),
                                           read_slice(medical_folder / "ct.dcm"))):
             assert np.array_equal(read_prediction(project, entry), predictor.predict(image).label)
-    finally:
-        MODELS.entries.pop("test_medical_threshold", None)
     # the two slices really differ, so a mix-up of slices would be seen
     assert not np.array_equal(read_prediction(project, entries[0]), read_prediction(project, entries[1]))
 
 
 def test_predict_cli_predicts_every_slice_of_a_folder(medical_folder, tmp_path, capsys):
     """`segstudio predict` on a folder with DICOM / NIfTI files: one mask per slice, named like its JSON."""
-    import torch
+    from inference_helpers import make_checkpoint, threshold_registered
 
     from segstudio.cli import main
     from segstudio.core.annotation.masks import read_label_mask
     from segstudio.core.inference import Predictor
-    from segstudio.core.models import MODELS
 
-    ckpt = tmp_path / "best.pt"
-    torch.save({"format": "segstudio-checkpoint", "format_version": 1,
-                "model": {"name": "test_medical_threshold", "in_channels": 3, "num_classes": 2, "kwargs": {}},
-                "state_dict": _Threshold().state_dict(), "class_names": ["_background_", "lesion"],
-                "img_size": 64, "resize_mode": "letterbox", "epoch": 1, "metrics": {}, "config": {}}, ckpt)
-    MODELS.entries["test_medical_threshold"] = _Threshold
-    try:
+    with threshold_registered("test_medical_threshold"):
+        ckpt = make_checkpoint(tmp_path / "best.pt", "test_medical_threshold", class_names=("_background_", "lesion"))
         out = tmp_path / "pred"
         assert main(["predict", "--weights", str(ckpt), "--images", str(medical_folder), "--out", str(out),
                      "--quiet"]) == 0
@@ -203,5 +170,3 @@ def test_predict_cli_predicts_every_slice_of_a_folder(medical_folder, tmp_path, 
                             ("dose_f009", read_slice(medical_folder / "dose.dcm", 9)),
                             ("ct", read_slice(medical_folder / "ct.dcm"))):
             assert np.array_equal(read_label_mask(out / f"{stem}.png", 2), predictor.predict(image).label)
-    finally:
-        MODELS.entries.pop("test_medical_threshold", None)

@@ -136,6 +136,18 @@ def test_a_rare_class_is_named_but_the_loss_stays_unweighted_dice_ce(tiny_projec
     assert given.config.class_weights == [0.5, 1.0, 2.0] and given.choices["class_weights"]["source"] == "user"
 
 
+def test_one_foreground_class_gets_the_strong_preset_several_the_light_one(tiny_project, tmp_path):
+    cfg = TrainConfig(data=str(tiny_project), out=str(tmp_path / "r"), max_minutes=5, device="cpu")
+    one = plan_run(cfg, set(), fp=make_fp(freqs=(0.7, 0.3), asym=1.5), measure=linear_cost(0.01))
+    several = plan_run(cfg, set(), fp=make_fp(freqs=(0.8, 0.1, 0.1)), measure=linear_cost(0.01))
+    assert one.config.augment == "strong" and "one foreground class" in one.choices["augment"]["reason"]
+    # strong, but an oriented image still gets no up-down flip and only small rotations
+    assert one.config.augment_overrides == {"vflip_p": 0.0, "rotate_deg": 15.0}
+    assert several.config.augment == "light" and "several foreground classes" in several.choices["augment"]["reason"]
+    mine = plan_run(cfg.replace(augment="none"), {"augment"}, fp=make_fp(), measure=linear_cost(0.01))
+    assert mine.config.augment == "none" and mine.choices["augment"]["source"] == "user"
+
+
 def test_orientation_decides_vertical_flips_and_thin_structures_the_size(tiny_project, tmp_path):
     cfg = TrainConfig(data=str(tiny_project), out=str(tmp_path / "r"), max_minutes=5, device="cpu")
     up = plan_run(cfg, set(), fp=make_fp(asym=1.5), measure=linear_cost(0.01)).config
