@@ -409,9 +409,9 @@ def _augment_choice(fp: Fingerprint, n_train: int) -> tuple[str, dict, str]:
     one foreground class, the light one when several must be told apart (nnU-Net augments heavily by default).
     Measured (2026-12-04, BENCHMARKS.md, held-out, auto plans): PH2 lesion IoU, seeds 0 / 1, light 0.832 / 0.874,
     strong 0.865 / 0.866 (a little better on average and steadier; within the seeds' spread); DRIVE vessel
-    Dice 0.815 both.  On BUSI
-    (benign / malignant) stronger augmentation found the lesions better and told their class worse: lesion IoU
-    0.578 light -> 0.609 strong -> 0.641 strong without blur/noise/elastic, mIoU 0.672 -> 0.642 -> 0.623.
+    Dice 0.815 both.  On BUSI (benign / malignant) stronger augmentation found the lesions better and told their
+    class worse: lesion IoU 0.578 light -> 0.609 strong -> 0.641 strong without blur/noise/elastic, mIoU 0.672 ->
+    0.642 -> 0.623.
     Vertical flips only when the images have no up/down, rotations within 15° when they have one (ultrasound)."""
     oriented = fp.vertical_asymmetry > 0.8
     if oriented:
