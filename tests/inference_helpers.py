@@ -11,8 +11,9 @@ from torch import nn
 from segstudio.core.models import MODELS
 
 
-class Threshold(nn.Module):
-    """logit(class 1) = 10 * (R - 0.5); class 0 = 0: label = R > 0.5 (pointwise, flip-equivariant)."""
+class Pointwise(nn.Module):
+    """A 1x1 convolution with every weight zero (all logits 0); subclasses set the weights that make their labels
+    known exactly (``self.conv``, under ``torch.no_grad()``)."""
 
     def __init__(self, in_channels=3, num_classes=2):
         super().__init__()
@@ -20,11 +21,19 @@ class Threshold(nn.Module):
         with torch.no_grad():
             self.conv.weight.zero_()
             self.conv.bias.zero_()
-            self.conv.weight[1, 0, 0, 0] = 10.0
-            self.conv.bias[1] = -5.0
 
     def forward(self, x):
         return self.conv(x)
+
+
+class Threshold(Pointwise):
+    """logit(class 1) = 10 * (R - 0.5); class 0 = 0: label = R > 0.5 (pointwise, flip-equivariant)."""
+
+    def __init__(self, in_channels=3, num_classes=2):
+        super().__init__(in_channels, num_classes)
+        with torch.no_grad():
+            self.conv.weight[1, 0, 0, 0] = 10.0
+            self.conv.bias[1] = -5.0
 
 
 class TwoClassThreshold(Threshold):

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 from PySide6.QtCore import QSettings
-from torch import nn
 
 from assist_support import autosaved_label, disk, drag, iou, make_assist_window, settle  # noqa: F401
+from inference_helpers import Pointwise
 from segstudio.core.annotation import read_label_mask
 
 STEM = "IMD078"   # a PH2 image; the lesion is darker than the skin
@@ -19,22 +19,16 @@ ROOT = Path(__file__).resolve().parents[2]
 DARK = "assist-test-darkness"
 
 
-class Darkness(nn.Module):
+class Darkness(Pointwise):
     """A hand-set 'model' (lesion = darker than 0.55 grey): exercises the model path of the tool - checkpoint,
     Predictor, crop at the training scale, threshold, components - without minutes of training in a test.
     How well a trained model assists is measured by benchmarks/interactive.py (BENCHMARKS.md)."""
 
     def __init__(self, in_channels=3, num_classes=2):
-        super().__init__()
-        self.conv = nn.Conv2d(in_channels, num_classes, 1)
+        super().__init__(in_channels, num_classes)
         with torch.no_grad():
-            self.conv.weight.zero_()
-            self.conv.bias.zero_()
             self.conv.weight[1] = -40.0 / in_channels
             self.conv.bias[1] = 40.0 * 0.55
-
-    def forward(self, x):
-        return self.conv(x)
 
 
 def darkness_checkpoint(path: Path, class_names=("_background_", "lesion")) -> Path:

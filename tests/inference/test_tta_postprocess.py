@@ -9,7 +9,7 @@ import torch
 from inference_helpers import TwoClassThreshold, make_checkpoint, threshold_registered
 
 from segstudio.core.checkpoint import load_checkpoint
-from segstudio.core.inference import Predictor
+from segstudio.core.inference import PredictionResult, Predictor
 from segstudio.core.inference.postprocess import (apply_postprocess, keep_largest_component, select_postprocessing,
                                                   vote_components)
 
@@ -244,7 +244,7 @@ class _FixedPredictor:
         self.tta, self.label = False, label
 
     def predict(self, image):
-        return type("Result", (), {"label": self.label.copy()})()
+        return PredictionResult(self.label.copy(), None)
 
 
 class _Images:
