@@ -10,8 +10,10 @@ event creation, the per-batch loss ``.item()``, cancel/time checks and this scri
 event) against the bare loop's wall time for its epoch.
 
 Prints img/s for both and, as the LAST line, ``ratio=X`` (engine / bare; goal >= 0.95).
-With ``--device cuda`` it also compares the engine with AMP + channels_last against fp32; without a CUDA
-GPU it says so and skips that part.
+First it compares the engine's defaults -- channels_last and ``amp: auto`` (CUDA: bf16/fp16 autocast; CPU:
+bf16 autocast where the CPU has native bf16, else float32) -- with float32 contiguous on the same device;
+the engine/bare comparison then runs both loops in float32 contiguous.  ``--device cuda`` without a CUDA
+GPU says so and runs on the CPU.
 
     .venv/bin/python benchmarks/train_step.py [--epochs 4] [--img-size 128] [--batch-size 4] [--base 16]
 """
@@ -119,16 +121,18 @@ def main(argv=None) -> int:
         print(f"train_step benchmark: unet base {args.base}, {args.img_size} px, batch {args.batch_size}, "
               f"{args.epochs} epochs (1 warm-up), device {args.device}, torch threads {torch.get_num_threads()}, "
               f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
-        if args.device == "cuda":
-            if not torch.cuda.is_available():
-                print("CUDA is not available on this machine: skipping the AMP + channels_last vs fp32 "
-                      "comparison (and running the engine/bare comparison on the CPU)")
-                cfg = cfg.replace(device="cpu")
-            else:
-                fp32 = engine_speed(cfg.replace(out=str(Path(tmp) / "fp32")), args.epochs)
-                amp = engine_speed(cfg.replace(out=str(Path(tmp) / "amp"), amp="auto", channels_last=True),
-                                   args.epochs)
-                print(f"engine fp32 {fp32:.1f} img/s, AMP + channels_last {amp:.1f} img/s, speed-up {amp / fp32:.2f}x")
+        if args.device == "cuda" and not torch.cuda.is_available():
+            print("CUDA is not available on this machine: running on the CPU")
+            cfg = cfg.replace(device="cpu")
+        from segstudio.core.device import autocast_dtype, resolve_device
+
+        dtype = autocast_dtype("auto", resolve_device(cfg.device))
+        fp32 = engine_speed(cfg.replace(out=str(Path(tmp) / "fp32")), args.epochs)
+        cl = engine_speed(cfg.replace(out=str(Path(tmp) / "cl"), channels_last=True), args.epochs)
+        amp = engine_speed(cfg.replace(out=str(Path(tmp) / "amp"), amp="auto", channels_last=True), args.epochs)
+        print(f"engine float32 {fp32:.1f} img/s, channels_last {cl:.1f} img/s ({cl / fp32:.2f}x), "
+              f"channels_last + autocast {str(dtype).replace('torch.', '') if dtype else 'off (float32)'} "
+              f"{amp:.1f} img/s ({amp / fp32:.2f}x): the defaults (amp auto, channels_last)")
         eng, bare = compare_engine_bare(cfg, args.epochs)
     print(f"engine {eng:.2f} img/s   bare loop {bare:.2f} img/s   (medians over {args.epochs - 1} epochs)")
     print(f"ratio={eng / bare:.3f}")

@@ -10,7 +10,7 @@ See docs/assist.md.
 from __future__ import annotations
 
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox, QDialog, QDialogButtonBox, QDockWidget, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
     QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget,
@@ -176,13 +176,11 @@ class AssistSettingsDialog(QDialog):
 
 
 def _add_tool_actions(window, services, canvas, names) -> dict:
-    """Checkable actions for the tools in the Annotate menu (with the window's tool group when it has one)."""
+    """Checkable actions for the tools in the Annotate menu and the Assist tool bar, exclusive with the
+    window's tools."""
     menu = services.add_menu("&Annotate")
     menu.addSeparator()
-    group = getattr(window, "tool_group", None) or QActionGroup(window)
-    tool_actions = getattr(window, "tool_actions", None)
-    toolbar = window.addToolBar("Assist")
-    toolbar.setObjectName("toolbar_assist")
+    toolbar = services.add_toolbar("assist", "Assist")
     actions = {}
     for name, text, key, _hint in ASSIST_TOOLS:
         if name not in names:
@@ -192,12 +190,9 @@ def _add_tool_actions(window, services, canvas, names) -> dict:
         act.setCheckable(True)
         act.setIconText(f"{text.replace('&', '').replace(' (assisted)', '')} ({key})")
         act.triggered.connect(lambda _=False, n=name: canvas.set_tool(n))
-        group.addAction(act)
         menu.addAction(act)
         toolbar.addAction(act)
-        services.add_action(name, act)
-        if tool_actions is not None:
-            tool_actions[name] = act
+        services.add_tool_action(name, act)
         actions[name] = act
     return actions
 
@@ -230,6 +225,6 @@ def install(session, services) -> AssistPanel:
     session.events.checkpoint.connect(lambda _path: panel.update_model_label())
     canvas.toolChanged.connect(lambda name: actions[name].setChecked(True) if name in actions else None)
     services.on_quit(controller.shutdown)
-    window.assist = controller
-    window.assist_panel = panel
+    services.publish("assist", controller)
+    services.publish("assist_panel", panel)
     return panel

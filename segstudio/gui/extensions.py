@@ -29,8 +29,8 @@ import importlib
 from typing import Callable, Optional
 
 from PySide6.QtCore import QCoreApplication, Qt
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QMenu, QScrollArea
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QMenu, QScrollArea, QToolBar
 
 from segstudio.core import registry
 from segstudio.core.registry import load_plugins
@@ -111,6 +111,31 @@ class WindowServices:
         if toolbar and bar is not None:
             bar.addAction(action)
         return action
+
+    def add_tool_action(self, name: str, action: QAction) -> QAction:
+        """A canvas tool's checkable ``action``: exclusive with the window's tools (their action group), kept
+        checked with the canvas's tool and themed with them (``window.tool_actions``), and ``action(name)``."""
+        group = getattr(self.window, "tool_group", None)
+        if group is None:   # a window without tools of its own: the extensions' tools exclude each other
+            group = self._tool_group = getattr(self, "_tool_group", None) or QActionGroup(self.window)
+        group.addAction(action)
+        tools = getattr(self.window, "tool_actions", None)
+        if tools is not None:
+            tools[name] = action
+        return self.add_action(name, action)
+
+    def add_toolbar(self, key: str, title: str) -> QToolBar:
+        """A new tool bar ``title`` (object name ``toolbar_<key>``, so that the window's layout is saved)."""
+        bar = self.window.addToolBar(title)
+        bar.setObjectName(f"toolbar_{key}")
+        return bar
+
+    def publish(self, name: str, obj) -> None:
+        """Make an extension's object ``window.<name>`` for scripts and tests (e.g. the assist controller); a
+        name the window already has (its own attributes, or another extension's) raises ValueError."""
+        if hasattr(self.window, name):
+            raise ValueError(f"the window already has {name!r}: an extension may not replace it")
+        setattr(self.window, name, obj)
 
     @property
     def canvas(self):

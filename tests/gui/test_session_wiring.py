@@ -101,3 +101,34 @@ def test_a_plugin_that_fails_to_load_is_reported_in_the_window(qtbot, messages, 
     qtbot.addWidget(w)
     assert len(w.extension_errors) == 1 and w.extension_errors[0].startswith("plugin broken: ModuleNotFoundError")
     assert w.last_error.startswith("Some extensions failed: plugin broken")
+
+
+def test_an_extensions_tool_action_is_exclusive_with_the_windows_tools(qtbot, messages, monkeypatch):
+    from PySide6.QtGui import QAction
+
+    got = {}
+    monkeypatch.setattr(WINDOW_EXTENSIONS, "entries", dict(WINDOW_EXTENSIONS.entries))
+
+    @WINDOW_EXTENSIONS.register("fake-tool")
+    def install(session, services):
+        act = QAction("Fake tool", services.window)
+        act.setCheckable(True)
+        services.add_tool_action("fake_tool", act)
+        bar = services.add_toolbar("fake", "Fake")
+        bar.addAction(act)
+        services.publish("fake_tool_action", act)
+        with pytest.raises(ValueError, match="already has 'canvas'"):
+            services.publish("canvas", act)
+        got["bar"] = bar
+
+    w = MainWindow(extensions=["fake-tool"])
+    qtbot.addWidget(w)
+    assert w.extension_errors == []
+    act = w.fake_tool_action
+    assert w.tool_actions["fake_tool"] is act and w.actions_by_name["fake_tool"] is act
+    assert got["bar"].objectName() == "toolbar_fake"
+    w.tool_actions["polygon"].setChecked(True)
+    assert w.tool_actions["polygon"].isChecked()
+    act.setChecked(True)                # the window's tool group makes the tools exclusive
+    assert act.isChecked() and not w.tool_actions["polygon"].isChecked()
+    w.autosaver.enabled = False

@@ -121,8 +121,7 @@ class Predictor:
         self.postprocess = dict(postprocess) if postprocess else None
         self.checkpoint_path = None
         self.checkpoint_info: Optional[dict] = None
-        if self.device.type == "cuda":
-            self.model.to(memory_format=torch.channels_last)
+        self.model.to(memory_format=torch.channels_last)   # faster on CUDA and on the CPU (oneDNN)
 
     @staticmethod
     def _guess_in_channels(model: nn.Module) -> int:
@@ -199,8 +198,7 @@ class Predictor:
 
     def _probs(self, x: torch.Tensor) -> torch.Tensor:
         """N x C x H x W [0, 1] -> N x K x H x W float32 probabilities (one pass)."""
-        if self.device.type == "cuda":
-            x = x.contiguous(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
         with self._autocast():
             logits = _model_output(self.model(x))
         logits = logits.float()

@@ -80,8 +80,8 @@ class TrainConfig:
     deterministic: Optional[bool] = None  # deterministic algorithms (warn_only); None = on the CPU only
     threads: Optional[int] = None        # torch CPU threads while training; None = as the caller set them
     world_size: Optional[int] = None     # recorded: processes of the run (torchrun); set by the engine
-    amp: str = "auto"                    # CUDA only: auto = bf16 when supported, else fp16 (+GradScaler)
-    channels_last: bool = True           # CUDA only
+    amp: str = "auto"                    # autocast: see segstudio.core.device.autocast_dtype (CPU: bf16 if native)
+    channels_last: bool = True           # memory format of model and batches (CUDA and CPU)
 
     # ------------------------------------------------------------------ validation
     def validate(self, path: "Optional[str | os.PathLike[str]]" = None) -> "TrainConfig":

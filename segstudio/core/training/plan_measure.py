@@ -27,11 +27,14 @@ class Candidate:
 
 
 def measure_step(cand: Candidate, in_channels: int, num_classes: int, loss: str, augment: str, device,
-                 steps: int = 4, warmup: int = 2, augment_overrides: Optional[dict] = None) -> float:
+                 steps: int = 4, warmup: int = 2, augment_overrides: Optional[dict] = None, amp: str = "auto",
+                 channels_last: bool = True) -> float:
     """Seconds per optimizer step of ``cand`` on ``device`` (median of ``steps`` after ``warmup`` steps: the
     first steps of a new shape set up kernels and are several times slower), including the augmentation of
-    the batch on the CPU."""
+    the batch on the CPU, in the memory format and autocast dtype the run will train with."""
     import torch
+
+    from segstudio.core.device import autocast_dtype
 
     from segstudio.core.data import build_transforms
     from segstudio.core.losses import build_loss
@@ -40,7 +43,10 @@ def measure_step(cand: Candidate, in_channels: int, num_classes: int, loss: str,
     g = torch.Generator().manual_seed(0)
     kwargs = _without_weights(cand.model, cand.model_kwargs)   # the cost does not depend on the weights
     model = build_model(cand.model, in_channels=in_channels, num_classes=num_classes, **kwargs).to(device)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
     model.train()
+    dtype = autocast_dtype(amp, device)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     loss_fn = build_loss(loss, num_classes, ignore_index=-1).to(device)
     aug = build_transforms(augment, cand.img_size, seed=0, **(augment_overrides or {}))
@@ -53,9 +59,12 @@ def measure_step(cand: Candidate, in_channels: int, num_classes: int, loss: str,
         items = [aug(img, mask) for _ in range(b)]
         x = torch.stack([a for a, _ in items]).to(device)
         y = torch.stack([m for _, m in items]).to(device)
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         opt.zero_grad(set_to_none=True)
-        out = model(x)
-        lv = loss_fn(out, y)
+        with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+            out = model(x)
+            lv = loss_fn(out, y)
         lv.backward()
         opt.step()
         if device.type == "cuda":

@@ -79,10 +79,23 @@ class Plan:
         return (f"Auto: {c.img_size} px, {model}, batch {c.batch_size}, ~{self.predicted_epochs} epochs in "
                 f"{self.budget_minutes:g} min on {self.device} — because " + "; ".join(why))
 
+    @property
+    def precision(self) -> dict:
+        """What the steps were measured in and the run trains in: ``{"autocast": "bfloat16" | "float16" |
+        None, "channels_last": bool}``."""
+        import torch
+
+        from segstudio.core.device import autocast_dtype
+
+        dtype = autocast_dtype(self.config.amp, torch.device(self.device))
+        return {"autocast": str(dtype).replace("torch.", "") if dtype is not None else None,
+                "channels_last": bool(self.config.channels_last)}
+
     def to_dict(self) -> dict:
         from segstudio.core.checkpoint import plain
 
-        return _finite({"summary": self.summary, "device": self.device, "budget_minutes": self.budget_minutes,
+        return _finite({"summary": self.summary, "device": self.device, "precision": self.precision,
+                        "budget_minutes": self.budget_minutes,
                         "predicted_epochs": self.predicted_epochs, "epoch_seconds": self.epoch_seconds,
                         "planning_seconds": self.planning_seconds, "choices": plain(self.choices),
                         "notes": list(self.notes), "measurements": plain(self.measurements),
@@ -214,7 +227,7 @@ def plan_run(cfg: TrainConfig, explicit: Iterable[str] = (), *, fp: Optional[Fin
     if "class_weights" in explicit:
         choose("class_weights", None, loss_why)
     # augmentation (before measuring: its cost is part of a step)
-    augment, aug_over, aug_why = _augment_choice(fp, n_train)
+    augment, aug_over, aug_why = _augment_choice(fp)
     choose("augment", augment, aug_why)
     choose("augment_overrides", aug_over, aug_why)
 
@@ -233,7 +246,8 @@ def plan_run(cfg: TrainConfig, explicit: Iterable[str] = (), *, fp: Optional[Fin
 
     def real_measure(c: Candidate) -> float:
         return measure_step(c, in_channels, k, loss_for_measure, aug_for_measure, device,
-                            augment_overrides=changes.get("augment_overrides", cfg.augment_overrides))
+                            augment_overrides=changes.get("augment_overrides", cfg.augment_overrides),
+                            amp=cfg.amp, channels_last=cfg.channels_last)
 
     meas = measure or real_measure
     budget_s = budget * 60.0 - (time.monotonic() - t_start)
@@ -404,7 +418,7 @@ def _loss_choice(fp: Fingerprint) -> tuple[str, str]:
                        "class-weighted CE scored lower on BUSI)")
 
 
-def _augment_choice(fp: Fingerprint, n_train: int) -> tuple[str, dict, str]:
+def _augment_choice(fp: Fingerprint) -> tuple[str, dict, str]:
     """The strong preset (rotations to 40°, shift / scale / shear, elastic, intensity, blur, noise) when there is
     one foreground class, the light one when several must be told apart (nnU-Net augments heavily by default).
     Measured (2026-12-04, BENCHMARKS.md, held-out, auto plans): PH2 lesion IoU, seeds 0 / 1, light 0.832 / 0.874,

@@ -76,7 +76,7 @@ def to_device(parts: Parts, batch: dict):
 def autocast(parts: Parts):
     if parts.amp_dtype is None:
         return torch.autocast(parts.device.type, enabled=False)
-    return torch.autocast("cuda", dtype=parts.amp_dtype)
+    return torch.autocast(parts.device.type, dtype=parts.amp_dtype)
 
 
 def validate(parts: Parts) -> tuple[float, dict]:
