@@ -36,7 +36,7 @@ from torch import nn
 
 from segstudio.core.data.augment_config import trained_flips
 from segstudio.core.data.transforms import RESIZE_MODES, fit_to_size, resize_array, to_float_chw, unletterbox
-from segstudio.core.device import resolve_device
+from segstudio.core.device import autocast_dtype, resolve_device
 from segstudio.core.errors import CheckpointError, ConfigError, SegStudioError
 from segstudio.core.inference.tiling import BLENDS, sliding_window
 
@@ -191,9 +191,9 @@ class Predictor:
 
     # -------------------------------------------------------------------------------------- forward
     def _autocast(self):
+        """Training's ``amp: auto`` dtype on CUDA; float32 on the CPU (prediction keeps full precision)."""
         if self.device.type == "cuda":
-            dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-            return torch.autocast("cuda", dtype=dtype)
+            return torch.autocast("cuda", dtype=autocast_dtype("auto", self.device))
         return contextlib.nullcontext()
 
     def _probs(self, x: torch.Tensor) -> torch.Tensor:

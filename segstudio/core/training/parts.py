@@ -87,7 +87,7 @@ def build_parts(cfg: TrainConfig, resume: Optional[dict], dist: Dist = SINGLE) -
     model_kwargs = effective_model_kwargs(cfg.model, cfg.model_kwargs)
     model = build_model(cfg.model, in_channels=in_channels, num_classes=len(class_names), **model_kwargs)
     threads = torch.get_num_threads()
-    channels_last = cfg.channels_last   # faster on the CPU too (oneDNN): 1.1-1.7x per step, measured
+    channels_last = cfg.channels_last   # faster on the CPU too (oneDNN): 1.40x here, BENCHMARKS.md
     if dist.enabled and has_batchnorm(model):
         model = sync_batchnorm(model, device)
     model.to(device)

@@ -34,9 +34,8 @@ def measure_step(cand: Candidate, in_channels: int, num_classes: int, loss: str,
     the batch on the CPU, in the memory format and autocast dtype the run will train with."""
     import torch
 
-    from segstudio.core.device import autocast_dtype
-
     from segstudio.core.data import build_transforms
+    from segstudio.core.device import autocast_dtype
     from segstudio.core.losses import build_loss
     from segstudio.core.models import build_model
 
