@@ -124,14 +124,14 @@ def main(argv=None) -> int:
         if args.device == "cuda" and not torch.cuda.is_available():
             print("CUDA is not available on this machine: running on the CPU")
             cfg = cfg.replace(device="cpu")
-        from segstudio.core.device import autocast_dtype, resolve_device
+        from segstudio.core.device import autocast_dtype, dtype_name, resolve_device
 
         dtype = autocast_dtype("auto", resolve_device(cfg.device))
         fp32 = engine_speed(cfg.replace(out=str(Path(tmp) / "fp32")), args.epochs)
         cl = engine_speed(cfg.replace(out=str(Path(tmp) / "cl"), channels_last=True), args.epochs)
         amp = engine_speed(cfg.replace(out=str(Path(tmp) / "amp"), amp="auto", channels_last=True), args.epochs)
         print(f"engine float32 {fp32:.1f} img/s, channels_last {cl:.1f} img/s ({cl / fp32:.2f}x), "
-              f"channels_last + autocast {str(dtype).replace('torch.', '') if dtype else 'off (float32)'} "
+              f"channels_last + autocast {dtype_name(dtype) or 'off (float32)'} "
               f"{amp:.1f} img/s ({amp / fp32:.2f}x): the defaults (amp auto, channels_last)")
         eng, bare = compare_engine_bare(cfg, args.epochs)
     print(f"engine {eng:.2f} img/s   bare loop {bare:.2f} img/s   (medians over {args.epochs - 1} epochs)")

@@ -59,3 +59,8 @@ def autocast_dtype(mode: str, device: "torch.device") -> "Optional[torch.dtype]"
     if device.type == "cpu" and mode in ("auto", "bf16") and cpu_bf16_supported():
         return torch.bfloat16
     return None
+
+
+def dtype_name(dtype: "Optional[torch.dtype]") -> Optional[str]:
+    """``"bfloat16"`` for ``torch.bfloat16``; None for None (float32, no autocast)."""
+    return str(dtype).replace("torch.", "") if dtype is not None else None

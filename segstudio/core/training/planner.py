@@ -85,10 +85,9 @@ class Plan:
         None, "channels_last": bool}``."""
         import torch
 
-        from segstudio.core.device import autocast_dtype
+        from segstudio.core.device import autocast_dtype, dtype_name
 
-        dtype = autocast_dtype(self.config.amp, torch.device(self.device))
-        return {"autocast": str(dtype).replace("torch.", "") if dtype is not None else None,
+        return {"autocast": dtype_name(autocast_dtype(self.config.amp, torch.device(self.device))),
                 "channels_last": bool(self.config.channels_last)}
 
     def to_dict(self) -> dict:
