@@ -145,3 +145,27 @@ def test_title_is_the_plans_name_else_the_folder(tmp_path):
     assert "ph2\\_unet\\_vs\\_cbam" in files["results.tex"].read_text(encoding="utf-8").splitlines()[0]
     (exp / "plan.yaml").write_text("name: [unclosed\n", encoding="utf-8")   # unreadable: back to the folder
     assert write_report(exp)[1].read_text(encoding="utf-8").splitlines()[0] == "# Experiment folder-name"
+
+
+def test_a_mean_over_fewer_runs_than_the_group_says_so(tmp_path):
+    """HD95 is undefined for a run that predicted no foreground: the group's HD95 is then the other run's, and
+    every table says over how many runs ("(n=1)") instead of passing it off as the mean of both."""
+    import json
+
+    exp = make_experiment(tmp_path, [
+        {"id": "u0", "params": {"model": "unet", "seed": 0}, "dice": {"x": 0.5, "y": 0.6}},
+        {"id": "u1", "params": {"model": "unet", "seed": 1}, "dice": {"x": 0.7, "y": 0.8}}])
+    doc_path = exp / "runs" / "u1" / "heldout.json"
+    doc = json.loads(doc_path.read_text(encoding="utf-8"))
+    doc["summary"]["hd95"] = None
+    doc_path.write_text(json.dumps(doc), encoding="utf-8")
+    row = load_results(exp).table()[0]
+    assert row.n["hd95"] == 1 and row.n["miou"] == 2
+    files = {p.name: p for p in write_report(exp, out=tmp_path / "out")}
+    md_row = [line for line in files["results.md"].read_text(encoding="utf-8").splitlines()
+              if line.startswith("| all |")][0]
+    assert md_row.count("(n=1)") == 1 and md_row.startswith("| all | 2 |")
+    assert " ± " in md_row.split("|")[3] and "(n=1)" not in md_row.split("|")[3]   # mIoU: both runs
+    tex_row = [line for line in files["results.tex"].read_text(encoding="utf-8").splitlines()
+               if line.startswith("all & 2 &")][0]
+    assert tex_row.count("(n=1)") == 1

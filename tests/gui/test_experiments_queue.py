@@ -228,3 +228,31 @@ def test_two_groups_are_compared_and_drawn_in_their_colours(qtbot, dock, sample_
     a, b, metric, stat, p, n = view.last_compare
     assert (a, b, metric) == ("unet", "cbam_unet", "iou") and 0 <= p <= 1 and n >= 4
     assert "group unet" in view.compare_result.text() and f"p = {p:.4g}" in view.compare_result.text()
+
+
+def test_a_mean_over_fewer_runs_is_marked_in_the_table(qtbot, tmp_path):
+    """A group's HD95 over one of its two runs (the other predicted no foreground) reads "(n=1)" in the
+    results table, and its tooltip says over how many runs."""
+    import importlib.util
+    from pathlib import Path
+
+    from segstudio.gui.experiments.compare import ComparisonView
+
+    spec = importlib.util.spec_from_file_location(
+        "experiment_fixtures", Path(__file__).parents[1] / "experiments" / "test_results.py")
+    fixtures = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fixtures)
+    exp = fixtures.make_experiment(tmp_path, [
+        {"id": "u0", "params": {"model": "unet", "seed": 0}, "dice": {"x": 0.5, "y": 0.6}},
+        {"id": "u1", "params": {"model": "unet", "seed": 1}, "dice": {"x": 0.7, "y": 0.8}}])
+    doc_path = exp / "runs" / "u1" / "heldout.json"
+    doc = json.loads(doc_path.read_text(encoding="utf-8"))
+    doc["summary"]["hd95"] = None
+    doc_path.write_text(json.dumps(doc), encoding="utf-8")
+    view = ComparisonView()
+    qtbot.addWidget(view)
+    view.set_experiment(exp)
+    assert view.cell("all", "HD95").endswith("(n=1)") and "±" not in view.cell("all", "HD95")
+    assert "±" in view.cell("all", "mIoU") and "(n=" not in view.cell("all", "mIoU")
+    rows = [view.table.verticalHeaderItem(i).text() for i in range(view.table.rowCount())]
+    assert view.table.item(rows.index("HD95"), 0).toolTip() == "HD95 over 1 of 2 runs"

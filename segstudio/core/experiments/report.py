@@ -44,6 +44,13 @@ def cell(mean: float, std: float, metric: str, sep: str = " ± ") -> str:
     return f"{mean:.{d}f}{sep}{std:.{d}f}" if _finite(std) else f"{mean:.{d}f}"
 
 
+def partial(row, metric: str) -> str:
+    """" (n=1)" when fewer of the group's scored runs have a value of ``metric`` than have some other metric
+    (e.g. HD95 is undefined for a run that predicted no foreground), so that a mean over fewer runs says so."""
+    n = row.n.get(metric, 0)
+    return f" (n={n})" if 0 < n < max(row.n.values(), default=0) else ""
+
+
 def best_rows(rows, metric: str) -> set:
     """Indices of the rows holding the best mean of ``metric`` (none with fewer than two rows with a value, or
     when every row has the same)."""
@@ -124,7 +131,7 @@ def results_markdown(res: ExperimentResults, rows, pairs: Sequence[dict], metric
         cells = []
         for m, _ in metrics:
             text = cell(g.mean[m], g.std[m], m)
-            cells.append(f"**{text}**" if i in bold[m] else text)
+            cells.append((f"**{text}**" if i in bold[m] else text) + partial(g, m))
         n = max(g.n.values(), default=0)
         lines.append(f"| {_md_escape(g.key)} | {n} | " + " | ".join(cells) + " |")
     lines += ["", "## Runs", "", "| run | status | epochs | best val mIoU | mIoU | Dice (fg) | HD95 |",
@@ -166,7 +173,7 @@ def results_latex(res: ExperimentResults, rows) -> str:
                 cells.append("--")
                 continue
             text = cell(g.mean[m], g.std[m], m, sep=" \\pm ")
-            cells.append(f"$\\mathbf{{{text}}}$" if i in bold[m] else f"${text}$")
+            cells.append((f"$\\mathbf{{{text}}}$" if i in bold[m] else f"${text}$") + partial(g, m))
         n = max(g.n.values(), default=0)
         lines.append(f"{latex_escape(g.key)} & {n} & " + " & ".join(cells) + " \\\\")
     lines += ["\\bottomrule", "\\end{tabular}"]

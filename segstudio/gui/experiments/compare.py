@@ -277,7 +277,10 @@ class ComparisonView(QWidget):
 
     def _fill_table(self) -> None:
         """One column per group, one row per held-out metric (mean ± std; blank: not scored yet): a group
-        table turned on its side, so that the dozen metrics read down a narrow panel."""
+        table turned on its side, so that the dozen metrics read down a narrow panel; "(n=1)" after a mean
+        over fewer runs than the group scored."""
+        from segstudio.core.experiments.report import partial
+
         rows = self.table_rows()
         metrics = self.results.metrics() if self.results is not None else []
         self.table.clear()
@@ -288,7 +291,7 @@ class ComparisonView(QWidget):
         for j, row in enumerate(rows):
             self.table.horizontalHeaderItem(j).setToolTip("\n".join(row.runs))
             cells = [str(row.n_runs)] + [cell_text((row.mean.get(k, math.nan), row.std.get(k, math.nan)))
-                                         for k, _label in metrics]
+                                         + partial(row, k) for k, _label in metrics]
             for i, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
