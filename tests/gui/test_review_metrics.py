@@ -79,14 +79,18 @@ def test_summary_says_how_many_images_the_hd95_mean_covers(qtbot, review):
     ev = evaluate(qtbot, dock)
     assert sorted(ev.per_image) == sorted([good.stem, missed.stem])
     assert ev.overall.hd95_images == (1, 2)
-    assert "HD95 over 1/2 images" in dock.metrics.summary.text()
-    # the mean itself only has the perfect image in it - the tooltip says what was left out
     lesion = p.label_set.names.index("lesion")
+    assert "HD95 over the images with the class in both prediction and annotation: lesion 1/2" in \
+        dock.metrics.summary.text()
+    # the mean itself only has the perfect image in it - the tooltip says what was left out
     assert ev.overall.hd95[lesion] == 0.0 and ev.overall.hd95_undefined[lesion] == 1
     tip = dock.metrics.table.item(0, 5).toolTip()
     assert "mean over 1 image(s)" in tip and "1 image(s) have" in tip and "missed" in tip
     # the current image with the empty prediction: undefined, said so
     dock.set_entry(missed)
     dock.metrics.set_scope("image")
-    assert "HD95 over 0/1 images" in dock.metrics.summary.text()
+    assert "HD95 undefined for lesion" in dock.metrics.summary.text()
+    dock.set_entry(good)                                          # every HD95 of this image is defined
+    assert good.stem in dock.metrics.summary.text() and "HD95" not in dock.metrics.summary.text()
+    dock.set_entry(missed)
     assert "undefined" in dock.metrics.table.item(0, 5).toolTip()

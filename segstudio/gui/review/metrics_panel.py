@@ -41,6 +41,23 @@ def hd95_tooltip(scores, c: int, name: str) -> str:
     return "95th percentile of the boundary distance between prediction and annotation, in pixels"
 
 
+def hd95_coverage(scores, class_names) -> str:
+    """The summary's note on the HD95 column ("" when every HD95 shown covers every image with its class):
+    for a set, per class, how many of the images that contain it in prediction or annotation its mean covers
+    (those with it in both); for an image, the classes whose HD95 is undefined."""
+    if not scores.with_hd95:
+        return ""
+    gaps = [(class_names[c], scores.hd95_n[c], scores.hd95_n[c] + scores.hd95_undefined[c])
+            for c in range(1, min(len(class_names), len(scores.hd95_undefined))) if scores.hd95_undefined[c]]
+    if not gaps:
+        return ""
+    if scores.image is None:
+        return (" · HD95 over the images with the class in both prediction and annotation: "
+                + ", ".join(f"{name} {k}/{n}" for name, k, n in gaps))
+    return (f" · HD95 undefined for {', '.join(name for name, _k, _n in gaps)} (in only one of prediction "
+            "and annotation)")
+
+
 class MetricsPanel(QWidget):
     """``scope``: validation images of the model's run (the default), all images, its training images, or the
     current image; a set scope the model's run does not record (no split.json) is greyed out."""
@@ -133,9 +150,7 @@ class MetricsPanel(QWidget):
                 self.table.setItem(r, j, item)
         text = (f"{title}  mIoU {fmt(metrics.miou)} · mDice {fmt(metrics.mdice)} (background included) · "
                 f"foreground mIoU {fmt(metrics.fg_iou)} · accuracy {fmt(metrics.accuracy)}")
-        k, n = metrics.hd95_images
-        if n > 1 or k < n:
-            text += f" · HD95 over {k}/{n} images"
+        text += hd95_coverage(metrics, class_names)
         self.summary.setText(text)
         x = np.arange(len(rows), dtype=float)
         iou = np.nan_to_num([float(metrics.iou[c]) for c in rows], nan=0.0)
