@@ -120,6 +120,19 @@ def test_explicit_settings_win_and_the_plan_says_so(tiny_project, tmp_path):
     assert plan.choices["batch_size"]["source"] == "auto"
 
 
+def test_your_epochs_without_a_budget_set_the_summary_length(tiny_project, tmp_path):
+    """Epochs given, no time budget: the run lasts those epochs, and the summary says so (with their
+    estimated minutes) instead of the default budget the sizes were planned for."""
+    fp = make_fp(n=200)
+    cfg = TrainConfig(data=str(tiny_project), out=str(tmp_path / "r"), device="cpu", epochs=7)
+    plan = plan_run(cfg, {"epochs"}, fp=fp, measure=linear_cost(0.01))
+    assert plan.config.epochs == 7 and not plan.config.max_minutes
+    minutes = 7 * plan.epoch_seconds / 60
+    assert ", 7 epochs, " in plan.summary and " in 15 min" not in plan.summary
+    assert (f"~{minutes:.0f} min on cpu" if minutes >= 1 else "under a minute on cpu") in plan.summary
+    assert any("no time budget given" in note for note in plan.notes)
+
+
 def test_a_rare_class_is_named_but_the_loss_stays_unweighted_dice_ce(tiny_project, tmp_path):
     cfg = TrainConfig(data=str(tiny_project), out=str(tmp_path / "r"), max_minutes=5, device="cpu")
     common = plan_run(cfg, set(), fp=make_fp(freqs=(0.6, 0.4)), measure=linear_cost(0.01)).config

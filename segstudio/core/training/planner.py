@@ -76,8 +76,13 @@ class Plan:
         model = (f"U-Net base {c.model_kwargs['base']}" if "base" in c.model_kwargs and c.model == "unet"
                  else c.model + (f" base {c.model_kwargs['base']}" if "base" in c.model_kwargs else ""))
         why = [self.choices[k]["reason"] for k in ("img_size", "model", "loss") if k in self.choices]
-        return (f"Auto: {c.img_size} px, {model}, batch {c.batch_size}, ~{self.predicted_epochs} epochs in "
-                f"{self.budget_minutes:g} min on {self.device} — because " + "; ".join(why))
+        if c.max_minutes:
+            length = f"~{self.predicted_epochs} epochs in {self.budget_minutes:g} min"
+        else:   # your epochs, no budget: the run's length is theirs
+            minutes = c.epochs * self.epoch_seconds / 60.0
+            length = f"{c.epochs} epochs, " + (f"~{minutes:.0f} min" if minutes >= 1 else "under a minute")
+        return (f"Auto: {c.img_size} px, {model}, batch {c.batch_size}, {length} on {self.device} — because "
+                + "; ".join(why))
 
     @property
     def precision(self) -> dict:
