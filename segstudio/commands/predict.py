@@ -35,6 +35,9 @@ def register(sub) -> None:
     p.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None,
                    help="average the probabilities over flips (4 passes); default: as chosen on the validation "
                         "split when the checkpoint records it, else off")
+    p.add_argument("--hair-removal", action=argparse.BooleanOptionalAction, default=None,
+                   help="inpaint hairs (thin dark lines) of 8-bit colour images before predicting (dermoscopy); "
+                        "default: as chosen on the validation split when the checkpoint records it, else off")
     p.add_argument("--postprocess", action=argparse.BooleanOptionalAction, default=True,
                    help="apply the keep-largest-component post-processing the checkpoint records (default on)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
@@ -67,14 +70,15 @@ def run(args) -> int:
             raise ConfigError(f"--tile-scale must be train, fit, native or a number, got {tile_scale!r}") from None
     predictor = Predictor.from_checkpoint(args.weights, device=args.device, tile=args.tile,
                                           tile_overlap=args.tile_overlap, blend=args.blend, tta=args.tta,
-                                          tile_scale=tile_scale, postprocess=args.postprocess)
+                                          hair_removal=args.hair_removal, tile_scale=tile_scale, postprocess=args.postprocess)
     progress = None if args.quiet else ProgressPrinter("predict")
     report = predict_folder(predictor, args.images, args.out, overlay=args.overlay, probs=args.probs or False,
                             overlay_mode=args.overlay_mode, alpha=args.alpha, progress=progress)
     for path, reason in report.failures:
         print(f"error: {path}: {reason}", file=sys.stderr)
     print(f"{report.n_ok} image(s) predicted into {report.out} ({predictor.device.type}"
-          f"{', tiled' if args.tile else ''}{', TTA' if predictor.tta else ''}"
+          f"{', tiled' if args.tile else ''}{', hair removal' if predictor.hair_removal else ''}"
+          f"{', TTA' if predictor.tta else ''}"
           f"{_postprocess_text(predictor)})"
           + (f"; {len(report.failures)} failed" if report.failures else ""))
     if args.gt is not None:

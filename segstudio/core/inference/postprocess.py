@@ -1,5 +1,6 @@
-"""Post-processing chosen on the validation split (as nnU-Net does): flip test-time augmentation,
-keep-largest-component and one class per lesion, recorded in the checkpoint and applied by the predictor.
+"""Post-processing chosen on the validation split (as nnU-Net does): hair removal (colour images), flip
+test-time augmentation, keep-largest-component and one class per lesion, recorded in the checkpoint and applied
+by the predictor.
 
 * :func:`keep_largest_component` keeps, for each given class, its largest 8-connected region; the other
   regions of that class become background.  ``merged=True`` treats all foreground classes as one region
@@ -8,12 +9,15 @@ keep-largest-component and one class per lesion, recorded in the checkpoint and 
   class most of its pixels have: a lesion is benign or malignant, not a patchwork of both.  Only offered
   with two or more foreground classes.
 * :func:`select_postprocessing` predicts the run's validation images (``split.json``) at their original size
-  with and without flips, and tries keep-largest-component for the foreground as a whole and for each class,
+  with and without flips, for 8-bit colour images also with their hairs removed
+  (:mod:`~segstudio.core.inference.hair_removal`: on when the better of its two flip settings beats the better
+  of the two without it), and tries keep-largest-component for the foreground as a whole and for each class,
   and the per-region class vote;
   an option is kept only when it raises the validation mIoU (by more than :data:`MIN_GAIN`; a tie keeps the
   cheaper choice).  The result is written into the checkpoint as ``postprocess``:
-  ``{"tta": bool, "tta_flips": ["h", "v"] (the mirror axes TTA used: those the model trained with),
-  "keep_largest": [class names], "merged": bool, "vote": bool, "val_miou": {option: mIoU}, "n_val": n}``
+  ``{"hair_removal": bool, "tta": bool, "tta_flips": ["h", "v"] (the mirror axes TTA used: those the model trained with),
+  "keep_largest": [class names], "merged": bool, "vote": bool, "val_miou": {"<prefix>/<option>": mIoU}, "n_val": n}``
+  (prefix ``plain``, ``tta``, ``hair+plain``, ``hair+tta``)
   (atomic rewrite).  :meth:`Predictor.from_checkpoint` applies it unless told otherwise.
 """
 from __future__ import annotations
@@ -132,7 +136,7 @@ def select_postprocessing(checkpoint, *, data: Optional[str] = None, labels: Opt
     items = [index[n] for n in val_names if n in index]
     if not items:
         return None
-    pred = Predictor.from_checkpoint(checkpoint, device=device, tta=False, postprocess=False)
+    pred = Predictor.from_checkpoint(checkpoint, device=device, tta=False, hair_removal=False, postprocess=False)
     names = list(pred.class_names)
     k = len(names)
     fg = list(range(1, k))
@@ -142,26 +146,35 @@ def select_postprocessing(checkpoint, *, data: Optional[str] = None, labels: Opt
         options["vote"] = ([], False, True)
     for c in fg:
         options[f"largest:{names[c]}"] = ([c], False, False)
-    cms = {(tta, o): np.zeros((k, k), dtype=np.int64) for tta in (False, True) for o in options}
+    # hair removal (dermoscopy) is offered for 8-bit colour images only; each variant is prepared once per image
+    from segstudio.core.inference.hair_removal import applies_to, remove_hair
+
+    hairs = (False, True) if applies_to(ds.load_raw(items[0])[0]) else (False,)
+    cms = {(hair, tta, o): np.zeros((k, k), dtype=np.int64) for hair in hairs for tta in (False, True)
+           for o in options}
     for step, i in enumerate(items):
         if cancel is not None and cancel():
             return None
         image, gt = ds.load_raw(i)
-        for tta in (False, True):
-            pred.tta = tta
-            label = pred.predict(image).label
-            for o, (cls, merged, vote) in options.items():
-                out = postprocess_label(label, cls, merged=merged, vote=vote)
-                cms[(tta, o)] += _confusion(out, np.asarray(gt), k)
+        for hair in hairs:
+            shown = remove_hair(image) if hair else image
+            for tta in (False, True):
+                pred.tta = tta
+                label = pred.predict(shown).label
+                for o, (cls, merged, vote) in options.items():
+                    out = postprocess_label(label, cls, merged=merged, vote=vote)
+                    cms[(hair, tta, o)] += _confusion(out, np.asarray(gt), k)
         if progress is not None:
             progress(step + 1, len(items))
-    scores = {f"{'tta' if t else 'plain'}/{o}": _miou(cm) for (t, o), cm in cms.items()}
-    tta = scores["tta/none"] > scores["plain/none"] + MIN_GAIN
-    prefix = "tta" if tta else "plain"
+    scores = {f"{_prefix(h, t)}/{o}": _miou(cm) for (h, t, o), cm in cms.items()}
+    hair = len(hairs) > 1 and (max(scores["hair+plain/none"], scores["hair+tta/none"])
+                               > max(scores["plain/none"], scores["tta/none"]) + MIN_GAIN)
+    tta = scores[f"{_prefix(hair, True)}/none"] > scores[f"{_prefix(hair, False)}/none"] + MIN_GAIN
+    prefix = _prefix(hair, tta)
     base_score = scores[f"{prefix}/none"]
     helped = [o for o in options if o != "none" and scores[f"{prefix}/{o}"] > base_score + MIN_GAIN]
-    spec = {"tta": bool(tta), "tta_flips": list(pred.tta_flips), **_option_fields(helped), "val_miou": scores,
-            "n_val": len(items)}
+    spec = {"hair_removal": bool(hair), "tta": bool(tta), "tta_flips": list(pred.tta_flips),
+            **_option_fields(helped), "val_miou": scores, "n_val": len(items)}
     if len(helped) > 1:
         # the options were scored one at a time: score the combination, keep it only if it beats each alone
         spec = _check_combination(spec, helped, pred, ds, items, names)
@@ -169,6 +182,11 @@ def select_postprocessing(checkpoint, *, data: Optional[str] = None, labels: Opt
         ckpt[KEY] = spec
         save_checkpoint(ckpt, checkpoint)
     return spec
+
+
+def _prefix(hair: bool, tta: bool) -> str:
+    """The ``val_miou`` key prefix of a hair-removal / TTA combination: plain, tta, hair+plain, hair+tta."""
+    return ("hair+" if hair else "") + ("tta" if tta else "plain")
 
 
 def _option_fields(options: Sequence[str]) -> dict:
@@ -179,14 +197,14 @@ def _option_fields(options: Sequence[str]) -> dict:
 
 def _check_combination(spec, helped, pred, ds, items, names) -> dict:
     k = len(names)
-    pred.tta = spec["tta"]
+    pred.tta, pred.hair_removal = spec["tta"], bool(spec.get("hair_removal"))
     cm = np.zeros((k, k), dtype=np.int64)
     for i in items:
         image, gt = ds.load_raw(i)
         cm += _confusion(apply_postprocess(pred.predict(image).label, spec, names), np.asarray(gt), k)
     combined = _miou(cm)
     spec["val_miou"]["combined"] = combined
-    prefix = "tta" if spec["tta"] else "plain"
+    prefix = _prefix(bool(spec.get("hair_removal")), spec["tta"])
     best = max(helped, key=lambda o: spec["val_miou"][f"{prefix}/{o}"])
     if combined <= spec["val_miou"][f"{prefix}/{best}"]:
         # the combination does no better than the best option alone (each one helped on its own): that one
@@ -229,6 +247,13 @@ def kept_largest(spec: dict) -> list:
 def describe(spec: dict) -> str:
     s = spec["val_miou"]
     largest = kept_largest(spec)
-    return (f"post-processing chosen on {spec['n_val']} validation images: TTA {'on' if spec['tta'] else 'off'} "
-            f"(mIoU {s['plain/none']:.4f} -> {s['tta/none']:.4f}), keep largest component: "
+    hair = bool(spec.get("hair_removal"))
+    h = "hair+" if hair else ""
+    hair_text = ""
+    if "hair+plain/none" in s:   # offered (colour images): say what it did on the validation images
+        best = max(s["plain/none"], s["tta/none"]), max(s["hair+plain/none"], s["hair+tta/none"])
+        hair_text = f"hair removal {'on' if hair else 'off'} (mIoU {best[0]:.4f} -> {best[1]:.4f}), "
+    return (f"post-processing chosen on {spec['n_val']} validation images: {hair_text}"
+            f"TTA {'on' if spec['tta'] else 'off'} "
+            f"(mIoU {s[h + 'plain/none']:.4f} -> {s[h + 'tta/none']:.4f}), keep largest component: "
             f"{', '.join(largest) or 'none'}" + ("; one class per region (majority vote)" if spec.get("vote") else ""))

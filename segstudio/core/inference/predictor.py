@@ -2,6 +2,8 @@
 
 Pipeline of :meth:`Predictor.predict` for an image (HxW or HxWxC, any dtype):
 
+0. ``hair_removal``: :func:`~segstudio.core.inference.hair_removal.remove_hair` (dermoscopy: thin dark lines
+   inpainted; only 8-bit colour images, others unchanged);
 1. :func:`~segstudio.core.data.transforms.to_float_chw` ([0, 1], the model's channel count);
 2. default: :func:`~segstudio.core.data.transforms.fit_to_size` to the checkpoint's ``img_size`` with its
    ``resize_mode`` (letterbox keeps the aspect ratio); ``tile=True``: the image is rescaled by
@@ -20,8 +22,9 @@ Pipeline of :meth:`Predictor.predict` for an image (HxW or HxWxC, any dtype):
    :func:`~segstudio.core.inference.postprocess.select_postprocessing`): keep-largest-component of the
    classes it names (the probabilities are left as they are).
 
-``Predictor.from_checkpoint`` takes ``tta`` and ``postprocess`` from the checkpoint's recorded ``postprocess``
-choice unless they are given (``tta=False`` / ``postprocess=False`` turn them off).
+``Predictor.from_checkpoint`` takes ``hair_removal``, ``tta`` and ``postprocess`` from the checkpoint's recorded
+``postprocess`` choice unless they are given (``hair_removal=False`` / ``tta=False`` / ``postprocess=False`` turn
+them off).
 """
 from __future__ import annotations
 
@@ -98,7 +101,7 @@ class Predictor:
                  resize_mode: str = "letterbox", in_channels: Optional[int] = None, device="auto",
                  tile: bool = False, tile_overlap: float = 0.25, blend: str = "gaussian", tta: bool = False,
                  batch_size: int = 4, tile_scale=None, postprocess: Optional[dict] = None,
-                 tta_flips: Sequence[str] = ("h", "v")):
+                 tta_flips: Sequence[str] = ("h", "v"), hair_removal: bool = False):
         if resize_mode not in RESIZE_MODES:
             raise ConfigError(f"unknown resize mode {resize_mode!r}; known: {', '.join(RESIZE_MODES)}")
         if blend not in BLENDS:
@@ -119,6 +122,7 @@ class Predictor:
         self.batch_size = max(1, int(batch_size))
         self.tile_scale = _check_tile_scale(tile_scale)
         self.postprocess = dict(postprocess) if postprocess else None
+        self.hair_removal = bool(hair_removal)
         self.checkpoint_path = None
         self.checkpoint_info: Optional[dict] = None
         self.model.to(memory_format=torch.channels_last)   # faster on CUDA and on the CPU (oneDNN)
@@ -138,10 +142,11 @@ class Predictor:
     def from_checkpoint(cls, path, device="auto", **options) -> "Predictor":
         """Build the model named in a segstudio checkpoint (docs/architecture.md) and load its weights.
 
-        ``options``: tile, tile_overlap, blend, tta, batch_size, postprocess (img_size / resize_mode override
-        the checkpoint's, which is rarely right).  ``tta`` None (default) and ``postprocess`` True (default)
-        apply what the checkpoint records as chosen on the validation split (nothing when it records nothing);
-        ``tta=True/False`` and ``postprocess=False`` / a dict override it.  Raises :class:`CheckpointError`
+        ``options``: tile, tile_overlap, blend, tta, hair_removal, batch_size, postprocess (img_size / resize_mode
+        override the checkpoint's, which is rarely right).  ``tta`` / ``hair_removal`` None (default) and
+        ``postprocess`` True (default) apply what the checkpoint records as chosen on the validation split
+        (nothing when it records nothing); ``tta=True/False``, ``hair_removal=True/False`` and
+        ``postprocess=False`` / a dict override it.  Raises :class:`CheckpointError`
         when the file is not a usable checkpoint (missing, not segstudio's, refused, or weights not matching
         the model).
         """
@@ -178,6 +183,8 @@ class Predictor:
         recorded = ckpt.get("postprocess") if isinstance(ckpt.get("postprocess"), dict) else {}
         if options.get("tta") is None:
             options["tta"] = bool(recorded.get("tta", False))
+        if options.get("hair_removal") is None:
+            options["hair_removal"] = bool(recorded.get("hair_removal", False))
         if options.get("tta_flips") is None:   # mirror only along the axes the model was trained to see
             cfg = ckpt.get("config") if isinstance(ckpt.get("config"), dict) else {}
             options["tta_flips"] = trained_flips(cfg.get("augment", "light"), cfg.get("augment_overrides"))
@@ -223,9 +230,17 @@ class Predictor:
             total += torch.flip(probs[k * n : (k + 1) * n], d)
         return total / len(flips)
 
+    def prepare(self, image: np.ndarray) -> np.ndarray:
+        """The image the model is shown: hairs inpainted when ``hair_removal`` is on, else ``image`` itself."""
+        if not self.hair_removal:
+            return image
+        from segstudio.core.inference.hair_removal import remove_hair
+
+        return remove_hair(image)
+
     def predict_probs(self, image: np.ndarray, cancel: Optional[Callable[[], bool]] = None) -> torch.Tensor:
         """K x H x W float32 probabilities (CPU tensor) at the image's original size."""
-        x = to_float_chw(image, self.in_channels)
+        x = to_float_chw(self.prepare(image), self.in_channels)
         if self.tile:
             h, w = int(x.shape[-2]), int(x.shape[-1])
             sy, sx = self.tile_factors(h, w)
@@ -268,5 +283,5 @@ class Predictor:
 
     def __repr__(self) -> str:
         return (f"Predictor(classes={self.class_names}, img_size={self.img_size}, resize_mode={self.resize_mode!r},"
-                f" device={self.device.type}, tile={self.tile}, tta={self.tta}, postprocess={self.postprocess})")
+                f" device={self.device.type}, tile={self.tile}, tta={self.tta}, hair_removal={self.hair_removal}, postprocess={self.postprocess})")
 

@@ -63,7 +63,7 @@ class UncertaintyReport:
 def flip_probabilities(predictor, image: np.ndarray) -> torch.Tensor:
     """4 x K x h x w float32: the class probabilities of the four flips (each flipped back), on the part of
     the fitted input that shows the image (letterbox padding cropped)."""
-    x = to_float_chw(image, predictor.in_channels)
+    x = to_float_chw(predictor.prepare(image), predictor.in_channels)
     fitted, _, meta = fit_to_size(x, predictor.img_size, mode=predictor.resize_mode)
     batch = torch.stack([torch.flip(fitted, d) if d else fitted for d in ((), (2,), (1,), (1, 2))])
     probs = predictor._probs(batch.to(predictor.device)).float().cpu()

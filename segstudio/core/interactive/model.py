@@ -71,7 +71,8 @@ class ModelPrior:
 
         key = (id(image), image.shape, image.dtype.str, image.ravel()[:: max(1, image.size // 97)].tobytes())
         if key != self._image_key:
-            self._chw = to_float_chw(image, self.predictor.in_channels)
+            prepare = getattr(self.predictor, "prepare", None)   # hair removal, when the checkpoint chose it
+            self._chw = to_float_chw(prepare(image) if prepare else image, self.predictor.in_channels)
             self._image_key, self._cache = key, {}
         return self._chw
 
