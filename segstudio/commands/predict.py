@@ -70,7 +70,8 @@ def run(args) -> int:
             raise ConfigError(f"--tile-scale must be train, fit, native or a number, got {tile_scale!r}") from None
     predictor = Predictor.from_checkpoint(args.weights, device=args.device, tile=args.tile,
                                           tile_overlap=args.tile_overlap, blend=args.blend, tta=args.tta,
-                                          hair_removal=args.hair_removal, tile_scale=tile_scale, postprocess=args.postprocess)
+                                          hair_removal=args.hair_removal, tile_scale=tile_scale,
+                                          postprocess=args.postprocess)
     progress = None if args.quiet else ProgressPrinter("predict")
     report = predict_folder(predictor, args.images, args.out, overlay=args.overlay, probs=args.probs or False,
                             overlay_mode=args.overlay_mode, alpha=args.alpha, progress=progress)

@@ -15,8 +15,9 @@ by the predictor.
   and the per-region class vote;
   an option is kept only when it raises the validation mIoU (by more than :data:`MIN_GAIN`; a tie keeps the
   cheaper choice).  The result is written into the checkpoint as ``postprocess``:
-  ``{"hair_removal": bool, "tta": bool, "tta_flips": ["h", "v"] (the mirror axes TTA used: those the model trained with),
-  "keep_largest": [class names], "merged": bool, "vote": bool, "val_miou": {"<prefix>/<option>": mIoU}, "n_val": n}``
+  ``{"hair_removal": bool, "tta": bool, "tta_flips": ["h", "v"] (the mirror axes TTA used: those the model
+  trained with), "keep_largest": [class names], "merged": bool, "vote": bool,
+  "val_miou": {"<prefix>/<option>": mIoU}, "n_val": n}``
   (prefix ``plain``, ``tta``, ``hair+plain``, ``hair+tta``)
   (atomic rewrite).  :meth:`Predictor.from_checkpoint` applies it unless told otherwise.
 """
@@ -149,13 +150,14 @@ def select_postprocessing(checkpoint, *, data: Optional[str] = None, labels: Opt
     # hair removal (dermoscopy) is offered for 8-bit colour images only; each variant is prepared once per image
     from segstudio.core.inference.hair_removal import applies_to, remove_hair
 
-    hairs = (False, True) if applies_to(ds.load_raw(items[0])[0]) else (False,)
+    first = ds.load_raw(items[0])
+    hairs = (False, True) if applies_to(first[0]) else (False,)
     cms = {(hair, tta, o): np.zeros((k, k), dtype=np.int64) for hair in hairs for tta in (False, True)
            for o in options}
     for step, i in enumerate(items):
         if cancel is not None and cancel():
             return None
-        image, gt = ds.load_raw(i)
+        image, gt = first if step == 0 else ds.load_raw(i)
         for hair in hairs:
             shown = remove_hair(image) if hair else image
             for tta in (False, True):
@@ -167,8 +169,7 @@ def select_postprocessing(checkpoint, *, data: Optional[str] = None, labels: Opt
         if progress is not None:
             progress(step + 1, len(items))
     scores = {f"{_prefix(h, t)}/{o}": _miou(cm) for (h, t, o), cm in cms.items()}
-    hair = len(hairs) > 1 and (max(scores["hair+plain/none"], scores["hair+tta/none"])
-                               > max(scores["plain/none"], scores["tta/none"]) + MIN_GAIN)
+    hair = len(hairs) > 1 and _best_unprocessed(scores, True) > _best_unprocessed(scores, False) + MIN_GAIN
     tta = scores[f"{_prefix(hair, True)}/none"] > scores[f"{_prefix(hair, False)}/none"] + MIN_GAIN
     prefix = _prefix(hair, tta)
     base_score = scores[f"{prefix}/none"]
@@ -187,6 +188,11 @@ def select_postprocessing(checkpoint, *, data: Optional[str] = None, labels: Opt
 def _prefix(hair: bool, tta: bool) -> str:
     """The ``val_miou`` key prefix of a hair-removal / TTA combination: plain, tta, hair+plain, hair+tta."""
     return ("hair+" if hair else "") + ("tta" if tta else "plain")
+
+
+def _best_unprocessed(scores: dict, hair: bool) -> float:
+    """The validation mIoU of the better flip setting, with or without hair removal, before any option."""
+    return max(scores[f"{_prefix(hair, tta)}/none"] for tta in (False, True))
 
 
 def _option_fields(options: Sequence[str]) -> dict:
@@ -248,12 +254,11 @@ def describe(spec: dict) -> str:
     s = spec["val_miou"]
     largest = kept_largest(spec)
     hair = bool(spec.get("hair_removal"))
-    h = "hair+" if hair else ""
     hair_text = ""
-    if "hair+plain/none" in s:   # offered (colour images): say what it did on the validation images
-        best = max(s["plain/none"], s["tta/none"]), max(s["hair+plain/none"], s["hair+tta/none"])
-        hair_text = f"hair removal {'on' if hair else 'off'} (mIoU {best[0]:.4f} -> {best[1]:.4f}), "
+    if f"{_prefix(True, False)}/none" in s:   # offered (colour images): what it did on the validation images
+        hair_text = (f"hair removal {'on' if hair else 'off'} (mIoU {_best_unprocessed(s, False):.4f} -> "
+                     f"{_best_unprocessed(s, True):.4f}), ")
     return (f"post-processing chosen on {spec['n_val']} validation images: {hair_text}"
-            f"TTA {'on' if spec['tta'] else 'off'} "
-            f"(mIoU {s[h + 'plain/none']:.4f} -> {s[h + 'tta/none']:.4f}), keep largest component: "
+            f"TTA {'on' if spec['tta'] else 'off'} (mIoU {s[_prefix(hair, False) + '/none']:.4f} -> "
+            f"{s[_prefix(hair, True) + '/none']:.4f}), keep largest component: "
             f"{', '.join(largest) or 'none'}" + ("; one class per region (majority vote)" if spec.get("vote") else ""))

@@ -283,5 +283,6 @@ class Predictor:
 
     def __repr__(self) -> str:
         return (f"Predictor(classes={self.class_names}, img_size={self.img_size}, resize_mode={self.resize_mode!r},"
-                f" device={self.device.type}, tile={self.tile}, tta={self.tta}, hair_removal={self.hair_removal}, postprocess={self.postprocess})")
+                f" device={self.device.type}, tile={self.tile}, tta={self.tta}, hair_removal={self.hair_removal},"
+                f" postprocess={self.postprocess})")
 
