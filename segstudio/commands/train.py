@@ -198,14 +198,17 @@ def run(args) -> int:
     cfg = build_config(args)
     dist = distributed.setup(resolve_device(cfg.device))   # torchrun's process group; alone: no-op
     try:
-        return train_here(args, cfg, dist)
+        rc = train_here(args, cfg, dist)
     except Exception as exc:  # noqa: BLE001 - a lost peer is said clearly, the rest propagates
         if not (dist.enabled and distributed.is_comm_error(exc)):
             raise
         print(f"error: {distributed.lost_peer_message(dist, cfg.out, exc)}", file=sys.stderr, flush=True)
-        return 1
+        rc = 1
     finally:
         dist.close()
+    if dist.enabled:   # a process of a torchrun run: leave without finalising (see end_process)
+        distributed.end_process(rc)
+    return rc
 
 
 def launch(args) -> int:

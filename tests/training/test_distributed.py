@@ -227,3 +227,13 @@ def test_more_processes_than_gpus_is_refused(monkeypatch):
     check_gpus(1)
     with pytest.raises(ConfigError, match="2 training processes on this machine need 2 GPUs, it has 1"):
         check_gpus(2)
+
+
+def test_a_process_of_the_run_ends_with_its_status_and_its_output_flushed():
+    """end_process skips the interpreter's finalisation (a gloo teardown abort) but keeps the exit status and
+    everything printed, even without a newline (buffered)."""
+    code = ("import sys; from segstudio.core.training.distributed import end_process; "
+            "print('stdout line', end=''); sys.stderr.write('stderr text'); end_process(3)")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         env={k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"})
+    assert (res.returncode, res.stdout, res.stderr) == (3, "stdout line", "stderr text")
