@@ -44,6 +44,52 @@ def test_the_mask_finds_long_thin_dark_lines_not_dots_or_the_lesion():
     assert not mask[60:70, 30:42].any()                            # (its middle, away from the hairs)
 
 
+def network(img, top=30, left=30, cells=4, step=9):
+    """Draw a pigment-network-like mesh on ``img``: ``cells`` x ``cells`` cells whose 1 px dark edges step up and
+    down every 2 px (crooked, never straight for more than 2 px), 37 px across: as long overall as a hair."""
+    for r in range(cells + 1):
+        for c in range(cells * step + 1):
+            img[top + r * step + (c // 2) % 2, left + c] = HAIR     # a horizontal edge
+            img[top + c, left + r * step + (c // 2) % 2] = HAIR     # a vertical one
+    return img
+
+
+def test_a_crooked_mesh_as_long_as_a_hair_is_not_a_hair():
+    img, disc = hairy(hairs=False)
+    img = network(img)
+    assert not (hair_mask(img) > 0).any()
+    img[20:22, 5:90] = HAIR                                        # a straight hair beside the mesh
+    mask = hair_mask(img) > 0
+    assert mask[20:22, 5:90].mean() > 0.95
+    assert not mask[28:70, 28:70].any()                            # the mesh stays
+
+
+def test_a_dark_frame_along_the_edge_is_not_a_hair():
+    img, _ = hairy(hairs=False)
+    img[:2], img[:, -1] = HAIR, HAIR                               # a scanner's dark rows / column
+    assert not (hair_mask(img) > 0).any() and remove_hair(img) is img
+    img[40:42, 0:96] = HAIR                                        # a hair from edge to edge is still one
+    mask = hair_mask(img) > 0
+    assert mask[40:42, 3:93].all()
+
+
+def test_dermoscopy_hairs_are_found_and_pigment_network_is_not(shared_data):
+    """PH2: IMD003 is covered in hair; IMD139's and IMD331's lesions show pigment network and no hair over them
+    (the first version of the detector took the network for hair and inpainted a third of those lesions)."""
+    from PIL import Image
+
+    def masks(name):
+        img = np.asarray(Image.open(shared_data / "ph2" / "images" / f"{name}.jpg").convert("RGB"))
+        lesion = np.asarray(Image.open(shared_data / "ph2" / "masks" / f"{name}.png")) > 0
+        return hair_mask(img) > 0, lesion
+
+    hair, lesion = masks("IMD003")
+    assert hair.mean() > 0.3 and hair[lesion].mean() > 0.15
+    for name in ("IMD139", "IMD331"):
+        hair, lesion = masks(name)
+        assert hair[lesion].mean() < 0.01, name
+
+
 def test_remove_hair_paints_hairs_over_with_their_surroundings():
     img, disc = hairy()
     out = remove_hair(img)
@@ -103,7 +149,7 @@ def test_chosen_on_validation_when_hairs_cut_the_lesions(tmp_path, capsys):
         s = spec["val_miou"]
         assert spec["hair_removal"] is True
         assert s["hair+plain/none"] > s["plain/none"] + 0.02
-        assert "hair removal on" in describe(spec)
+        assert "hair removal on (hairs on 3 of 3 images" in describe(spec) and spec["hair_val_images"] == 3
         assert load_checkpoint(run / "best.pt")["postprocess"]["hair_removal"] is True
 
         img, gt = hairy()
@@ -126,12 +172,32 @@ def test_chosen_on_validation_when_hairs_cut_the_lesions(tmp_path, capsys):
         assert (with_hr == 1).sum() > (without == 1).sum()
 
 
-def test_left_off_when_it_does_not_help_and_not_offered_for_gray_images(tmp_path):
+def vessels(shift=0, size=96):
+    """Thin red lines that are the foreground (like retinal vessels) on a light skin: "hairs" to the detector
+    (darker than their surroundings in gray), but removing them removes what is to be found."""
+    img = np.empty((size, size, 3), dtype=np.uint8)
+    img[:] = (100, 200, 200)                                       # R < 0.5: background to the threshold model
+    gt = np.zeros((size, size), np.uint8)
+    for y in (20 + shift, 50 + shift, 75):
+        gt[y:y + 2, 5:90] = 1
+    img[gt == 1] = (230, 40, 40)
+    return img, gt
+
+
+def test_left_off_when_no_hair_is_found_or_it_lowers_the_score_and_not_offered_for_gray_images(tmp_path):
     with threshold_registered():
         run, _ = _run(tmp_path / "a", [hairy(shift=s, hairs=False) for s in range(4)])
         spec = select_postprocessing(run / "best.pt", device="cpu", write=False)
         assert spec["hair_removal"] is False and "hair+plain/none" in spec["val_miou"]
-        assert "hair removal off" in describe(spec)
+        assert spec["hair_val_images"] == 0
+        assert "hair removal off (no hairs found" in describe(spec)
+
+        run, _ = _run(tmp_path / "v", [vessels(shift=s) for s in range(4)])
+        spec = select_postprocessing(run / "best.pt", device="cpu", write=False)
+        s = spec["val_miou"]
+        assert spec["hair_val_images"] == 3 and s["hair+plain/none"] < s["plain/none"] - 0.1
+        assert spec["hair_removal"] is False
+        assert "hair removal off (hairs on 3 of 3 images" in describe(spec)
 
         gray = []
         for s in range(4):

@@ -10,12 +10,14 @@ by the predictor.
   with two or more foreground classes.
 * :func:`select_postprocessing` predicts the run's validation images (``split.json``) at their original size
   with and without flips, for 8-bit colour images also with their hairs removed
-  (:mod:`~segstudio.core.inference.hair_removal`: on when the better of its two flip settings beats the better
-  of the two without it), and tries keep-largest-component for the foreground as a whole and for each class,
+  (:mod:`~segstudio.core.inference.hair_removal`: on when it found hairs on at least one validation image and
+  the better of its two flip settings scores no more than :data:`MIN_GAIN` below the better of the two without
+  it: its benefit lies in the few hairy images, which a small validation split may barely hold, and the detector
+  touches only long, straight dark lines, so "does no harm on validation" is the test), and tries keep-largest-component for the foreground as a whole and for each class,
   and the per-region class vote;
   an option is kept only when it raises the validation mIoU (by more than :data:`MIN_GAIN`; a tie keeps the
   cheaper choice).  The result is written into the checkpoint as ``postprocess``:
-  ``{"hair_removal": bool, "tta": bool, "tta_flips": ["h", "v"] (the mirror axes TTA used: those the model
+  ``{"hair_removal": bool, "hair_val_images": n (validation images with hairs found; when offered), "tta": bool, "tta_flips": ["h", "v"] (the mirror axes TTA used: those the model
   trained with), "keep_largest": [class names], "merged": bool, "vote": bool,
   "val_miou": {"<prefix>/<option>": mIoU}, "n_val": n}``
   (prefix ``plain``, ``tta``, ``hair+plain``, ``hair+tta``)
@@ -154,12 +156,14 @@ def select_postprocessing(checkpoint, *, data: Optional[str] = None, labels: Opt
     hairs = (False, True) if applies_to(first[0]) else (False,)
     cms = {(hair, tta, o): np.zeros((k, k), dtype=np.int64) for hair in hairs for tta in (False, True)
            for o in options}
+    hair_found = 0
     for step, i in enumerate(items):
         if cancel is not None and cancel():
             return None
         image, gt = first if step == 0 else ds.load_raw(i)
         for hair in hairs:
             shown = remove_hair(image) if hair else image
+            hair_found += shown is not image          # remove_hair returns the image itself when it finds none
             for tta in (False, True):
                 pred.tta = tta
                 label = pred.predict(shown).label
@@ -169,13 +173,16 @@ def select_postprocessing(checkpoint, *, data: Optional[str] = None, labels: Opt
         if progress is not None:
             progress(step + 1, len(items))
     scores = {f"{_prefix(h, t)}/{o}": _miou(cm) for (h, t, o), cm in cms.items()}
-    hair = len(hairs) > 1 and _best_unprocessed(scores, True) > _best_unprocessed(scores, False) + MIN_GAIN
+    hair = (len(hairs) > 1 and hair_found > 0
+            and _best_unprocessed(scores, True) >= _best_unprocessed(scores, False) - MIN_GAIN)
     tta = scores[f"{_prefix(hair, True)}/none"] > scores[f"{_prefix(hair, False)}/none"] + MIN_GAIN
     prefix = _prefix(hair, tta)
     base_score = scores[f"{prefix}/none"]
     helped = [o for o in options if o != "none" and scores[f"{prefix}/{o}"] > base_score + MIN_GAIN]
     spec = {"hair_removal": bool(hair), "tta": bool(tta), "tta_flips": list(pred.tta_flips),
             **_option_fields(helped), "val_miou": scores, "n_val": len(items)}
+    if len(hairs) > 1:
+        spec["hair_val_images"] = hair_found
     if len(helped) > 1:
         # the options were scored one at a time: score the combination, keep it only if it beats each alone
         spec = _check_combination(spec, helped, pred, ds, items, names)
@@ -256,7 +263,10 @@ def describe(spec: dict) -> str:
     hair = bool(spec.get("hair_removal"))
     hair_text = ""
     if f"{_prefix(True, False)}/none" in s:   # offered (colour images): what it did on the validation images
-        hair_text = (f"hair removal {'on' if hair else 'off'} (mIoU {_best_unprocessed(s, False):.4f} -> "
+        found = spec.get("hair_val_images")
+        where = "" if found is None else (f"hairs on {found} of {spec['n_val']} images, " if found else
+                                          "no hairs found, ")
+        hair_text = (f"hair removal {'on' if hair else 'off'} ({where}mIoU {_best_unprocessed(s, False):.4f} -> "
                      f"{_best_unprocessed(s, True):.4f}), ")
     return (f"post-processing chosen on {spec['n_val']} validation images: {hair_text}"
             f"TTA {'on' if spec['tta'] else 'off'} (mIoU {s[_prefix(hair, False) + '/none']:.4f} -> "
