@@ -13,12 +13,13 @@ by the predictor.
   (:mod:`~segstudio.core.inference.hair_removal`: on when it found hairs on at least one validation image and
   the better of its two flip settings scores no more than :data:`MIN_GAIN` below the better of the two without
   it: its benefit lies in the few hairy images, which a small validation split may barely hold, and the detector
-  touches only long, straight dark lines, so "does no harm on validation" is the test), and tries keep-largest-component for the foreground as a whole and for each class,
-  and the per-region class vote;
+  touches only long, straight dark lines, so "does no harm on validation" is the test), and tries
+  keep-largest-component for the foreground as a whole and for each class, and the per-region class vote;
   an option is kept only when it raises the validation mIoU (by more than :data:`MIN_GAIN`; a tie keeps the
   cheaper choice).  The result is written into the checkpoint as ``postprocess``:
-  ``{"hair_removal": bool, "hair_val_images": n (validation images with hairs found; when offered), "tta": bool, "tta_flips": ["h", "v"] (the mirror axes TTA used: those the model
-  trained with), "keep_largest": [class names], "merged": bool, "vote": bool,
+  ``{"hair_removal": bool, "hair_val_images": n (validation images with hairs found; when offered),
+  "tta": bool, "tta_flips": ["h", "v"] (the mirror axes TTA used: those the model trained with),
+  "keep_largest": [class names], "merged": bool, "vote": bool,
   "val_miou": {"<prefix>/<option>": mIoU}, "n_val": n}``
   (prefix ``plain``, ``tta``, ``hair+plain``, ``hair+tta``)
   (atomic rewrite).  :meth:`Predictor.from_checkpoint` applies it unless told otherwise.
