@@ -60,6 +60,23 @@ def make_train_folder(data: Path, images: list[Path], work: Path) -> Path:
     return train
 
 
+def confusion(gt: np.ndarray, label: np.ndarray, k: int) -> np.ndarray:
+    """k x k confusion matrix (rows: ground truth, columns: prediction) of two int64 label arrays."""
+    return np.bincount(gt.ravel() * k + label.ravel(), minlength=k * k).reshape(k, k)
+
+
+def confusion_scores(cm: np.ndarray) -> dict:
+    """Per-class ``iou`` / ``dice`` arrays, ``miou`` (background included) and the lesion-vs-background
+    ``fg_iou`` / ``fg_dice`` (all foreground classes merged) of a confusion matrix."""
+    tp = np.diag(cm).astype(float)
+    fp, fn = cm.sum(0) - tp, cm.sum(1) - tp
+    iou = tp / np.maximum(tp + fp + fn, 1)
+    fg_tp, fg_fp, fg_fn = cm[1:, 1:].sum(), cm[0, 1:].sum(), cm[1:, 0].sum()
+    return {"iou": iou, "dice": 2 * tp / np.maximum(2 * tp + fp + fn, 1), "miou": float(iou.mean()),
+            "fg_iou": float(fg_tp / max(fg_tp + fg_fp + fg_fn, 1)),
+            "fg_dice": float(2 * fg_tp / max(2 * fg_tp + fg_fp + fg_fn, 1))}
+
+
 def score(run: Path, data: Path, held: list[Path], fov: Path | None, device: str) -> dict:
     from segstudio.core.annotation.io import load_image
     from segstudio.core.annotation.masks import read_label_mask
@@ -76,18 +93,12 @@ def score(run: Path, data: Path, held: list[Path], fov: Path | None, device: str
         if fov is not None:
             f = np.asarray(load_image(fov / f"{img_path.stem}.png"))
             valid &= (f.max(-1) if f.ndim == 3 else f) > 0
-        cm += np.bincount(gt[valid] * k + label[valid], minlength=k * k).reshape(k, k)
-    tp = np.diag(cm).astype(float)
-    fp, fn = cm.sum(0) - tp, cm.sum(1) - tp
-    iou = tp / np.maximum(tp + fp + fn, 1)
-    dice = 2 * tp / np.maximum(2 * tp + fp + fn, 1)
-    fg_tp = cm[1:, 1:].sum()
-    fg_fp, fg_fn = cm[0, 1:].sum(), cm[1:, 0].sum()
+        cm += confusion(gt[valid], label[valid], k)
+    m = confusion_scores(cm)
     return {"n_held_out": len(held), "class_names": pred.class_names,
-            "iou": dict(zip(pred.class_names, iou.round(4).tolist())),
-            "dice": dict(zip(pred.class_names, dice.round(4).tolist())), "miou": round(float(iou.mean()), 4),
-            "fg_iou": round(float(fg_tp / max(fg_tp + fg_fp + fg_fn, 1)), 4),
-            "fg_dice": round(float(2 * fg_tp / max(2 * fg_tp + fg_fp + fg_fn, 1)), 4),
+            "iou": dict(zip(pred.class_names, m["iou"].round(4).tolist())),
+            "dice": dict(zip(pred.class_names, m["dice"].round(4).tolist())), "miou": round(m["miou"], 4),
+            "fg_iou": round(m["fg_iou"], 4), "fg_dice": round(m["fg_dice"], 4),
             "tta": pred.tta, "postprocess": pred.postprocess and {k2: v for k2, v in pred.postprocess.items()
                                                                    if k2 != "val_miou"},
             "fov": str(fov) if fov else None}

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from accuracy import confusion, confusion_scores  # noqa: E402 - benchmarks/ is the script's folder
 
 
 def evaluate(run: Path, data: Path, images: list[Path], hair: bool, min_straight: float) -> tuple:
@@ -37,16 +38,13 @@ def evaluate(run: Path, data: Path, images: list[Path], hair: bool, min_straight
         for p in images:
             gt = np.asarray(read_label_mask(data / "masks" / f"{p.stem}.png", k), dtype=np.int64)
             label = pred.predict(np.asarray(load_image(p))).label
-            c = np.bincount(gt.ravel() * k + label.ravel(), minlength=k * k).reshape(k, k)
+            c = confusion(gt, label, k)
             cm += c
-            tp = c[1:, 1:].sum()
-            per[p.stem] = tp / max(tp + c[0, 1:].sum() + c[1:, 0].sum(), 1)
+            per[p.stem] = confusion_scores(c)["fg_iou"]
     finally:
         hr.MIN_STRAIGHT = shipped
-    tp = np.diag(cm)
-    iou = tp / np.maximum(cm.sum(0) + cm.sum(1) - tp, 1)
-    fg = cm[1:, 1:].sum()
-    return fg / max(fg + cm[0, 1:].sum() + cm[1:, 0].sum(), 1), float(iou.mean()), per
+    m = confusion_scores(cm)
+    return m["fg_iou"], m["miou"], per
 
 
 def main(argv=None) -> int:

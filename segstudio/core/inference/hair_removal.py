@@ -104,6 +104,8 @@ def straight_runs(candidates: np.ndarray, side: int) -> np.ndarray:
     out = np.zeros_like(candidates)
     for k in line_kernels(length):
         out |= cv2.morphologyEx(candidates, cv2.MORPH_OPEN, k)
+    # OpenCV dilates with the kernel unreflected: a segment not symmetric about its centre (rounded ends) can
+    # reach a pixel past the mask
     return out & candidates
 
 

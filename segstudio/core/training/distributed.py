@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, List, Optional
+from typing import Any, List, NoReturn, Optional
 
 import torch
 import torch.distributed as dist
@@ -162,7 +162,7 @@ class Dist:
 SINGLE = Dist()
 
 
-def end_process(code: int) -> None:
+def end_process(code: int) -> NoReturn:
     """End a process of a torchrun run with ``code`` once its work is done and its files are closed.
 
     The process leaves without the interpreter's finalisation: with gloo, finalising after
